@@ -1,0 +1,6 @@
+"""Settings for a developer's machine: debug on, everything else from base."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DEBUG", default=True)

@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.response import Response
+
+from core.api import error_body
+
+
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
+@authentication_classes([])
+@permission_classes([])
+def api_fallback(request, rest=""):
+    """Answer unknown API URLs in the API's error format."""
+    return Response(error_body("not_found", "No such endpoint."), status=404)
+
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(("config.api_urls", "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/<path:rest>", api_fallback),
+]
+
+handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"

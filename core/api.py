@@ -1,0 +1,86 @@
+"""The API's one error format and the helpers every API class shares."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from core.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+_DRF_CODES = {
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.PermissionDenied: "forbidden",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "throttled",
+    exceptions.ParseError: "malformed_request",
+    exceptions.ValidationError: "invalid_input",
+}
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """Return the one error body every API answer uses."""
+    return {"code": code, "message": message, "details": details or {}}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Turn domain and DRF errors into `{"code", "message", "details"}` with a stable code."""
+    if isinstance(exc, ApplicationError):
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        # Unexpected: log the type only (the message may hold input), answer in the one format.
+        logger.error("Unhandled API error: %s", type(exc).__name__, exc_info=exc)
+        return Response(
+            error_body("server_error", "Something went wrong on our side; nothing was saved."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
+    if isinstance(exc, exceptions.ValidationError):
+        details = response.data if isinstance(response.data, dict) else {"errors": response.data}
+        message = "Some fields are missing or invalid."
+    else:
+        details = {}
+        message = str(getattr(exc, "detail", "")) or "The request could not be carried out."
+    response.data = error_body(code, message, details)
+    return response
+
+
+def api_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """Answer unknown API URLs in the API's error format."""
+    return JsonResponse(error_body("not_found", "No such endpoint."), status=404)
+
+
+def api_server_error(request: HttpRequest) -> JsonResponse:
+    """Answer a crash in the API's error format, never with a stack trace."""
+    return JsonResponse(
+        error_body("server_error", "Something went wrong on our side; nothing was saved."),
+        status=500,
+    )
+
+
+class StrictInputMixin:
+    """Refuse input keys the serializer does not declare, instead of silently dropping them."""
+
+    def to_internal_value(self, data):
+        from rest_framework import serializers
+
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: ["This field is not accepted."] for key in unknown}
+                )
+        return super().to_internal_value(data)

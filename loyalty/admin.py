@@ -1,0 +1,61 @@
+from django.contrib import admin
+
+from loyalty.models import EidCard, LedgerEntry, Member, Reward
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Member)
+class MemberAdmin(admin.ModelAdmin):
+    list_display = ["number", "joined_via", "home_store", "status", "points_balance", "created_at"]
+    list_filter = ["joined_via", "status", "home_store"]
+    search_fields = ["=number", "=email"]
+    # The balance only moves through the ledger.
+    readonly_fields = [
+        "number",
+        "points_balance",
+        "joined_via",
+        "created_at",
+        "updated_at",
+        "last_activity_at",
+    ]
+    list_select_related = ["home_store"]
+    show_full_result_count = False
+
+
+@admin.register(EidCard)
+class EidCardAdmin(ReadOnlyAdmin):
+    list_display = ["member", "linked_at"]
+    raw_id_fields = ["member"]
+
+
+@admin.register(Reward)
+class RewardAdmin(admin.ModelAdmin):
+    list_display = ["name", "point_cost", "is_active", "active_from", "active_until"]
+    filter_horizontal = ["stores"]
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "kind",
+        "points",
+        "balance_after",
+        "purchase_amount",
+        "store",
+        "member",
+    ]
+    list_filter = ["kind", "store"]
+    list_select_related = ["store", "member"]
+    raw_id_fields = ["member"]
+    show_full_result_count = False

@@ -1,0 +1,219 @@
+"""Thin API classes for the counter: find, join, earn, redeem, ledger.
+
+Each class parses input, calls one service or selector and renders the result.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api import StrictInputMixin
+from core.errors import RewardNotFound
+from loyalty import selectors, services
+from loyalty.models import Member, Reward
+from stores.selectors import store_for_staff
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="A retry with the same key returns the first answer and writes nothing new.",
+)
+
+
+class MemberOutputSerializer(serializers.ModelSerializer):
+    home_store = serializers.CharField(source="home_store.code")
+    has_eid_card = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Member
+        fields = [
+            "id",
+            "number",
+            "given_name",
+            "surname",
+            "email",
+            "phone",
+            "joined_via",
+            "home_store",
+            "status",
+            "points_balance",
+            "has_eid_card",
+            "created_at",
+        ]
+
+    def get_has_eid_card(self, member: Member) -> bool:
+        return hasattr(member, "eid_card")
+
+
+class LedgerEntryOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    points = serializers.IntegerField()
+    balance_after = serializers.IntegerField()
+    purchase_amount = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    store = serializers.CharField(source="store.code")
+    reward = serializers.CharField(source="reward.name", allow_null=True, default=None)
+    reference = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class StoreCodeField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=20, **kwargs)
+
+
+class MemberLookupApi(APIView):
+    """Find members by member number, e-mail or phone (a POST, so none of it lands in URLs)."""
+
+    class InputSerializer(StrictInputMixin, serializers.Serializer):
+        query = serializers.CharField(max_length=254)
+
+    @extend_schema(request=InputSerializer, responses={200: MemberOutputSerializer(many=True)})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        selectors.stores_for_staff_required(request.user)
+        members = selectors.member_find_for_counter(query=data.validated_data["query"])
+        return Response({"results": MemberOutputSerializer(members, many=True).data})
+
+
+class MemberEnrollApi(APIView):
+    """Join by form: given name, surname, e-mail and phone, nothing else."""
+
+    class InputSerializer(StrictInputMixin, serializers.Serializer):
+        store = StoreCodeField()
+        given_name = serializers.CharField(max_length=100)
+        surname = serializers.CharField(max_length=100)
+        email = serializers.CharField(max_length=254)
+        phone = serializers.CharField(max_length=32)
+
+    @extend_schema(request=InputSerializer, responses={201: MemberOutputSerializer})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        store = store_for_staff(request.user, fields.pop("store"))
+        member = services.member_enroll_by_form(store=store, **fields)
+        return Response(MemberOutputSerializer(member).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDetailApi(APIView):
+    """Show one member to staff."""
+
+    @extend_schema(responses={200: MemberOutputSerializer})
+    def get(self, request, member_id: int):
+        member = selectors.member_for_staff(request.user, member_id)
+        return Response(MemberOutputSerializer(member).data)
+
+
+class MemberLedgerApi(APIView):
+    """List a member's ledger entries, newest first."""
+
+    @extend_schema(responses={200: LedgerEntryOutputSerializer(many=True)})
+    def get(self, request, member_id: int):
+        member = selectors.member_for_staff(request.user, member_id)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(selectors.member_ledger(member=member), request, self)
+        return paginator.get_paginated_response(LedgerEntryOutputSerializer(page, many=True).data)
+
+
+class PointsOutputSerializer(serializers.Serializer):
+    entry = LedgerEntryOutputSerializer(source="*")
+    member_id = serializers.IntegerField()
+    points_balance = serializers.IntegerField(source="balance_after")
+
+
+class PointsEarnApi(APIView):
+    """Record a purchase: the member earns the store's points for it."""
+
+    class InputSerializer(StrictInputMixin, serializers.Serializer):
+        store = StoreCodeField()
+        amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+        reference = serializers.CharField(
+            max_length=64, required=False, default="", allow_blank=True
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: PointsOutputSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+    )
+    def post(self, request, member_id: int):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        store = store_for_staff(request.user, data.validated_data["store"])
+        member = selectors.member_at_store(store, member_id)
+        entry = services.points_earn(
+            member=member,
+            store=store,
+            staff=request.user,
+            amount=data.validated_data["amount"],
+            reference=data.validated_data["reference"],
+            idempotency_key=request.headers.get("Idempotency-Key"),
+        )
+        return Response(PointsOutputSerializer(entry).data, status=status.HTTP_201_CREATED)
+
+
+class PointsRedeemApi(APIView):
+    """Redeem a reward, or a number of points (part of the balance)."""
+
+    class InputSerializer(StrictInputMixin, serializers.Serializer):
+        store = StoreCodeField()
+        reward = serializers.IntegerField(required=False, min_value=1)
+        points = serializers.IntegerField(required=False, min_value=1, max_value=10_000_000)
+        reference = serializers.CharField(
+            max_length=64, required=False, default="", allow_blank=True
+        )
+
+        def validate(self, attrs):
+            if ("reward" in attrs) == ("points" in attrs):
+                raise serializers.ValidationError("Give either a reward or a number of points.")
+            return attrs
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: PointsOutputSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+    )
+    def post(self, request, member_id: int):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        store = store_for_staff(request.user, data.validated_data["store"])
+        member = selectors.member_at_store(store, member_id)
+        reward = None
+        if "reward" in data.validated_data:
+            reward = Reward.objects.filter(pk=data.validated_data["reward"]).first()
+            if reward is None:
+                raise RewardNotFound()
+        entry = services.points_redeem(
+            member=member,
+            store=store,
+            staff=request.user,
+            reward=reward,
+            points=data.validated_data.get("points"),
+            reference=data.validated_data["reference"],
+            idempotency_key=request.headers.get("Idempotency-Key"),
+        )
+        return Response(PointsOutputSerializer(entry).data, status=status.HTTP_201_CREATED)
+
+
+class RewardListApi(APIView):
+    """List the rewards a store offers now."""
+
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = Reward
+            fields = ["id", "name", "description", "point_cost"]
+
+    @extend_schema(responses={200: OutputSerializer(many=True)})
+    def get(self, request, store_code: str):
+        store = store_for_staff(request.user, store_code, require_active=False)
+        return Response(
+            self.OutputSerializer(selectors.rewards_offered(store=store), many=True).data
+        )

@@ -1,0 +1,47 @@
+"""Normalising the only contact data a member gives: e-mail and phone."""
+
+from __future__ import annotations
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from core.errors import InvalidEmail, InvalidPhone
+
+DEFAULT_REGION = "BE"
+
+
+def email_normalize(value: str) -> str:
+    """Return the e-mail trimmed with its domain lower-cased, or raise InvalidEmail."""
+    value = (value or "").strip()
+    if len(value) > 254:
+        raise InvalidEmail()
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise InvalidEmail() from None
+    local, _, domain = value.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def phone_normalize(value: str, *, region: str = DEFAULT_REGION) -> str:
+    """Return the phone number in E.164 (Belgian by default), or raise InvalidPhone."""
+    value = (value or "").strip()
+    if not value or len(value) > 32:
+        raise InvalidPhone()
+    try:
+        parsed = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        raise InvalidPhone() from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidPhone()
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_display(value: str) -> str:
+    """Return an E.164 number in the international format people read."""
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

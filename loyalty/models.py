@@ -1,0 +1,141 @@
+"""Members, their eID card link, the points ledger and the rewards catalogue.
+
+There is deliberately no field for the national register number, birth date, gender,
+address or photo anywhere in this schema: the loyalty purpose does not need them.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from stores.models import Store
+
+
+class JoinChannel(models.TextChoices):
+    FORM = "form", "Form"
+    EID = "eid", "eID card"
+
+
+class MemberStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    BLOCKED = "blocked", "Blocked"
+
+
+class Member(models.Model):
+    number = models.CharField(max_length=12, unique=True)
+    given_name = models.CharField(max_length=100)
+    surname = models.CharField(max_length=100)
+    # NULL, not "": eID members have no e-mail, and the unique index must ignore them.
+    email = models.EmailField(max_length=254, null=True, blank=True)  # noqa: DJ001
+    phone = models.CharField(max_length=20, null=True, blank=True, help_text="E.164")  # noqa: DJ001
+    joined_via = models.CharField(max_length=4, choices=JoinChannel.choices)
+    home_store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="members")
+    status = models.CharField(
+        max_length=10, choices=MemberStatus.choices, default=MemberStatus.ACTIVE
+    )
+    points_balance = models.IntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_activity_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="member_email_unique_ci"),
+            models.CheckConstraint(condition=Q(points_balance__gte=0), name="member_balance_gte_0"),
+        ]
+        indexes = [
+            models.Index(Lower("surname"), Lower("given_name"), name="member_name_ci"),
+            models.Index(fields=["phone"], name="member_phone"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class EidCard(models.Model):
+    """The link between a member and their current eID card: a keyed hash, never the number."""
+
+    member = models.OneToOneField(Member, on_delete=models.CASCADE, related_name="eid_card")
+    token = models.CharField(max_length=64, unique=True, help_text="HMAC-SHA256 of the card number")
+    linked_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"eID card of {self.member_id}"
+
+
+class Reward(models.Model):
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=300, blank=True)
+    point_cost = models.PositiveIntegerField()
+    stores = models.ManyToManyField(Store, related_name="rewards", blank=True)
+    active_from = models.DateTimeField(null=True, blank=True)
+    active_until = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["point_cost", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(point_cost__gt=0), name="reward_cost_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.point_cost} pt)"
+
+
+class EntryKind(models.TextChoices):
+    EARN = "earn", "Earn"
+    REDEEM = "redeem", "Redeem"
+    ADJUST = "adjust", "Adjust"
+    EXPIRE = "expire", "Expire"
+    REVERSE = "reverse", "Reverse"
+
+
+class LedgerEntry(models.Model):
+    """One append-only movement of points.
+
+    On erasure `member` is set to NULL: the sale stays (amount, store, time) for the
+    accounts, the link to the person goes.
+    """
+
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="ledger"
+    )
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="ledger")
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=8, choices=EntryKind.choices)
+    points = models.IntegerField(help_text="Positive adds to the balance, negative takes from it.")
+    balance_after = models.IntegerField()
+    purchase_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    reward = models.ForeignKey(
+        Reward, null=True, blank=True, on_delete=models.PROTECT, related_name="redemptions"
+    )
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    reference = models.CharField(max_length=64, blank=True)
+    # NULL when no key was sent, so the per-store unique constraint ignores it.
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "idempotency_key"], name="ledger_idempotency_per_store"
+            ),
+            # A purchase below the store's minimum is still recorded, with 0 points.
+            models.CheckConstraint(
+                condition=~Q(points=0) | Q(kind="earn"), name="ledger_points_non_zero"
+            ),
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_gte_0"),
+        ]
+        indexes = [models.Index(fields=["member", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.points:+d}"

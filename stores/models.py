@@ -1,0 +1,162 @@
+"""The chain's stores, per-store configuration, staff roles and reader devices.
+
+One deployment serves one chain, named in settings.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+
+class Language(models.TextChoices):
+    NL = "nl", "Nederlands"
+    FR = "fr", "Français"
+    EN = "en", "English"
+
+
+class Store(models.Model):
+    code = models.CharField(
+        max_length=20,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z0-9-]+$", "Upper-case letters, digits and dashes.")],
+    )
+    name = models.CharField(max_length=100)
+    city = models.CharField(max_length=100)
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.NL)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Rounding(models.TextChoices):
+    DOWN = "down", "Round down"
+    NEAREST = "nearest", "Round to nearest"
+    UP = "up", "Round up"
+
+
+class EarningRule(models.Model):
+    """How a store turns a purchase into points. Never depends on who the member is."""
+
+    store = models.OneToOneField(Store, on_delete=models.CASCADE, related_name="earning_rule")
+    points_per_euro = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    rounding = models.CharField(max_length=10, choices=Rounding.choices, default=Rounding.DOWN)
+    minimum_purchase = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(points_per_euro__gte=0) & Q(minimum_purchase__gte=0),
+                name="earning_rule_non_negative",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store.code}: {self.points_per_euro} pt/EUR"
+
+
+class Campaign(models.Model):
+    """A time-boxed multiplier on a store's earning rule (e.g. double points this weekend)."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(max_length=100)
+    multiplier = models.DecimalField(
+        max_digits=4, decimal_places=2, validators=[MinValueValidator(Decimal("1"))]
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-starts_at"]
+        indexes = [models.Index(fields=["store", "starts_at", "ends_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="campaign_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(multiplier__gte=1), name="campaign_multiplier_gte_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} x{self.multiplier}"
+
+
+class StaffRole(models.TextChoices):
+    CASHIER = "cashier", "Cashier"
+    STORE_MANAGER = "store_manager", "Store manager"
+    HEAD_OFFICE = "head_office", "Head office"
+
+
+class StaffAssignment(models.Model):
+    """A user's role: in one store (cashier, manager), or chain-wide (head office, no store)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_assignments"
+    )
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, null=True, blank=True, related_name="staff_assignments"
+    )
+    role = models.CharField(max_length=20, choices=StaffRole.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "store"], name="one_role_per_user_and_store"),
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(store__isnull=True), name="one_head_office_role"
+            ),
+            models.CheckConstraint(
+                condition=(Q(role="head_office") & Q(store__isnull=True))
+                | (~Q(role="head_office") & Q(store__isnull=False)),
+                name="head_office_has_no_store",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} {self.store.code if self.store else 'all stores'}"
+
+
+class ReaderDevice(models.Model):
+    """An eID reader at a store's counter. Its token is shown once and stored hashed."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="reader_devices")
+    name = models.CharField(max_length=100)
+    token_hash = models.CharField(max_length=64, unique=True)
+    token_prefix = models.CharField(max_length=8)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["store", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.store.code} / {self.name}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
