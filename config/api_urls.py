@@ -6,6 +6,7 @@ from loyalty import api as loyalty_api
 from stores import api as stores_api
 
 urlpatterns = [
+    path("ping/", stores_api.PingApi.as_view(), name="ping"),
     path("auth/token/", stores_api.StaffTokenApi.as_view(), name="auth-token"),
     path("stores/", stores_api.StoreListApi.as_view(), name="store-list"),
     path(

@@ -45,6 +45,20 @@ class StaffTokenApi(APIView):
         return Response({"token": token.key})
 
 
+class PingApi(APIView):
+    """Answer that the API process is up; touches no database (liveness, benchmark baseline)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.CharField()
+
+    @extend_schema(responses={200: OutputSerializer})
+    def get(self, request):
+        return Response({"status": "ok"})
+
+
 class StoreListApi(APIView):
     """List the stores the signed-in staff member may act for."""
 

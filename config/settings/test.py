@@ -8,3 +8,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory: concurrency tests need several connections to one database.
     DATABASES["default"]["TEST"] = {"NAME": DATABASES["default"]["NAME"] + ".test"}
+
+# Tasks run in-process in tests; the tests marked `celery_worker` switch to the real worker.
+CELERY_TASK_ALWAYS_EAGER = True

@@ -1,0 +1,105 @@
+"""Test data factories (factory-boy). Names and contacts are synthetic."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from loyalty.models import EidCard, JoinChannel, Member, Reward
+from loyalty.numbers import member_number_generate
+from stores.models import EarningRule, StaffAssignment, StaffRole, Store
+
+
+class StoreFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Store
+        django_get_or_create = ["code"]
+
+    code = factory.Sequence(lambda n: f"ST{n:03d}")
+    name = factory.Sequence(lambda n: f"Store {n}")
+    city = "Gent"
+    language = "nl"
+
+
+class EarningRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EarningRule
+
+    store = factory.SubFactory(StoreFactory)
+    points_per_euro = Decimal("1.00")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-only")
+
+
+class StaffFactory(UserFactory):
+    """A cashier of one store (pass `store=` and `role=` to change)."""
+
+    @factory.post_generation
+    def store(self, create, extracted, **kwargs):
+        if create:
+            StaffAssignment.objects.create(
+                user=self,
+                store=extracted or StoreFactory(),
+                role=kwargs.get("role", StaffRole.CASHIER),
+            )
+
+
+class HeadOfficeFactory(UserFactory):
+    @factory.post_generation
+    def head_office(self, create, extracted, **kwargs):
+        if create:
+            StaffAssignment.objects.create(user=self, store=None, role=StaffRole.HEAD_OFFICE)
+
+
+class MemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Member
+
+    number = factory.LazyFunction(member_number_generate)
+    given_name = factory.Faker("first_name", locale="nl_BE")
+    surname = factory.Faker("last_name", locale="nl_BE")
+    email = factory.Sequence(lambda n: f"member{n}@example.be")
+    phone = factory.Sequence(lambda n: f"+3247{n:07d}")
+    joined_via = JoinChannel.FORM
+    home_store = factory.SubFactory(StoreFactory)
+    last_activity_at = factory.LazyFunction(timezone.now)
+
+
+class EidMemberFactory(MemberFactory):
+    joined_via = JoinChannel.EID
+    email = None
+    phone = None
+    eid_card = factory.RelatedFactory(
+        "tests.factories.EidCardFactory", factory_related_name="member"
+    )
+
+
+class EidCardFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EidCard
+
+    member = factory.SubFactory(EidMemberFactory, eid_card=None)
+    token = factory.Sequence(lambda n: f"{n:064x}")
+
+
+class RewardFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Reward
+
+    name = factory.Sequence(lambda n: f"Reward {n}")
+    point_cost = 100
+
+    @factory.post_generation
+    def stores(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.stores.set(extracted)
