@@ -1,0 +1,5 @@
+import sys
+
+from reader_agent.cli import main
+
+sys.exit(main())
