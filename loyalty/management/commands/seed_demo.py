@@ -10,11 +10,20 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 from tqdm import tqdm
 
-from loyalty.models import EidCard, EntryKind, JoinChannel, LedgerEntry, Member, Reward
+from loyalty.models import (
+    EidCard,
+    EntryKind,
+    JoinChannel,
+    LedgerEntry,
+    Member,
+    MemberStatus,
+    Reward,
+)
 from loyalty.numbers import luhn_check_digit
 from stores.models import Campaign, EarningRule, Rounding, StaffAssignment, StaffRole, Store
 from stores.services import staff_assign
@@ -47,25 +56,73 @@ REWARDS = [
     ("EUR 15 korting / réduction", "EUR 15 off the next purchase", 700),
 ]
 
-GIVEN = ["Lotte", "Wout", "Fien", "Arne", "Nina", "Jef", "Elise", "Thibault", "Chloé", "Maxime",
-         "Camille", "Hugo", "Léa", "Noah", "Manon", "Rayan", "Sofie", "Pieter", "Ines", "Amélie"]
-SURNAMES = ["Peeters", "Janssens", "Maes", "Jacobs", "Mertens", "Willems", "Claes", "Goossens",
-            "Dubois", "Lambert", "Dupont", "Martin", "Leclercq", "Renard", "Lejeune", "Wauters",
-            "Vermeulen", "De Smet", "Hermans", "Lefèvre"]
+GIVEN = [
+    "Lotte",
+    "Wout",
+    "Fien",
+    "Arne",
+    "Nina",
+    "Jef",
+    "Elise",
+    "Thibault",
+    "Chloé",
+    "Maxime",
+    "Camille",
+    "Hugo",
+    "Léa",
+    "Noah",
+    "Manon",
+    "Rayan",
+    "Sofie",
+    "Pieter",
+    "Ines",
+    "Amélie",
+]
+SURNAMES = [
+    "Peeters",
+    "Janssens",
+    "Maes",
+    "Jacobs",
+    "Mertens",
+    "Willems",
+    "Claes",
+    "Goossens",
+    "Dubois",
+    "Lambert",
+    "Dupont",
+    "Martin",
+    "Leclercq",
+    "Renard",
+    "Lejeune",
+    "Wauters",
+    "Vermeulen",
+    "De Smet",
+    "Hermans",
+    "Lefèvre",
+]
 
 
 class Command(BaseCommand):
     help = "Seed a demo chain (stores, staff, rewards, members with purchases). Idempotent."
 
     def add_arguments(self, parser):
-        parser.add_argument("--members", type=int, default=None,
-                            help="Add this many members with purchases (bulk inserts).")
-        parser.add_argument("--entries-per-member", type=int, default=3,
-                            help="Average ledger entries per added member.")
+        parser.add_argument(
+            "--members",
+            type=int,
+            default=None,
+            help="Add this many members with purchases (bulk inserts).",
+        )
+        parser.add_argument(
+            "--entries-per-member",
+            type=int,
+            default=3,
+            help="Average ledger entries per added member.",
+        )
         parser.add_argument("--batch-size", type=int, default=5000)
         parser.add_argument("--seed", type=int, default=None, help="Random seed.")
-        parser.add_argument("--quiet-logins", action="store_true",
-                            help="Do not print the demo logins.")
+        parser.add_argument(
+            "--quiet-logins", action="store_true", help="Do not print the demo logins."
+        )
 
     def handle(self, *args, **opts):
         if settings.SETTINGS_MODULE.endswith(".production"):
@@ -91,24 +148,32 @@ class Command(BaseCommand):
         for code, name, city, lang in STORES:
             store = Store.objects.create(code=code, name=name, city=city, language=lang)
             EarningRule.objects.create(
-                store=store, points_per_euro=Decimal("1.00"), rounding=Rounding.DOWN,
+                store=store,
+                points_per_euro=Decimal("1.00"),
+                rounding=Rounding.DOWN,
                 minimum_purchase=Decimal("1.00"),
             )
             stores.append(store)
         now = timezone.now()
-        Campaign.objects.create(store=stores[0], name="Dubbele punten weekend",
-                                multiplier=Decimal("2.00"), starts_at=now - timedelta(days=1),
-                                ends_at=now + timedelta(days=30))
+        Campaign.objects.create(
+            store=stores[0],
+            name="Dubbele punten weekend",
+            multiplier=Decimal("2.00"),
+            starts_at=now - timedelta(days=1),
+            ends_at=now + timedelta(days=30),
+        )
         for name, description, cost in REWARDS:
             reward = Reward.objects.create(name=name, description=description, point_cost=cost)
             reward.stores.set(stores)
         User = get_user_model()
         for username, role, code in STAFF:
-            user = User.objects.create_user(username=username, password=DEMO_PASSWORD,
-                                            is_staff=role == StaffRole.HEAD_OFFICE,
-                                            is_superuser=role == StaffRole.HEAD_OFFICE)
-            staff_assign(user=user, role=role,
-                         store=Store.objects.get(code=code) if code else None)
+            user = User.objects.create_user(
+                username=username,
+                password=DEMO_PASSWORD,
+                is_staff=role == StaffRole.HEAD_OFFICE,
+                is_superuser=role == StaffRole.HEAD_OFFICE,
+            )
+            staff_assign(user=user, role=role, store=Store.objects.get(code=code) if code else None)
         return True
 
     def _members(self, count: int, per_member: int, batch_size: int, rng: random.Random) -> None:
@@ -123,64 +188,122 @@ class Command(BaseCommand):
             done = 0
             while done < count:
                 size = min(batch_size, count - done)
-                self._batch(start + done, size, per_member, stores, staff_by_store, rewards,
-                            now, rng)
+                self._batch(
+                    start + done, size, per_member, stores, staff_by_store, rewards, now, rng
+                )
                 done += size
                 bar.update(size)
         self.stdout.write(f"Added {count} members.")
 
     @transaction.atomic
     def _batch(self, offset, size, per_member, stores, staff_by_store, rewards, now, rng):
+        """Add `size` members, their eID cards and purchases: rows planned first, then inserted.
+
+        Balances are known before the members are written, so no member row is updated. On
+        PostgreSQL the rows go in with COPY (a million members seed in minutes, not an hour).
+        """
         numbers = self._fresh_numbers(size, rng)
-        members = []
+        ids = self._member_ids(size)
+        members, cards, entries = [], [], []
         for i in range(size):
             n = offset + i
             given, surname = rng.choice(GIVEN), rng.choice(SURNAMES)
             eid = rng.random() < 0.4
             joined = now - timedelta(days=rng.randint(1, 900), seconds=rng.randint(0, 86399))
-            members.append(Member(
-                number=numbers[i], given_name=given, surname=surname,
-                email=None if eid else f"demo.{n}@example.invalid",
-                phone=None if eid else f"+3247{n % 10_000_000:07d}",
-                joined_via=JoinChannel.EID if eid else JoinChannel.FORM,
-                home_store=rng.choice(stores), last_activity_at=joined,
-            ))
-        Member.objects.bulk_create(members, batch_size=2000)
-        EidCard.objects.bulk_create(
-            [EidCard(member=m, token=secrets.token_hex(32)) for m in members
-             if m.joined_via == JoinChannel.EID],
-            batch_size=2000,
-        )
-        entries = []
-        for m in members:
-            balance = 0
+            home = rng.choice(stores)
+            balance, at = 0, joined
             k = rng.randint(0, 2 * per_member) if per_member else 0
-            at = m.last_activity_at
             for _ in range(k):
                 at = min(now, at + timedelta(days=rng.randint(0, 20), minutes=rng.randint(1, 600)))
-                store = m.home_store if rng.random() < 0.8 else rng.choice(stores)
+                store = home if rng.random() < 0.8 else rng.choice(stores)
                 reward = rng.choice(rewards) if rewards and rng.random() < 0.15 else None
                 if reward is not None and balance >= reward.point_cost:
                     balance -= reward.point_cost
-                    entries.append(LedgerEntry(
-                        member=m, store=store, staff_id=staff_by_store.get(store.pk),
-                        kind=EntryKind.REDEEM, points=-reward.point_cost, balance_after=balance,
-                        reward=reward, created_at=at,
-                    ))
+                    entries.append(
+                        {
+                            "member_id": ids[i],
+                            "store_id": store.pk,
+                            "staff_id": staff_by_store.get(store.pk),
+                            "kind": EntryKind.REDEEM,
+                            "points": -reward.point_cost,
+                            "balance_after": balance,
+                            "purchase_amount": None,
+                            "reward_id": reward.pk,
+                            "created_at": at,
+                        }
+                    )
                     continue
                 amount = Decimal(rng.randint(150, 15000)) / 100
                 points = int(amount)
                 balance += points
-                entries.append(LedgerEntry(
-                    member=m, store=store, staff_id=staff_by_store.get(store.pk),
-                    kind=EntryKind.EARN, points=points, balance_after=balance,
-                    purchase_amount=amount, created_at=at,
-                ))
-            m.points_balance = balance
-            m.last_activity_at = at
-        LedgerEntry.objects.bulk_create(entries, batch_size=5000)
-        Member.objects.bulk_update(members, ["points_balance", "last_activity_at"],
-                                   batch_size=2000)
+                entries.append(
+                    {
+                        "member_id": ids[i],
+                        "store_id": store.pk,
+                        "staff_id": staff_by_store.get(store.pk),
+                        "kind": EntryKind.EARN,
+                        "points": points,
+                        "balance_after": balance,
+                        "purchase_amount": amount,
+                        "reward_id": None,
+                        "created_at": at,
+                    }
+                )
+            members.append(
+                {
+                    "id": ids[i],
+                    "number": numbers[i],
+                    "given_name": given,
+                    "surname": surname,
+                    "email": None if eid else f"demo.{n}@example.invalid",
+                    "phone": None if eid else f"+3247{n % 10_000_000:07d}",
+                    "joined_via": JoinChannel.EID if eid else JoinChannel.FORM,
+                    "home_store_id": home.pk,
+                    "status": MemberStatus.ACTIVE,
+                    "points_balance": balance,
+                    "created_at": now,
+                    "updated_at": now,
+                    "last_activity_at": at,
+                }
+            )
+            if eid:
+                cards.append(
+                    {"member_id": ids[i], "token": secrets.token_hex(32), "linked_at": now}
+                )
+        for entry in entries:
+            entry.update(reverses_id=None, reference="", idempotency_key=None)
+        self._insert(Member, members)
+        self._insert(EidCard, cards)
+        self._insert(LedgerEntry, entries)
+
+    @staticmethod
+    def _member_ids(size: int) -> list[int]:
+        """Reserve `size` member ids, so ledger rows can point at members not yet written."""
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                    [Member._meta.db_table, size],
+                )
+                return [row[0] for row in cursor.fetchall()]
+        # SQLite hands out max(id) + 1, so explicit ids past the current maximum are safe.
+        first = (Member.objects.aggregate(m=Max("id"))["m"] or 0) + 1
+        return list(range(first, first + size))
+
+    @staticmethod
+    def _insert(model, rows: list[dict]) -> None:
+        """Insert rows given as column values: COPY on PostgreSQL, bulk_create elsewhere."""
+        if not rows:
+            return
+        if connection.vendor != "postgresql":
+            model.objects.bulk_create([model(**row) for row in rows], batch_size=2000)
+            return
+        columns = list(rows[0])
+        table = connection.ops.quote_name(model._meta.db_table)
+        sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
 
     @staticmethod
     def _fresh_numbers(size: int, rng: random.Random) -> list[str]:
@@ -194,7 +317,7 @@ class Command(BaseCommand):
         return list(numbers)
 
     def _print_logins(self) -> None:
-        self.stdout.write("\nDemo logins (password for all: %s)" % DEMO_PASSWORD)
+        self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD})")
         for username, role, code in STAFF:
             where = code or "all stores"
             self.stdout.write(f"  {username:<18} {role:<14} {where}")
