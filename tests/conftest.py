@@ -45,3 +45,71 @@ def api(cashier) -> APIClient:
     client = APIClient()
     client.force_authenticate(cashier)
     return client
+
+
+def _database_url_for_worker() -> str:
+    """Return a DATABASE_URL naming the test database this run created."""
+    from django.db import connection
+
+    cfg = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{cfg['NAME']}"
+    host = cfg.get("HOST") or "127.0.0.1"
+    port = cfg.get("PORT") or 5432
+    auth = cfg.get("USER") or "postgres"
+    if cfg.get("PASSWORD"):
+        auth += ":" + cfg["PASSWORD"]
+    return f"postgres://{auth}@{host}:{port}/{cfg['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Start a real Celery worker on Redis against this run's test database; stop it after.
+
+    A queue of its own keeps the worker from taking anyone else's tasks, and the test
+    process stops running tasks in-process while the worker is up.
+    """
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    from config.celery import app
+
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("needs a Celery worker on Redis: set REDIS_URL (CI's second pass)")
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    with django_db_blocker.unblock():
+        database_url = _database_url_for_worker()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CELERY_QUEUE": queue,
+        "CONN_MAX_AGE": "0",
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "DEBUG": "false",
+    }
+    log = tmp_path_factory.mktemp("celery") / "worker.log"
+    with open(log, "wb") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo",
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", queue,
+             "-n", f"{queue}@%h", "--loglevel", "INFO"],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    previous = (app.conf.task_always_eager, app.conf.task_default_queue)
+    app.conf.task_always_eager = False
+    app.conf.task_default_queue = queue
+    try:
+        deadline = time.monotonic() + 60
+        while not app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=1):
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("Celery worker did not start:\n" + log.read_text()[-3000:])
+        yield worker
+    finally:
+        app.conf.task_always_eager, app.conf.task_default_queue = previous
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()

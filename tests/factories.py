@@ -36,9 +36,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ["username"]
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"staff{n}")
-    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-only")
+    password = factory.django.Password("pw-for-tests-only")
 
 
 class StaffFactory(UserFactory):
@@ -95,6 +96,7 @@ class EidCardFactory(factory.django.DjangoModelFactory):
 class RewardFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Reward
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Reward {n}")
     point_cost = 100

@@ -113,6 +113,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="loyalty")
 CELERY_BEAT_SCHEDULE = {
     "expire-points": {
         "task": "loyalty.tasks.expire_points",

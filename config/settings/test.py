@@ -11,3 +11,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 # Tasks run in-process in tests; the tests marked `celery_worker` switch to the real worker.
 CELERY_TASK_ALWAYS_EAGER = True
+
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

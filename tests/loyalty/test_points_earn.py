@@ -1,0 +1,99 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from core.errors import IdempotencyKeyReused, InvalidAmount, MemberInactive
+from loyalty.models import EntryKind, LedgerEntry, MemberStatus
+from loyalty.selectors import member_balance_from_ledger
+from loyalty.services import points_earn
+from stores.models import Campaign, Rounding
+from tests.factories import EarningRuleFactory, MemberFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_earn_credits_points_by_the_store_rule(store, cashier):
+    # given
+    EarningRuleFactory(store=store, points_per_euro=Decimal("2.00"))
+    member = MemberFactory(home_store=store)
+    # when
+    entry = points_earn(member=member, store=store, staff=cashier, amount="12.99")
+    # then
+    assert entry.kind == EntryKind.EARN
+    assert entry.points == 25
+    assert entry.purchase_amount == Decimal("12.99")
+    assert entry.staff == cashier
+    member.refresh_from_db()
+    assert member.points_balance == 25 == entry.balance_after
+
+
+@pytest.mark.parametrize(
+    ("rounding", "expected"), [(Rounding.DOWN, 12), (Rounding.NEAREST, 13), (Rounding.UP, 13)]
+)
+def test_rounding(store, rounding, expected):
+    EarningRuleFactory(store=store, rounding=rounding)
+    entry = points_earn(member=MemberFactory(), store=store, staff=None, amount="12.50")
+    assert entry.points == expected
+
+
+def test_below_minimum_records_the_purchase_with_zero_points(store):
+    EarningRuleFactory(store=store, minimum_purchase=Decimal("5.00"))
+    member = MemberFactory()
+    entry = points_earn(member=member, store=store, staff=None, amount="4.99")
+    assert entry.points == 0
+    member.refresh_from_db()
+    assert member.points_balance == 0
+
+
+def test_running_campaign_multiplies(store):
+    now = timezone.now()
+    Campaign.objects.create(store=store, name="x2", multiplier=Decimal("2"),
+                            starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=1))
+    Campaign.objects.create(store=store, name="x3 over", multiplier=Decimal("3"),
+                            starts_at=now - timedelta(days=3), ends_at=now - timedelta(days=1))
+    entry = points_earn(member=MemberFactory(), store=store, staff=None, amount="10")
+    assert entry.points == 20
+
+
+@pytest.mark.parametrize("amount", ["0", "-5", "abc", "NaN", "Infinity", "1e9", "1.001", None, ""])
+def test_bad_amounts_write_nothing(store, amount):
+    member = MemberFactory()
+    with pytest.raises(InvalidAmount):
+        points_earn(member=member, store=store, staff=None, amount=amount)
+    assert not LedgerEntry.objects.exists()
+
+
+def test_idempotency_key_returns_the_first_entry(store):
+    member = MemberFactory()
+    first = points_earn(member=member, store=store, staff=None, amount="10", idempotency_key="k1")
+    again = points_earn(member=member, store=store, staff=None, amount="10", idempotency_key="k1")
+    assert again.pk == first.pk
+    member.refresh_from_db()
+    assert member.points_balance == 10
+    assert LedgerEntry.objects.count() == 1
+
+
+def test_idempotency_key_reused_for_another_request_is_refused(store):
+    member = MemberFactory()
+    points_earn(member=member, store=store, staff=None, amount="10", idempotency_key="k1")
+    with pytest.raises(IdempotencyKeyReused):
+        points_earn(member=member, store=store, staff=None, amount="11", idempotency_key="k1")
+    with pytest.raises(IdempotencyKeyReused):
+        points_earn(member=MemberFactory(), store=store, staff=None, amount="10",
+                    idempotency_key="k1")
+
+
+def test_blocked_member_cannot_earn(store):
+    member = MemberFactory(status=MemberStatus.BLOCKED)
+    with pytest.raises(MemberInactive):
+        points_earn(member=member, store=store, staff=None, amount="10")
+
+
+def test_earn_counts_as_activity(store):
+    member = MemberFactory(last_activity_at=timezone.now() - timedelta(days=400))
+    points_earn(member=member, store=store, staff=None, amount="10")
+    member.refresh_from_db()
+    assert timezone.now() - member.last_activity_at < timedelta(minutes=1)
+    assert member_balance_from_ledger(member=member) == member.points_balance
