@@ -22,11 +22,17 @@ def pytest_collection_modifyitems(config, items):
     has_broker = bool(os.environ.get("REDIS_URL"))
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
-            item.add_marker(pytest.mark.skip(
-                reason="needs PostgreSQL: set DATABASE_URL=postgres://... (CI's second pass)"))
+            item.add_marker(
+                pytest.mark.skip(
+                    reason="needs PostgreSQL: set DATABASE_URL=postgres://... (CI's second pass)"
+                )
+            )
         if "celery_worker" in item.keywords and not has_broker:
-            item.add_marker(pytest.mark.skip(
-                reason="needs a Celery worker on Redis: set REDIS_URL (CI's second pass)"))
+            item.add_marker(
+                pytest.mark.skip(
+                    reason="needs a Celery worker on Redis: set REDIS_URL (CI's second pass)"
+                )
+            )
 
 
 @pytest.fixture
@@ -92,10 +98,28 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     log = tmp_path_factory.mktemp("celery") / "worker.log"
     with open(log, "wb") as out:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", queue,
-             "-n", f"{queue}@%h", "--loglevel", "INFO"],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-P",
+                "solo",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-Q",
+                queue,
+                "-n",
+                f"{queue}@%h",
+                "--loglevel",
+                "INFO",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     previous = (app.conf.task_always_eager, app.conf.task_default_queue)
     app.conf.task_always_eager = False

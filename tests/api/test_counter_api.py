@@ -16,8 +16,13 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-JOIN = {"store": "GNT01", "given_name": "Lotte", "surname": "Peeters",
-        "email": "lotte@example.be", "phone": "0470 12 34 56"}
+JOIN = {
+    "store": "GNT01",
+    "given_name": "Lotte",
+    "surname": "Peeters",
+    "email": "lotte@example.be",
+    "phone": "0470 12 34 56",
+}
 
 
 def assert_error(response, status, code):
@@ -31,8 +36,11 @@ def assert_error(response, status, code):
 
 def test_token_login_and_store_list(store, cashier):
     client = APIClient()
-    response = client.post("/api/v1/auth/token/",
-                           {"username": "cashier", "password": "pw-for-tests-only"}, format="json")
+    response = client.post(
+        "/api/v1/auth/token/",
+        {"username": "cashier", "password": "pw-for-tests-only"},
+        format="json",
+    )
     assert response.status_code == 200
     client.credentials(HTTP_AUTHORIZATION="Token " + response.json()["token"])
     stores = client.get("/api/v1/stores/").json()
@@ -41,8 +49,9 @@ def test_token_login_and_store_list(store, cashier):
 
 def test_wrong_password_and_anonymous(store, cashier):
     client = APIClient()
-    response = client.post("/api/v1/auth/token/", {"username": "cashier", "password": "x"},
-                           format="json")
+    response = client.post(
+        "/api/v1/auth/token/", {"username": "cashier", "password": "x"}, format="json"
+    )
     assert_error(response, 401, "invalid_credentials")
     assert_error(client.get("/api/v1/stores/"), 401, "not_authenticated")
 
@@ -69,11 +78,14 @@ def test_join_twice_with_same_email(api):
     assert_error(again, 409, "member_exists")
 
 
-@pytest.mark.parametrize(("field", "value", "code"), [
-    ("email", "not-an-email", "invalid_email"),
-    ("phone", "123", "invalid_phone"),
-    ("given_name", "", "invalid_input"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("email", "not-an-email", "invalid_email"),
+        ("phone", "123", "invalid_phone"),
+        ("given_name", "", "invalid_input"),
+    ],
+)
 def test_join_bad_input(api, field, value, code):
     assert_error(api.post("/api/v1/members/", {**JOIN, field: value}, format="json"), 400, code)
     assert not Member.objects.exists()
@@ -84,17 +96,25 @@ def test_cashier_cannot_act_for_another_store(api):
     response = api.post("/api/v1/members/", {**JOIN, "store": "LIE01"}, format="json")
     assert_error(response, 403, "store_forbidden")
     member = MemberFactory()
-    response = api.post(f"/api/v1/members/{member.pk}/earn/", {"store": "LIE01", "amount": "5"},
-                        format="json")
+    response = api.post(
+        f"/api/v1/members/{member.pk}/earn/", {"store": "LIE01", "amount": "5"}, format="json"
+    )
     assert_error(response, 403, "store_forbidden")
-    assert_error(api.post("/api/v1/members/", {**JOIN, "store": "ZZZ"}, format="json"),
-                 404, "store_not_found")
+    assert_error(
+        api.post("/api/v1/members/", {**JOIN, "store": "ZZZ"}, format="json"),
+        404,
+        "store_not_found",
+    )
 
 
 def test_lookup_by_number_email_phone(api):
     member = MemberFactory(email="Fien.Maes@example.be", phone="+32471234567")
-    for query in (member.number, f"{member.number[:4]} {member.number[4:]}",
-                  "fien.maes@EXAMPLE.be", "0471 23 45 67"):
+    for query in (
+        member.number,
+        f"{member.number[:4]} {member.number[4:]}",
+        "fien.maes@EXAMPLE.be",
+        "0471 23 45 67",
+    ):
         response = api.post("/api/v1/members/lookup/", {"query": query}, format="json")
         assert response.status_code == 200
         assert [m["id"] for m in response.json()["results"]] == [member.pk], query
@@ -108,28 +128,35 @@ def test_lookup_with_wrong_check_digit(api):
 
 
 def test_lookup_unknown_gives_empty_list(api):
-    response = api.post("/api/v1/members/lookup/", {"query": "nobody@example.be"},
-                        format="json")
+    response = api.post("/api/v1/members/lookup/", {"query": "nobody@example.be"}, format="json")
     assert response.json() == {"results": []}
 
 
 def test_earn_redeem_and_ledger(api, store):
     EarningRuleFactory(store=store, points_per_euro=Decimal("1"))
     member = MemberFactory()
-    earned = api.post(f"/api/v1/members/{member.pk}/earn/",
-                      {"store": "GNT01", "amount": "150.00", "reference": "T-1"}, format="json")
+    earned = api.post(
+        f"/api/v1/members/{member.pk}/earn/",
+        {"store": "GNT01", "amount": "150.00", "reference": "T-1"},
+        format="json",
+    )
     assert earned.status_code == 201, earned.content
     assert earned.json()["points_balance"] == 150
     assert earned.json()["entry"]["points"] == 150
     reward = RewardFactory(point_cost=100, stores=[store])
-    redeemed = api.post(f"/api/v1/members/{member.pk}/redeem/",
-                        {"store": "GNT01", "reward": reward.pk}, format="json")
+    redeemed = api.post(
+        f"/api/v1/members/{member.pk}/redeem/",
+        {"store": "GNT01", "reward": reward.pk},
+        format="json",
+    )
     assert redeemed.status_code == 201 and redeemed.json()["points_balance"] == 50
-    part = api.post(f"/api/v1/members/{member.pk}/redeem/", {"store": "GNT01", "points": 20},
-                    format="json")
+    part = api.post(
+        f"/api/v1/members/{member.pk}/redeem/", {"store": "GNT01", "points": 20}, format="json"
+    )
     assert part.json()["points_balance"] == 30
-    too_much = api.post(f"/api/v1/members/{member.pk}/redeem/", {"store": "GNT01", "points": 31},
-                        format="json")
+    too_much = api.post(
+        f"/api/v1/members/{member.pk}/redeem/", {"store": "GNT01", "points": 31}, format="json"
+    )
     assert_error(too_much, 409, "insufficient_points")
     ledger = api.get(f"/api/v1/members/{member.pk}/ledger/").json()
     assert [e["kind"] for e in ledger["results"]] == ["redeem", "redeem", "earn"]
@@ -146,31 +173,47 @@ def test_rewards_offered_by_store(api, store):
 def test_idempotent_earn_returns_the_first_answer(api):
     member = MemberFactory()
     url = f"/api/v1/members/{member.pk}/earn/"
-    first = api.post(url, {"store": "GNT01", "amount": "10"}, format="json",
-                     HTTP_IDEMPOTENCY_KEY="till-7-receipt-42")
-    again = api.post(url, {"store": "GNT01", "amount": "10"}, format="json",
-                     HTTP_IDEMPOTENCY_KEY="till-7-receipt-42")
+    first = api.post(
+        url,
+        {"store": "GNT01", "amount": "10"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="till-7-receipt-42",
+    )
+    again = api.post(
+        url,
+        {"store": "GNT01", "amount": "10"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="till-7-receipt-42",
+    )
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()
     assert LedgerEntry.objects.count() == 1
-    other = api.post(url, {"store": "GNT01", "amount": "99"}, format="json",
-                     HTTP_IDEMPOTENCY_KEY="till-7-receipt-42")
+    other = api.post(
+        url,
+        {"store": "GNT01", "amount": "99"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="till-7-receipt-42",
+    )
     assert_error(other, 409, "idempotency_key_reused")
 
 
 @pytest.mark.parametrize("amount", ["0", "-1", "abc", "1000000000", "", None, "1.234"])
 def test_bad_amounts(api, amount):
     member = MemberFactory()
-    response = api.post(f"/api/v1/members/{member.pk}/earn/",
-                        {"store": "GNT01", "amount": amount}, format="json")
+    response = api.post(
+        f"/api/v1/members/{member.pk}/earn/", {"store": "GNT01", "amount": amount}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["code"] in {"invalid_input", "invalid_amount"}
     assert not LedgerEntry.objects.exists()
 
 
 def test_unknown_member_and_bad_json(api):
-    assert_error(api.post("/api/v1/members/999999/earn/", {"store": "GNT01", "amount": "1"},
-                          format="json"), 404, "member_not_found")
+    assert_error(
+        api.post("/api/v1/members/999999/earn/", {"store": "GNT01", "amount": "1"}, format="json"),
+        404,
+        "member_not_found",
+    )
     response = api.post("/api/v1/members/", "{not json", content_type="application/json")
     assert_error(response, 400, "malformed_request")
     assert_error(api.get("/api/v1/nope/"), 404, "not_found")
@@ -190,8 +233,9 @@ def test_cashier_of_another_store_can_serve_a_member_at_their_own_store(store):
     member = MemberFactory(home_store=StoreFactory(code="LIE01"))
     client = APIClient()
     client.force_authenticate(StaffFactory(username="c3", store=store))
-    response = client.post(f"/api/v1/members/{member.pk}/earn/",
-                           {"store": "GNT01", "amount": "5"}, format="json")
+    response = client.post(
+        f"/api/v1/members/{member.pk}/earn/", {"store": "GNT01", "amount": "5"}, format="json"
+    )
     assert response.status_code == 201
 
 

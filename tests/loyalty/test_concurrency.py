@@ -56,8 +56,9 @@ def test_concurrent_earns_on_the_default_database_all_succeed():
     # when: 8 cashiers record 5 purchases each at the same moment
     def work(i: int) -> None:
         for j in range(5):
-            points_earn(member=member, store=store, staff=None, amount="10",
-                        idempotency_key=f"t{i}-{j}")
+            points_earn(
+                member=member, store=store, staff=None, amount="10", idempotency_key=f"t{i}-{j}"
+            )
 
     errors = _run_threads(8, work)
 
@@ -83,15 +84,25 @@ def test_twenty_threads_earn_and_redeem_on_one_member_on_postgres():
         for j in range(10):
             if i % 2 == 0:
                 amount = rng.randint(1, 30)
-                points_earn(member=member, store=store, staff=None, amount=str(amount),
-                            idempotency_key=f"e{i}-{j}")
+                points_earn(
+                    member=member,
+                    store=store,
+                    staff=None,
+                    amount=str(amount),
+                    idempotency_key=f"e{i}-{j}",
+                )
                 with lock:
                     outcomes["earned"] += amount
             else:
                 points = rng.randint(5, 60)
                 try:
-                    points_redeem(member=member, store=store, staff=None, points=points,
-                                  idempotency_key=f"r{i}-{j}")
+                    points_redeem(
+                        member=member,
+                        store=store,
+                        staff=None,
+                        points=points,
+                        idempotency_key=f"r{i}-{j}",
+                    )
                 except InsufficientPoints:
                     with lock:
                         outcomes["refused"] += 1

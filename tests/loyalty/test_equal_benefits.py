@@ -17,15 +17,23 @@ def test_a_form_member_and_an_eid_member_end_with_identical_balances(store, cash
     # given one member of each kind and the same basket history
     EarningRuleFactory(store=store, points_per_euro=Decimal("1.50"))
     reward = RewardFactory(point_cost=40, stores=[store])
-    form = member_enroll_by_form(store=store, given_name="Wout", surname="Claes",
-                                 email="wout@example.be", phone="+32471111111")
-    eid = member_enroll_by_eid(store=store, given_name="Nina", surname="Hermans",
-                               eid_token="cd" * 32)
+    form = member_enroll_by_form(
+        store=store,
+        given_name="Wout",
+        surname="Claes",
+        email="wout@example.be",
+        phone="+32471111111",
+    )
+    eid = member_enroll_by_eid(
+        store=store, given_name="Nina", surname="Hermans", eid_token="cd" * 32
+    )
     assert form.joined_via == JoinChannel.FORM and eid.joined_via == JoinChannel.EID
     outcomes = {}
     for member in (form, eid):
-        entries = [points_earn(member=member, store=store, staff=cashier, amount=amount)
-                   for amount in ("12.40", "3.99", "87.00", "0.50")]
+        entries = [
+            points_earn(member=member, store=store, staff=cashier, amount=amount)
+            for amount in ("12.40", "3.99", "87.00", "0.50")
+        ]
         entries.append(points_redeem(member=member, store=store, staff=cashier, reward=reward))
         entries.append(points_redeem(member=member, store=store, staff=cashier, points=17))
         member.refresh_from_db()

@@ -49,10 +49,20 @@ def test_below_minimum_records_the_purchase_with_zero_points(store):
 
 def test_running_campaign_multiplies(store):
     now = timezone.now()
-    Campaign.objects.create(store=store, name="x2", multiplier=Decimal("2"),
-                            starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=1))
-    Campaign.objects.create(store=store, name="x3 over", multiplier=Decimal("3"),
-                            starts_at=now - timedelta(days=3), ends_at=now - timedelta(days=1))
+    Campaign.objects.create(
+        store=store,
+        name="x2",
+        multiplier=Decimal("2"),
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=1),
+    )
+    Campaign.objects.create(
+        store=store,
+        name="x3 over",
+        multiplier=Decimal("3"),
+        starts_at=now - timedelta(days=3),
+        ends_at=now - timedelta(days=1),
+    )
     entry = points_earn(member=MemberFactory(), store=store, staff=None, amount="10")
     assert entry.points == 20
 
@@ -81,8 +91,9 @@ def test_idempotency_key_reused_for_another_request_is_refused(store):
     with pytest.raises(IdempotencyKeyReused):
         points_earn(member=member, store=store, staff=None, amount="11", idempotency_key="k1")
     with pytest.raises(IdempotencyKeyReused):
-        points_earn(member=MemberFactory(), store=store, staff=None, amount="10",
-                    idempotency_key="k1")
+        points_earn(
+            member=MemberFactory(), store=store, staff=None, amount="10", idempotency_key="k1"
+        )
 
 
 def test_blocked_member_cannot_earn(store):

@@ -65,8 +65,13 @@ def test_reward_and_points_are_exclusive(store, rich_member):
     with pytest.raises(InvalidInput):
         points_redeem(member=rich_member, store=store, staff=None)
     with pytest.raises(InvalidInput):
-        points_redeem(member=rich_member, store=store, staff=None, points=1,
-                      reward=RewardFactory(stores=[store]))
+        points_redeem(
+            member=rich_member,
+            store=store,
+            staff=None,
+            points=1,
+            reward=RewardFactory(stores=[store]),
+        )
 
 
 def test_reverse_a_redemption_and_not_twice(store, rich_member):
@@ -89,6 +94,7 @@ def test_reversing_an_earn_cannot_make_the_balance_negative(store, rich_member):
 def test_adjust_needs_a_reason(store, rich_member):
     with pytest.raises(InvalidInput):
         points_adjust(member=rich_member, store=store, staff=None, points=5, reference=" ")
-    entry = points_adjust(member=rich_member, store=store, staff=None, points=-5,
-                          reference="goodwill correction")
+    entry = points_adjust(
+        member=rich_member, store=store, staff=None, points=-5, reference="goodwill correction"
+    )
     assert entry.balance_after == 295

@@ -16,8 +16,9 @@ from tests.factories import MemberFactory, StoreFactory
 def test_expire_points_runs_on_the_real_worker(celery_worker):
     store = StoreFactory(code="GNT01")
     member = MemberFactory(home_store=store)
-    points_earn(member=member, store=store, staff=None, amount="40",
-                at=timezone.now() - timedelta(days=900))
+    points_earn(
+        member=member, store=store, staff=None, amount="40", at=timezone.now() - timedelta(days=900)
+    )
 
     result = expire_points.delay()
 
