@@ -62,9 +62,12 @@ class IdentityFileReader:
             if len(content) >= MAX_IDENTITY_FILE:
                 raise CardUnreadable("the identity file is larger than an eID's")
             wanted = self.chunk_size
+            last_chunk = False
             data, sw1, sw2 = self._read_binary(len(content), wanted)
             if sw1 == 0x6C:
                 time.sleep(self.wrong_length_pause)
+                # 6C xx gives the bytes left: fewer than asked means this is the last chunk.
+                last_chunk = (sw2 or 256) < wanted
                 wanted = sw2 or 256
                 data, sw1, sw2 = self._read_binary(len(content), wanted)
                 if sw1 == 0x6C:
@@ -76,7 +79,7 @@ class IdentityFileReader:
             if len(data) > wanted:
                 raise CardUnreadable("the card sent more data than asked for")
             content += data
-            if len(data) < wanted or (sw1, sw2) == (0x62, 0x82):
+            if last_chunk or len(data) < wanted or (sw1, sw2) == (0x62, 0x82):
                 break
         if not content:
             raise MalformedIdentityFile("the identity file is empty")
