@@ -129,3 +129,100 @@ class IdempotencyKeyReused(Conflict):
 class EntryNotReversible(Conflict):
     code = "entry_not_reversible"
     message = "This ledger entry cannot be reversed."
+
+
+# Privacy: consent, notices, erasure and access tickets
+class ConsentMissing(Forbidden):
+    code = "consent_missing"
+    message = "The customer has not given consent for this purpose."
+
+
+class PurposeInvalid(InvalidInput):
+    code = "purpose_invalid"
+    message = "This is not a processing purpose the platform knows."
+
+
+class ChannelInvalid(InvalidInput):
+    code = "channel_invalid"
+    message = "This is not a consent channel the platform knows."
+
+
+class NoticeMissing(Conflict):
+    code = "notice_missing"
+    message = "No privacy notice is published for this purpose and language."
+
+
+class NoticeImmutable(Conflict):
+    code = "notice_immutable"
+    message = "A published privacy notice cannot be changed; publish a new version."
+
+
+class SubjectNotFound(NotFound):
+    code = "subject_not_found"
+    message = "No data subject with this key."
+
+
+class TicketNotFound(NotFound):
+    code = "ticket_not_found"
+    message = "No such privacy ticket."
+
+
+class TicketTransitionInvalid(Conflict):
+    code = "ticket_transition_invalid"
+    message = "The ticket cannot move to this state from its current one."
+
+
+class TicketExtensionInvalid(Conflict):
+    code = "ticket_extension_invalid"
+    message = "The deadline can only be extended once, by at most two months, before it passes."
+
+
+class LinkInvalid(ApplicationError):
+    code = "link_invalid"
+    status = 400
+    message = "This link is not valid: it may have expired or been used already."
+
+
+class RateLimited(ApplicationError):
+    code = "rate_limited"
+    status = 429
+    message = "Too many requests; please try again later."
+
+
+# Reader devices and eID scans
+class DeviceUnknown(ApplicationError):
+    code = "device_unknown"
+    status = 401
+    message = "This reader device is not registered."
+
+
+class DeviceRevoked(ApplicationError):
+    code = "device_revoked"
+    status = 401
+    message = "This reader device has been revoked."
+
+
+class ForbiddenPersonalField(ApplicationError):
+    code = "forbidden_personal_field"
+    status = 400
+    message = "The scan result holds data the loyalty purpose may not receive; nothing was kept."
+
+
+class ScanNotFound(NotFound):
+    code = "scan_not_found"
+    message = "No such scan."
+
+
+class ScanExpired(Conflict):
+    code = "scan_expired"
+    message = "This scan is no longer waiting for a card; arm a new one."
+
+
+class EidCardLinkedElsewhere(Conflict):
+    code = "eid_card_linked_elsewhere"
+    message = "This eID card is already linked to another member."
+
+
+class DeviceBusy(Conflict):
+    code = "device_busy"
+    message = "This reader is already waiting for a card."

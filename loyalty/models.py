@@ -6,6 +6,8 @@ address or photo anywhere in this schema: the loyalty purpose does not need them
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -139,3 +141,51 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.points:+d}"
+
+
+class ScanState(models.TextChoices):
+    ARMED = "armed", "Waiting for the card"
+    COMPLETED = "completed", "Card read"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired"
+
+
+class EidScan(models.Model):
+    """One eID read at a counter, armed by staff after the customer consented.
+
+    It holds no personal data: the outcome is a link to the member it recognised or created.
+    `consent_subject` is the pseudonymous key the consent was recorded under before the card
+    was read (the member may not exist yet).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="eid_scans")
+    device = models.ForeignKey(
+        "stores.ReaderDevice", on_delete=models.CASCADE, related_name="scans"
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=10, choices=ScanState.choices, default=ScanState.ARMED)
+    consent_subject = models.CharField(max_length=64)
+    notice_language = models.CharField(max_length=2)
+    link_member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Set when the scan links a renewed card to a known member.",
+    )
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="eid_scans"
+    )
+    member_created = models.BooleanField(default=False)
+    failure_code = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    picked_up_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["device", "state", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"scan {self.pk} ({self.state})"

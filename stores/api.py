@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import StrictInputMixin
-from core.errors import ApplicationError
-from stores.selectors import stores_for_staff
+from core.errors import ApplicationError, NotFound
+from stores.models import StaffRole
+from stores.selectors import store_for_staff, stores_for_staff
+from stores.services import reader_device_register, reader_device_revoke
 
 
 class InvalidCredentials(ApplicationError):
@@ -73,3 +75,55 @@ class StoreListApi(APIView):
     def get(self, request):
         stores = stores_for_staff(request.user).order_by("code")
         return Response(self.OutputSerializer(stores, many=True).data)
+
+
+class ReaderDeviceOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    store = serializers.CharField(source="store.code")
+    token_prefix = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+MANAGERS = (StaffRole.STORE_MANAGER,)
+
+
+class ReaderDeviceListApi(APIView):
+    """List a store's readers (any staff of the store); register one (manager, head office)."""
+
+    class InputSerializer(StrictInputMixin, serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+
+    class CreatedSerializer(ReaderDeviceOutputSerializer):
+        token = serializers.CharField(help_text="Shown this once; only its hash is kept.")
+
+    @extend_schema(responses={200: ReaderDeviceOutputSerializer(many=True)})
+    def get(self, request, store_code: str):
+        store = store_for_staff(request.user, store_code, require_active=False)
+        devices = store.reader_devices.select_related("store").order_by("name")
+        return Response(ReaderDeviceOutputSerializer(devices, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: CreatedSerializer})
+    def post(self, request, store_code: str):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        store = store_for_staff(request.user, store_code, roles=MANAGERS)
+        device, token = reader_device_register(
+            store=store, name=data.validated_data["name"], created_by=request.user
+        )
+        body = dict(ReaderDeviceOutputSerializer(device).data, token=token)
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ReaderDeviceRevokeApi(APIView):
+    """Revoke a reader: its token is refused from its next call on."""
+
+    @extend_schema(request=None, responses={200: ReaderDeviceOutputSerializer})
+    def post(self, request, store_code: str, device_id: int):
+        store = store_for_staff(request.user, store_code, roles=MANAGERS, require_active=False)
+        device = store.reader_devices.filter(pk=device_id).first()
+        if device is None:
+            raise NotFound("No such reader in this store.")
+        return Response(ReaderDeviceOutputSerializer(reader_device_revoke(device=device)).data)

@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import Forbidden
+from core.errors import DeviceRevoked, DeviceUnknown
 from stores.models import ReaderDevice, StaffAssignment, StaffRole, Store
 
 
@@ -64,8 +64,10 @@ def reader_device_authenticate(*, token: str) -> ReaderDevice:
         .filter(token_hash=reader_token_hash(token))
         .first()
     )
-    if device is None or device.revoked_at is not None or not device.store.is_active:
-        raise Forbidden("This reader device is not registered or has been revoked.")
+    if device is None:
+        raise DeviceUnknown()
+    if device.revoked_at is not None or not device.store.is_active:
+        raise DeviceRevoked()
     now = timezone.now()
     # Throttled so a long-polling agent does not write a row every second.
     if device.last_seen_at is None or (now - device.last_seen_at).total_seconds() > 30:

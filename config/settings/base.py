@@ -4,6 +4,7 @@ The defaults need no server: SQLite, Celery tasks run eagerly, e-mail to the con
 `DATABASE_URL` switches to PostgreSQL and `REDIS_URL` to a real Celery broker.
 """
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -119,6 +120,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loyalty.tasks.expire_points",
         "schedule": crontab(hour=3, minute=15),
     },
+    "privacy-retention": {
+        "task": "privacy.tasks.retention_run",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "privacy-drop-unverified": {
+        "task": "privacy.tasks.tickets_drop_unverified",
+        "schedule": crontab(minute=40),
+    },
 }
 
 CACHES = {
@@ -168,3 +177,24 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# Privacy
+# Keyed hashes (consent subjects, requester addresses, rate-limit keys) and the consent chain's
+# HMAC use this key. Set it explicitly in production and never rotate it casually: the consent
+# log's verification needs the key it was written with.
+PRIVACY_HASH_KEY = env("PRIVACY_HASH_KEY", default="") or hashlib.sha256(
+    ("privacy-hash-key:" + SECRET_KEY).encode()
+).hexdigest()
+PRIVACY_RETENTION_MONTHS = env.int("PRIVACY_RETENTION_MONTHS", default=24)
+PRIVACY_LINK_EXPIRY_HOURS = env.int("PRIVACY_LINK_EXPIRY_HOURS", default=48)
+PRIVACY_UNVERIFIED_DROP_DAYS = env.int("PRIVACY_UNVERIFIED_DROP_DAYS", default=7)
+# Verified erasure requests are scheduled at once; False leaves approval to head office.
+PRIVACY_ERASURE_AUTO_APPROVE = env.bool("PRIVACY_ERASURE_AUTO_APPROVE", default=True)
+PRIVACY_RATE_LIMIT_WINDOW_SECONDS = env.int("PRIVACY_RATE_LIMIT_WINDOW_SECONDS", default=3600)
+PRIVACY_RATE_LIMIT_PER_IP = env.int("PRIVACY_RATE_LIMIT_PER_IP", default=20)
+PRIVACY_RATE_LIMIT_PER_IDENTIFIER = env.int("PRIVACY_RATE_LIMIT_PER_IDENTIFIER", default=3)
+PRIVACY_SITE_URL = env("PRIVACY_SITE_URL", default="http://127.0.0.1:8000")
+
+# eID channel: how long an armed scan waits for the card, and the longest device long-poll.
+EID_SCAN_TTL_SECONDS = env.int("EID_SCAN_TTL_SECONDS", default=120)
+EID_DEVICE_POLL_MAX_SECONDS = env.int("EID_DEVICE_POLL_MAX_SECONDS", default=20)

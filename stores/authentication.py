@@ -1,0 +1,38 @@
+"""API authentication for reader devices: `Authorization: Device <token>`."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.permissions import BasePermission
+
+from stores.models import ReaderDevice
+from stores.services import reader_device_authenticate
+
+
+class DeviceTokenAuthentication(BaseAuthentication):
+    """Authenticate a reader device; `request.auth` is the device, the user is anonymous."""
+
+    keyword = b"device"
+
+    def authenticate(self, request):
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword:
+            return None
+        if len(parts) != 2:
+            return None
+        try:
+            token = parts[1].decode("ascii")
+        except UnicodeDecodeError:
+            return None
+        return AnonymousUser(), reader_device_authenticate(token=token)
+
+    def authenticate_header(self, request) -> str:
+        return "Device"
+
+
+class IsReaderDevice(BasePermission):
+    """Allow only requests authenticated as an active reader device."""
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, ReaderDevice)
