@@ -7,6 +7,7 @@ stops both at the end. Stopping the emulator pulls the card; `insert()` puts one
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import os
 import shutil
@@ -24,6 +25,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
 VPCD_CONFIG = Path("/etc/reader.conf.d/vpcd")
 VPCD_PORT = 35963
+# pcscd's socket and vpcd's port are machine-wide: concurrent test runs take turns.
+LOCK_FILE = Path(tempfile.gettempdir()) / "pcsc-stack.lock"
 READER = "Virtual PCD 00 00"
 INSTALL_HINT = (
     "needs a PC/SC stack: apt-get install pcscd vsmartcard-vpcd libpcsclite-dev "
@@ -220,6 +223,25 @@ class PcscStack:
 
 
 @contextmanager
+def _machine_lock(timeout: float = 300.0) -> Iterator[None]:
+    """Hold an exclusive lock on the PC/SC stack of this machine for the block."""
+    with LOCK_FILE.open("a") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError("another test run kept the PC/SC stack busy") from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
 def pcsc_stack(
     card: str | None = "alice",
     apdu_log: str | Path | None = None,
@@ -236,7 +258,7 @@ def pcsc_stack(
     reason = missing_requirements()
     if reason is not None:
         raise RuntimeError(reason)
-    with tempfile.TemporaryDirectory(prefix="pcsc-stack-") as tmp:
+    with _machine_lock(), tempfile.TemporaryDirectory(prefix="pcsc-stack-") as tmp:
         workdir = Path(tmp)
         log_path = Path(apdu_log) if apdu_log is not None else workdir / "apdu.log"
         stack = PcscStack(apdu_log=log_path, workdir=workdir, port=port, reader=reader)
