@@ -402,3 +402,16 @@ def points_expire(
         activity=False,
         reference=f"expired before {cutoff.date().isoformat()}",
     )
+
+
+@transaction.atomic
+def member_eid_unlink(*, member: Member) -> bool:
+    """Remove the member's eID card link; they keep their number, points and rewards.
+
+    Returns whether there was a link. Withdrawing eID consent calls this (see loyalty.privacy).
+    """
+    deleted, _ = EidCard.objects.filter(member=member).delete()
+    member._state.fields_cache.pop("eid_card", None)
+    if deleted:
+        Member.objects.filter(pk=member.pk).update(updated_at=timezone.now())
+    return bool(deleted)

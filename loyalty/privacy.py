@@ -1,0 +1,208 @@
+"""Loyalty's part in the privacy rules: who its members are to privacy, and how their data go.
+
+Registered from `LoyaltyConfig.ready()`. A member is the data subject "member:<id>".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models.functions import Lower
+
+from loyalty import services
+from loyalty.models import EidCard, LedgerEntry, Member
+from loyalty.numbers import member_number_is_valid
+from privacy.models import Purpose
+from privacy.registry import ProcessingDeclaration, Subject, registry
+
+PREFIX = "member"
+
+
+def member_subject_key(member: Member) -> str:
+    """Return the pseudonymous key privacy knows this member by."""
+    return f"{PREFIX}:{member.pk}"
+
+
+def member_from_subject_key(subject_key: str) -> Member | None:
+    """Return the member behind a subject key, or None (not a member key, or erased)."""
+    prefix, _, value = (subject_key or "").partition(":")
+    if prefix != PREFIX or not value.isdigit():
+        return None
+    return Member.objects.select_related("home_store").filter(pk=int(value)).first()
+
+
+def _subject(member: Member) -> Subject:
+    identifiers = tuple(v for v in ((member.email or "").lower(), member.number) if v)
+    return Subject(
+        key=member_subject_key(member),
+        email=member.email or None,
+        language=member.home_store.language,
+        identifiers=identifiers,
+    )
+
+
+def subject_find(identifier: str) -> Subject | None:
+    """Return the member known by this normalised e-mail address or member number."""
+    members = Member.objects.select_related("home_store")
+    if "@" in identifier:
+        member = members.annotate(email_ci=Lower("email")).filter(email_ci=identifier).first()
+    elif member_number_is_valid(identifier):
+        member = members.filter(number=identifier).first()
+    else:
+        return None
+    return _subject(member) if member else None
+
+
+def subject_get(subject_key: str) -> Subject | None:
+    member = member_from_subject_key(subject_key)
+    return _subject(member) if member else None
+
+
+@transaction.atomic
+def erase_member(subject_key: str) -> dict[str, int]:
+    """Delete the member and their eID link; the ledger keeps amounts, store and time only.
+
+    Idempotent: for a member already erased, every count is 0.
+    """
+    member = member_from_subject_key(subject_key)
+    if member is None:
+        return {"members": 0, "eid_cards": 0, "ledger_entries_unlinked": 0}
+    # References and idempotency keys may hold whatever was typed at the counter.
+    unlinked = LedgerEntry.objects.filter(member=member).update(
+        member=None, reference="", idempotency_key=None
+    )
+    eid_cards, _ = EidCard.objects.filter(member=member).delete()
+    Member.objects.filter(pk=member.pk).delete()
+    return {"members": 1, "eid_cards": eid_cards, "ledger_entries_unlinked": unlinked}
+
+
+def export_member(subject_key: str) -> dict[str, list[dict[str, Any]]]:
+    """Return the member's profile and ledger as plain values."""
+    member = member_from_subject_key(subject_key)
+    if member is None:
+        return {}
+    profile = {
+        "number": member.number,
+        "given_name": member.given_name,
+        "surname": member.surname,
+        "email": member.email,
+        "phone": member.phone,
+        "joined_via": member.joined_via,
+        "home_store": member.home_store.code,
+        "status": member.status,
+        "points_balance": member.points_balance,
+        "eid_card_linked": EidCard.objects.filter(member=member).exists(),
+        "created_at": member.created_at.isoformat(),
+        "last_activity_at": member.last_activity_at.isoformat(),
+    }
+    ledger = [
+        {
+            "at": entry.created_at.isoformat(),
+            "store": entry.store.code,
+            "kind": entry.kind,
+            "points": entry.points,
+            "balance_after": entry.balance_after,
+            "purchase_amount": (
+                str(entry.purchase_amount) if entry.purchase_amount is not None else None
+            ),
+            "reward": entry.reward.name if entry.reward else None,
+            "reference": entry.reference,
+        }
+        for entry in LedgerEntry.objects.filter(member=member)
+        .select_related("store", "reward")
+        .order_by("created_at", "pk")
+    ]
+    return {"profile": [profile], "ledger": ledger}
+
+
+def member_recipients(subject_key: str) -> list[str]:
+    """Name who received the member's data outside the chain (today: mail delivery only)."""
+    member = member_from_subject_key(subject_key)
+    if member is None or not member.email:
+        return []
+    return ["outgoing e-mail provider (EMAIL_URL)"]
+
+
+def members_inactive(cutoff: datetime) -> Iterable[str]:
+    """Return the keys of members with no activity since the cutoff."""
+    ids = (
+        Member.objects.filter(last_activity_at__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return [f"{PREFIX}:{pk}" for pk in ids.iterator(chunk_size=5000)]
+
+
+def eid_consent_withdrawn(subject_key: str) -> None:
+    """Remove the eID link when its consent is withdrawn; nothing else about the member changes."""
+    member = member_from_subject_key(subject_key)
+    if member is not None:
+        services.member_eid_unlink(member=member)
+
+
+def _retention_text() -> str:
+    return (
+        f"{settings.PRIVACY_RETENTION_MONTHS} months after the last purchase or redemption, "
+        "or on request; the ledger's amounts, store and time are then kept without the link "
+        "to the person (accounting)"
+    )
+
+
+DECLARATIONS = (
+    ProcessingDeclaration(
+        code=Purpose.EID_RECOGNITION,
+        title="Recognising a member by their eID card",
+        legal_basis="consent (GDPR Art. 6(1)(a)), recorded in the consent log",
+        data_categories=(
+            "given name and surname as on the card",
+            "keyed hash (HMAC-SHA256) of the card number; never the national register number",
+        ),
+        recipients=("none outside the chain",),
+        retention=(
+            "until eID consent is withdrawn (the link is then removed) or the member is erased"
+        ),
+        app="loyalty",
+        stored_in=("loyalty.EidCard",),
+    ),
+    ProcessingDeclaration(
+        code=Purpose.LOYALTY_MEMBERSHIP,
+        title="Loyalty membership: points, rewards, recognising members at the counter",
+        legal_basis="the membership agreement (GDPR Art. 6(1)(b)); consent where recorded",
+        data_categories=(
+            "given name and surname",
+            "e-mail address and phone number (members who join by form)",
+            "member number, home store, status, points balance",
+            "points ledger: store, time, purchase amount, points, rewards",
+        ),
+        recipients=("outgoing e-mail provider (EMAIL_URL)",),
+        retention=_retention_text,
+        app="loyalty",
+        stored_in=("loyalty.Member", "loyalty.LedgerEntry"),
+    ),
+    ProcessingDeclaration(
+        code=Purpose.MARKETING_EMAIL,
+        title="Offers by e-mail",
+        legal_basis="consent (GDPR Art. 6(1)(a); Belgian Code of Economic Law, XII.13)",
+        data_categories=("e-mail address", "language"),
+        recipients=("outgoing e-mail provider (EMAIL_URL)",),
+        retention="until consent is withdrawn or the member is erased",
+        app="loyalty",
+        stored_in=("loyalty.Member",),
+    ),
+)
+
+
+def register() -> None:
+    """Plug loyalty into privacy's registry (called once, from LoyaltyConfig.ready)."""
+    registry.register_resolver(PREFIX, find=subject_find, get=subject_get)
+    registry.register_eraser("loyalty", erase_member)
+    registry.register_exporter("loyalty", export_member)
+    registry.register_recipients("loyalty", member_recipients)
+    registry.register_retention("loyalty", members_inactive)
+    registry.register_withdrawal_hook(Purpose.EID_RECOGNITION, eid_consent_withdrawn)
+    for declaration in DECLARATIONS:
+        registry.declare(declaration)

@@ -1,0 +1,210 @@
+"""Privacy notices, the consent log, erasure and access tickets.
+
+Nothing here knows which app holds a member's data: a data subject is a pseudonymous key
+("member:42", "scan:9f3c...") that apps resolve through `privacy.registry`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import NoticeImmutable
+from stores.models import Language, ReaderDevice, Store
+
+
+class Purpose(models.TextChoices):
+    EID_RECOGNITION = "eid_recognition", _("Reading the eID card to recognise a member")
+    LOYALTY_MEMBERSHIP = "loyalty_membership", _("Loyalty membership")
+    MARKETING_EMAIL = "marketing_email", _("Offers by e-mail")
+
+
+class Channel(models.TextChoices):
+    COUNTER_EID = "counter_eid", _("At the counter, with the eID reader")
+    COUNTER_FORM = "counter_form", _("At the counter, with the form")
+    WEB = "web", _("On the website")
+    STAFF_PORTAL = "staff_portal", _("Through the staff portal")
+
+
+class NoticeVersion(models.Model):
+    """One published text of a privacy notice, for one purpose in one language. Immutable."""
+
+    purpose = models.CharField(max_length=32, choices=Purpose.choices)
+    language = models.CharField(max_length=2, choices=Language.choices)
+    version = models.PositiveIntegerField()
+    text = models.TextField()
+    content_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256, see notices")
+    published_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["purpose", "language", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purpose", "language", "version"], name="notice_version_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.language} v{self.version}"
+
+    def save(self, *args, **kwargs):
+        # A consent record proves which text was shown; that text must never change under it.
+        if self.pk is not None:
+            raise NoticeImmutable()
+        super().save(*args, **kwargs)
+
+
+class ConsentAction(models.TextChoices):
+    GIVEN = "given", _("Given")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class ConsentRecord(models.Model):
+    """One append-only entry of the consent log, hash-chained to the one before it.
+
+    The chain covers `subject_digest` (a keyed hash of the subject key), not the key itself, so
+    erasure can clear `subject_key` and the chain still verifies. `refers_to` carries a consent
+    given before the subject was known (an armed eID scan) over to the member it turned out to be.
+    """
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    subject_key = models.CharField(max_length=64, null=True, blank=True, db_index=True)  # noqa: DJ001
+    subject_digest = models.CharField(max_length=64, db_index=True)
+    purpose = models.CharField(max_length=32, choices=Purpose.choices)
+    action = models.CharField(max_length=10, choices=ConsentAction.choices)
+    notice = models.ForeignKey(NoticeVersion, on_delete=models.PROTECT, related_name="+")
+    language = models.CharField(max_length=2, choices=Language.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    store = models.ForeignKey(
+        Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    device = models.ForeignKey(
+        ReaderDevice, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    refers_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="carried_over"
+    )
+    created_at = models.DateTimeField()
+    prev_hash = models.CharField(max_length=64, unique=True)
+    record_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["seq"]
+        indexes = [models.Index(fields=["subject_key", "purpose", "seq"])]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.purpose} {self.action}"
+
+
+class ConsentLogHead(models.Model):
+    """The one row every append locks: the last sequence number and hash of the consent log."""
+
+    seq = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"consent log head #{self.seq}"
+
+
+class TicketKind(models.TextChoices):
+    ERASURE = "erasure", _("Erasure")
+    ACCESS = "access", _("Access")
+
+
+class TicketState(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    AWAITING_VERIFICATION = "awaiting_verification", _("Awaiting verification")
+    VERIFIED = "verified", _("Verified")
+    SCHEDULED = "scheduled", _("Scheduled")
+    COMPLETED = "completed", _("Completed")
+    REJECTED = "rejected", _("Rejected")
+
+
+OPEN_STATES = (
+    TicketState.RECEIVED,
+    TicketState.AWAITING_VERIFICATION,
+    TicketState.VERIFIED,
+    TicketState.SCHEDULED,
+)
+
+
+class TicketSource(models.TextChoices):
+    PUBLIC_FORM = "public_form", _("Public request form")
+    COUNTER = "counter", _("At the counter, verified in person")
+    WITHDRAWAL = "withdrawal", _("Consent withdrawn")
+    RETENTION = "retention", _("Retention period ended")
+
+
+class PrivacyTicket(models.Model):
+    """An erasure (Art. 17) or access (Art. 15) request and where it stands.
+
+    Holds no personal data: the subject is a pseudonymous key, cleared when the subject is
+    erased; the requester's address only as a keyed hash, so a repeat can be recognised.
+    """
+
+    kind = models.CharField(max_length=8, choices=TicketKind.choices)
+    state = models.CharField(max_length=24, choices=TicketState.choices)
+    source = models.CharField(max_length=16, choices=TicketSource.choices)
+    subject_key = models.CharField(max_length=64, null=True, blank=True, db_index=True)  # noqa: DJ001
+    requester_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    language = models.CharField(max_length=2, choices=Language.choices)
+    store = models.ForeignKey(
+        Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    received_at = models.DateTimeField()
+    due_on = models.DateField(help_text="One calendar month after receipt, or the extended date.")
+    extended_at = models.DateTimeField(null=True, blank=True)
+    extension_reason = models.TextField(blank=True)
+    token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    token_sent_at = models.DateTimeField(null=True, blank=True)
+    reject_reason = models.TextField(blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+    steps_done = models.JSONField(default=list, blank=True)
+    result_counts = models.JSONField(default=dict, blank=True)
+    recipients = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            # One open ticket per kind and person: a double submission finds the first.
+            models.UniqueConstraint(
+                fields=["kind", "subject_key"],
+                condition=Q(state__in=OPEN_STATES) & Q(subject_key__isnull=False),
+                name="privacy_ticket_one_open_per_subject",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "due_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ticket {self.pk} ({self.state})"
+
+
+class TicketTransition(models.Model):
+    """One step in a ticket's history: a change of state, or an extension (same state)."""
+
+    ticket = models.ForeignKey(PrivacyTicket, on_delete=models.CASCADE, related_name="history")
+    from_state = models.CharField(max_length=24, choices=TicketState.choices, blank=True)
+    to_state = models.CharField(max_length=24, choices=TicketState.choices)
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_state or '-'} -> {self.to_state}"

@@ -1,0 +1,39 @@
+"""Fixed-window counters in Django's cache, keyed by a keyed hash (never the clear value)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.cache import cache
+
+from privacy.hashing import keyed_digest
+
+SCOPES = ("ip", "identifier")
+
+
+def _key(scope: str, value: str) -> str:
+    return f"privacy:rl:{scope}:{keyed_digest(value, domain='ratelimit-' + scope)}"
+
+
+def ratelimit_hit(*, scope: str, value: str, limit: int) -> bool:
+    """Count one hit for `value` in `scope`; return whether it is still within `limit`."""
+    key = _key(scope, value)
+    window = settings.PRIVACY_RATE_LIMIT_WINDOW_SECONDS
+    cache.add(key, 0, timeout=window)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window)
+        count = 1
+    return count <= limit
+
+
+def ratelimit_purge(values: Iterable[str]) -> int:
+    """Forget the counters held for these identifiers; return how many there were."""
+    keys = [_key("identifier", value) for value in values]
+    if not keys:
+        return 0
+    found = cache.get_many(keys)
+    cache.delete_many(keys)
+    return len(found)

@@ -1,0 +1,147 @@
+"""Where apps plug into privacy, the way they register models with Django's admin.
+
+An app that holds personal data registers, from its `AppConfig.ready()`:
+
+- a **subject resolver**: who is behind an e-mail address or member number a customer typed,
+  and, for a subject key, the e-mail on file and language to write to;
+- an **eraser**: erase a subject's data, return counts per kind; it must be idempotent
+  (a second call finds nothing and returns zeros), because erasure re-runs after a crash;
+- an **exporter**: a subject's data as sections of plain dicts (access, Art. 15 and 20);
+- **recipients**: who received a subject's data and must be told of the erasure (Art. 19);
+- a **retention source**: subjects inactive since a cutoff, erased by the retention job;
+- a **withdrawal hook**: what withdrawing consent for a purpose undoes in the app;
+- **processing declarations**: the Art. 30 record, printed by `manage.py processing_record`.
+
+Subject keys are "<prefix>:<value>" ("member:42"); the prefix picks the resolver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A data subject as privacy sees it: a key, where to write, and what they are known by."""
+
+    key: str
+    email: str | None
+    language: str
+    # Normalised identifiers (see privacy.hashing.identifier_normalise), the e-mail first.
+    identifiers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubjectResolver:
+    prefix: str
+    find: Callable[[str], Subject | None]
+    get: Callable[[str], Subject | None]
+
+
+@dataclass(frozen=True)
+class Eraser:
+    name: str
+    erase: Callable[[str], dict[str, int]]
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class ProcessingDeclaration:
+    """One processing activity for the Art. 30 record. Retention may be computed from settings."""
+
+    code: str
+    title: str
+    legal_basis: str
+    data_categories: tuple[str, ...]
+    recipients: tuple[str, ...]
+    retention: str | Callable[[], str]
+    app: str
+    stored_in: tuple[str, ...] = ()  # "app_label.Model": their fields are listed from the code
+
+    def retention_text(self) -> str:
+        return self.retention() if callable(self.retention) else self.retention
+
+
+@dataclass
+class PrivacyRegistry:
+    resolvers: dict[str, SubjectResolver] = field(default_factory=dict)
+    erasers: dict[str, Eraser] = field(default_factory=dict)
+    exporters: dict[str, Callable[[str], dict[str, list[dict[str, Any]]]]] = field(
+        default_factory=dict
+    )
+    recipient_sources: dict[str, Callable[[str], list[str]]] = field(default_factory=dict)
+    retention_sources: dict[str, Callable[[datetime], Iterable[str]]] = field(default_factory=dict)
+    withdrawal_hooks: dict[str, list[Callable[[str], Any]]] = field(default_factory=dict)
+    declarations: dict[str, ProcessingDeclaration] = field(default_factory=dict)
+
+    @staticmethod
+    def _add(table: dict, name: str, value: Any) -> None:
+        if name in table and table[name] != value:
+            raise ImproperlyConfigured(f"Privacy registry: {name!r} is registered twice.")
+        table[name] = value
+
+    def register_resolver(
+        self,
+        prefix: str,
+        *,
+        find: Callable[[str], Subject | None],
+        get: Callable[[str], Subject | None],
+    ) -> None:
+        """Resolve identifiers typed by customers, and subject keys "<prefix>:...", to subjects."""
+        self._add(self.resolvers, prefix, SubjectResolver(prefix, find, get))
+
+    def register_eraser(
+        self, name: str, erase: Callable[[str], dict[str, int]], *, order: int = 100
+    ) -> None:
+        """Erase a subject's data (idempotent); lower `order` runs first."""
+        self._add(self.erasers, name, Eraser(name, erase, order))
+
+    def register_exporter(
+        self, name: str, export: Callable[[str], dict[str, list[dict[str, Any]]]]
+    ) -> None:
+        """Return a subject's data as {section: [row, ...]}, plain JSON-ready values."""
+        self._add(self.exporters, name, export)
+
+    def register_recipients(self, name: str, recipients: Callable[[str], list[str]]) -> None:
+        """Name who received a subject's data (no personal data in the names)."""
+        self._add(self.recipient_sources, name, recipients)
+
+    def register_retention(self, name: str, inactive: Callable[[datetime], Iterable[str]]) -> None:
+        """Return the keys of subjects with no activity since the cutoff."""
+        self._add(self.retention_sources, name, inactive)
+
+    def register_withdrawal_hook(self, purpose: str, hook: Callable[[str], Any]) -> None:
+        """Undo what consent for `purpose` allowed, for a subject key, when it is withdrawn."""
+        hooks = self.withdrawal_hooks.setdefault(purpose, [])
+        if hook not in hooks:
+            hooks.append(hook)
+
+    def declare(self, declaration: ProcessingDeclaration) -> None:
+        """Add a processing activity to the record of processing."""
+        self._add(self.declarations, declaration.code, declaration)
+
+    # Reads
+    def subject_find(self, identifier: str) -> Subject | None:
+        """Return the subject known by this normalised identifier, in any app, or None."""
+        for resolver in self.resolvers.values():
+            subject = resolver.find(identifier)
+            if subject is not None:
+                return subject
+        return None
+
+    def subject_get(self, subject_key: str) -> Subject | None:
+        """Return the subject behind a key, or None (unknown prefix, or already erased)."""
+        prefix, _, _ = (subject_key or "").partition(":")
+        resolver = self.resolvers.get(prefix)
+        return resolver.get(subject_key) if resolver else None
+
+    def erasers_in_order(self) -> list[Eraser]:
+        return sorted(self.erasers.values(), key=lambda e: (e.order, e.name))
+
+
+registry = PrivacyRegistry()

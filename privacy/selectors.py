@@ -1,0 +1,106 @@
+"""Reads with a rule in them: current notices, consent state, tickets due, proofs."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from core.errors import NoticeMissing, PurposeInvalid
+from privacy.hashing import requester_digest
+from privacy.models import (
+    OPEN_STATES,
+    ConsentAction,
+    ConsentRecord,
+    NoticeVersion,
+    PrivacyTicket,
+    Purpose,
+    TicketState,
+)
+
+
+def notice_current(*, purpose: str, language: str) -> NoticeVersion:
+    """Return the latest published notice for a purpose and language, or raise NoticeMissing."""
+    if purpose not in Purpose.values:
+        raise PurposeInvalid()
+    notice = (
+        NoticeVersion.objects.filter(purpose=purpose, language=language)
+        .order_by("-version")
+        .first()
+    )
+    if notice is None:
+        raise NoticeMissing(details={"purpose": purpose, "language": language})
+    return notice
+
+
+def consent_latest(*, subject_key: str, purpose: str) -> ConsentRecord | None:
+    """Return the subject's latest consent record for a purpose, or None."""
+    return (
+        ConsentRecord.objects.filter(subject_key=subject_key, purpose=purpose)
+        .select_related("notice", "store")
+        .order_by("-seq")
+        .first()
+    )
+
+
+def consent_is_given(*, subject_key: str, purpose: str) -> bool:
+    """Return whether the subject's latest word on this purpose is consent given."""
+    latest = consent_latest(subject_key=subject_key, purpose=purpose)
+    return latest is not None and latest.action == ConsentAction.GIVEN
+
+
+def consent_state(*, subject_key: str) -> dict[str, ConsentRecord | None]:
+    """Return, per purpose, the subject's latest consent record (None: never asked)."""
+    return {
+        purpose: consent_latest(subject_key=subject_key, purpose=purpose)
+        for purpose in Purpose.values
+    }
+
+
+def consent_history(*, subject_key: str) -> QuerySet[ConsentRecord]:
+    """Return the subject's consent records, oldest first, with what was shown and where."""
+    return (
+        ConsentRecord.objects.filter(subject_key=subject_key)
+        .select_related("notice", "store")
+        .order_by("seq")
+    )
+
+
+def ticket_open_find(*, kind: str, subject_key: str) -> PrivacyTicket | None:
+    """Return the subject's open ticket of this kind, if any (there is at most one)."""
+    return PrivacyTicket.objects.filter(
+        kind=kind, subject_key=subject_key, state__in=OPEN_STATES
+    ).first()
+
+
+def tickets_overdue(*, today: date | None = None) -> QuerySet[PrivacyTicket]:
+    """Return open tickets past their legal due date, oldest deadline first."""
+    today = today or timezone.localdate()
+    return PrivacyTicket.objects.filter(state__in=OPEN_STATES, due_on__lt=today).order_by(
+        "due_on", "pk"
+    )
+
+
+def tickets_for_requester(*, identifier: str) -> QuerySet[PrivacyTicket]:
+    """Return every ticket opened for this address or member number, to recognise a repeat."""
+    return PrivacyTicket.objects.filter(requester_digest=requester_digest(identifier))
+
+
+def ticket_proof(ticket: PrivacyTicket) -> dict[str, Any]:
+    """Return what a completed ticket proves, without personal data."""
+    approved = ticket.history.filter(to_state=TicketState.SCHEDULED).select_related("by").first()
+    return {
+        "ticket": ticket.pk,
+        "kind": ticket.kind,
+        "source": ticket.source,
+        "state": ticket.state,
+        "received_at": ticket.received_at.isoformat(),
+        "due_on": ticket.due_on.isoformat(),
+        "completed_at": ticket.completed_at.isoformat() if ticket.completed_at else None,
+        "approved_by": (approved.by.get_username() if approved and approved.by else "system"),
+        "counts": dict(ticket.result_counts),
+        "recipients_to_notify": list(ticket.recipients),
+        "requester_digest": ticket.requester_digest,
+    }

@@ -1,0 +1,63 @@
+"""Every write of the privacy app, by subject: notices, consent, tickets, erasure, access."""
+
+from privacy.services.access import (
+    access_execute,
+    access_export_at_counter,
+    access_export_build,
+    access_export_csv,
+    access_export_json,
+)
+from privacy.services.consent import (
+    ALL_PURPOSES,
+    Withdrawal,
+    consent_attach,
+    consent_give,
+    consent_require,
+    consent_subject_new,
+    consent_withdraw,
+)
+from privacy.services.erasure import erasure_execute, retention_open_tickets, retention_subjects
+from privacy.services.notices import notice_publish
+from privacy.services.tickets import (
+    TRANSITIONS,
+    ticket_approve,
+    ticket_due_on,
+    ticket_extend,
+    ticket_link_check,
+    ticket_link_confirm,
+    ticket_link_issue,
+    ticket_open_for_subject,
+    ticket_reject,
+    ticket_request_public,
+    tickets_drop_unverified,
+)
+
+__all__ = [
+    "ALL_PURPOSES",
+    "TRANSITIONS",
+    "Withdrawal",
+    "access_execute",
+    "access_export_at_counter",
+    "access_export_build",
+    "access_export_csv",
+    "access_export_json",
+    "consent_attach",
+    "consent_give",
+    "consent_require",
+    "consent_subject_new",
+    "consent_withdraw",
+    "erasure_execute",
+    "notice_publish",
+    "retention_open_tickets",
+    "retention_subjects",
+    "ticket_approve",
+    "ticket_due_on",
+    "ticket_extend",
+    "ticket_link_check",
+    "ticket_link_confirm",
+    "ticket_link_issue",
+    "ticket_open_for_subject",
+    "ticket_reject",
+    "ticket_request_public",
+    "tickets_drop_unverified",
+]

@@ -1,0 +1,296 @@
+"""The consent log: give, withdraw, require, and carry consent over to a member.
+
+How the eID channel uses this (consent comes before the card is read, often before the member
+exists):
+
+1. `key = consent_subject_new()` when staff arm a scan, then `consent_give(subject_key=key,
+   purpose=Purpose.EID_RECOGNITION, ...)` with the notice shown to the customer;
+2. `consent_require(subject_key=key, purpose=Purpose.EID_RECOGNITION)` before reading the card:
+   it raises ConsentMissing otherwise (no consent, no read);
+3. once the card gives a member (found or newly enrolled), `consent_attach(from_key=key,
+   to_key="member:<id>")` appends records for the member that refer to the first ones. Records
+   are never changed, only appended.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from core.errors import ChannelInvalid, ConsentMissing, InvalidInput, PurposeInvalid
+from privacy.chain import GENESIS_HASH, record_hash, record_payload
+from privacy.hashing import subject_digest
+from privacy.models import (
+    Channel,
+    ConsentAction,
+    ConsentLogHead,
+    ConsentRecord,
+    NoticeVersion,
+    PrivacyTicket,
+    Purpose,
+    TicketKind,
+    TicketSource,
+)
+from privacy.registry import registry
+from privacy.selectors import consent_latest, notice_current
+from privacy.services.tickets import ticket_open_for_subject
+from stores.models import Language, ReaderDevice, Store
+
+logger = logging.getLogger(__name__)
+
+ALL_PURPOSES = "all"
+# Withdrawing these ends the membership: the member's data are then erased (Art. 17(1)(b)).
+ERASING_WITHDRAWALS = (ALL_PURPOSES, Purpose.LOYALTY_MEMBERSHIP)
+SUBJECT_KEY_MAX = 64
+
+
+def consent_subject_new() -> str:
+    """Return a fresh pseudonymous subject key for consent given before the person is known."""
+    return f"scan:{uuid.uuid4().hex}"
+
+
+def _check_key(subject_key: str) -> str:
+    prefix, sep, rest = str(subject_key or "").partition(":")
+    if not sep or not prefix or not rest or len(subject_key) > SUBJECT_KEY_MAX:
+        raise InvalidInput(details={"subject_key": ["Expected '<kind>:<id>'."]})
+    return subject_key
+
+
+def _check(purpose: str, channel: str, language: str) -> None:
+    if purpose not in Purpose.values:
+        raise PurposeInvalid()
+    if channel not in Channel.values:
+        raise ChannelInvalid()
+    if language not in Language.values:
+        raise InvalidInput(details={"language": ["Choose nl, fr or en."]})
+
+
+def _lock_head() -> ConsentLogHead:
+    head = ConsentLogHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        last = ConsentRecord.objects.order_by("-seq").first()
+        ConsentLogHead.objects.get_or_create(
+            pk=1,
+            defaults={
+                "seq": last.seq if last else 0,
+                "last_hash": last.record_hash if last else GENESIS_HASH,
+            },
+        )
+        head = ConsentLogHead.objects.select_for_update().get(pk=1)
+    return head
+
+
+def _append(
+    *,
+    subject_key: str,
+    purpose: str,
+    action: str,
+    notice: NoticeVersion,
+    language: str,
+    channel: str,
+    store: Store | None,
+    staff: AbstractBaseUser | None,
+    device: ReaderDevice | None,
+    refers_to: ConsentRecord | None = None,
+    at: datetime | None = None,
+) -> ConsentRecord:
+    """Append one record to the log under the head lock, chained to the one before it."""
+    with transaction.atomic():
+        head = _lock_head()
+        record = ConsentRecord(
+            seq=head.seq + 1,
+            subject_key=subject_key,
+            subject_digest=subject_digest(subject_key),
+            purpose=purpose,
+            action=action,
+            notice=notice,
+            language=language,
+            channel=channel,
+            store=store,
+            staff=staff if staff is not None and staff.is_authenticated else None,
+            device=device,
+            refers_to=refers_to,
+            created_at=at or timezone.now(),
+            prev_hash=head.last_hash,
+        )
+        payload = record_payload(
+            record,
+            notice_hash=notice.content_hash,
+            refers_to_seq=refers_to.seq if refers_to else None,
+        )
+        record.record_hash = record_hash(head.last_hash, payload)
+        record.save()
+        head.seq = record.seq
+        head.last_hash = record.record_hash
+        head.save(update_fields=["seq", "last_hash"])
+    return record
+
+
+def consent_give(
+    *,
+    subject_key: str,
+    purpose: str,
+    channel: str,
+    language: str,
+    store: Store | None = None,
+    staff: AbstractBaseUser | None = None,
+    device: ReaderDevice | None = None,
+    notice: NoticeVersion | None = None,
+) -> ConsentRecord:
+    """Record that the subject consents to `purpose`, having been shown `notice`.
+
+    `notice` defaults to the current version for the purpose and language; pass the version
+    actually shown when the screen may be older than a new publication.
+    """
+    _check_key(subject_key)
+    _check(purpose, channel, language)
+    notice = notice or notice_current(purpose=purpose, language=language)
+    if notice.purpose != purpose or notice.language != language:
+        raise InvalidInput(details={"notice": ["This notice is for another purpose or language."]})
+    record = _append(
+        subject_key=subject_key,
+        purpose=purpose,
+        action=ConsentAction.GIVEN,
+        notice=notice,
+        language=language,
+        channel=channel,
+        store=store,
+        staff=staff,
+        device=device,
+    )
+    logger.info("consent #%s given: %s via %s", record.seq, purpose, channel)
+    return record
+
+
+def consent_require(*, subject_key: str, purpose: str) -> ConsentRecord:
+    """Return the record of the subject's consent for `purpose`, or raise ConsentMissing.
+
+    Call it right before processing data for the purpose (e.g. before reading an eID card).
+    """
+    if purpose not in Purpose.values:
+        raise PurposeInvalid()
+    latest = consent_latest(subject_key=str(subject_key or ""), purpose=purpose)
+    if latest is None or latest.action != ConsentAction.GIVEN:
+        raise ConsentMissing(details={"purpose": purpose})
+    return latest
+
+
+@transaction.atomic
+def consent_attach(
+    *, from_key: str, to_key: str, purposes: list[str] | None = None
+) -> list[ConsentRecord]:
+    """Carry consent given under a provisional key over to the subject it turned out to be.
+
+    For each purpose (default: all) consented under `from_key`, append a record for `to_key`
+    that refers to the original: same notice, language, channel, store, staff and device.
+    Idempotent: a purpose already carried over from that record is not appended again.
+    """
+    _check_key(from_key)
+    _check_key(to_key)
+    attached = []
+    for purpose in purposes or Purpose.values:
+        source = consent_latest(subject_key=from_key, purpose=purpose)
+        if source is None or source.action != ConsentAction.GIVEN:
+            continue
+        current = consent_latest(subject_key=to_key, purpose=purpose)
+        if current is not None and current.refers_to_id == source.pk:
+            attached.append(current)
+            continue
+        attached.append(
+            _append(
+                subject_key=to_key,
+                purpose=purpose,
+                action=ConsentAction.GIVEN,
+                notice=source.notice,
+                language=source.language,
+                channel=source.channel,
+                store=source.store,
+                staff=source.staff,
+                device=source.device,
+                refers_to=source,
+            )
+        )
+    if purposes and not attached:
+        raise ConsentMissing(details={"purposes": list(purposes)})
+    return attached
+
+
+@dataclass
+class Withdrawal:
+    records: list[ConsentRecord] = field(default_factory=list)
+    erasure_ticket: PrivacyTicket | None = None
+
+
+@transaction.atomic
+def consent_withdraw(
+    *,
+    subject_key: str,
+    purpose: str,
+    channel: str,
+    language: str,
+    store: Store | None = None,
+    staff: AbstractBaseUser | None = None,
+    device: ReaderDevice | None = None,
+) -> Withdrawal:
+    """Withdraw consent for a purpose, or "all", in one action; undo what it allowed.
+
+    Records the withdrawal against the current notice in `language`, then runs the apps'
+    withdrawal hooks (e.g. loyalty unlinks the eID card; the member keeps number and points).
+    Withdrawing the membership or everything also opens an erasure ticket, already verified:
+    staff at the counter saw the customer, or the customer is signed in.
+    """
+    _check_key(subject_key)
+    if purpose != ALL_PURPOSES:
+        _check(purpose, channel, language)
+    else:
+        _check(Purpose.LOYALTY_MEMBERSHIP, channel, language)
+    if purpose == ALL_PURPOSES:
+        purposes = [
+            p
+            for p in Purpose.values
+            if p == Purpose.LOYALTY_MEMBERSHIP
+            or (
+                (latest := consent_latest(subject_key=subject_key, purpose=p)) is not None
+                and latest.action == ConsentAction.GIVEN
+            )
+        ]
+    else:
+        purposes = [purpose]
+    result = Withdrawal()
+    for p in purposes:
+        latest = consent_latest(subject_key=subject_key, purpose=p)
+        if latest is None or latest.action != ConsentAction.WITHDRAWN:
+            result.records.append(
+                _append(
+                    subject_key=subject_key,
+                    purpose=p,
+                    action=ConsentAction.WITHDRAWN,
+                    notice=notice_current(purpose=p, language=language),
+                    language=language,
+                    channel=channel,
+                    store=store,
+                    staff=staff,
+                    device=device,
+                )
+            )
+        for hook in registry.withdrawal_hooks.get(p, []):
+            hook(subject_key)
+    logger.info(
+        "consent withdrawn: %s via %s (%s record(s))", purpose, channel, len(result.records)
+    )
+    if purpose in ERASING_WITHDRAWALS:
+        result.erasure_ticket = ticket_open_for_subject(
+            kind=TicketKind.ERASURE,
+            subject_key=subject_key,
+            source=TicketSource.WITHDRAWAL,
+            store=store,
+            by=staff,
+            language=language,
+        )
+    return result

@@ -1,0 +1,182 @@
+"""Running an erasure, and the retention job that opens erasures for inactive subjects.
+
+`erasure_execute` is safe to re-run after a crash: each registered eraser runs in its own
+transaction together with the note on the ticket that it ran, so a re-run skips what is done
+and picks up where the dead worker stopped. Privacy's own erasers bracket the apps': caches
+first (they need the subject's identifiers, which the apps then delete), consent records and
+other tickets last.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from privacy.models import (
+    OPEN_STATES,
+    ConsentRecord,
+    PrivacyTicket,
+    TicketKind,
+    TicketSource,
+    TicketState,
+    TicketTransition,
+)
+from privacy.ratelimit import ratelimit_purge
+from privacy.registry import registry
+from privacy.services.tickets import path_check, ticket_due_on, ticket_move, ticket_run_on_commit
+from stores.models import Language
+
+logger = logging.getLogger(__name__)
+
+RETENTION_BATCH = 500
+
+
+def erasure_execute(*, ticket_id: int) -> PrivacyTicket | None:
+    """Erase the subject of a scheduled erasure ticket in every registered app; complete it.
+
+    Returns the ticket, or None if it does not exist. Does nothing to a ticket that is not
+    scheduled (already completed, or rejected meanwhile).
+    """
+    ticket = PrivacyTicket.objects.filter(pk=ticket_id, kind=TicketKind.ERASURE).first()
+    if ticket is None or ticket.state != TicketState.SCHEDULED:
+        return ticket
+    for eraser in registry.erasers_in_order():
+        with transaction.atomic():
+            ticket = PrivacyTicket.objects.select_for_update().get(pk=ticket_id)
+            if ticket.state != TicketState.SCHEDULED:
+                return ticket
+            if eraser.name in ticket.steps_done:
+                continue
+            counts = eraser.erase(ticket.subject_key) if ticket.subject_key else {}
+            total = Counter(ticket.result_counts)
+            total.update({f"{eraser.name}.{kind}": n for kind, n in counts.items()})
+            ticket.result_counts = dict(sorted(total.items()))
+            ticket.steps_done = [*ticket.steps_done, eraser.name]
+            ticket.save(update_fields=["result_counts", "steps_done"])
+    with transaction.atomic():
+        ticket = PrivacyTicket.objects.select_for_update().get(pk=ticket_id)
+        if ticket.state != TicketState.SCHEDULED:
+            return ticket
+        now = timezone.now()
+        ticket_move(ticket, TicketState.COMPLETED, note="erased", at=now)
+        ticket.completed_at = now
+        ticket.subject_key = None
+        ticket.save(update_fields=["completed_at", "subject_key"])
+    logger.info("privacy ticket %s: erasure completed %s", ticket.pk, ticket.result_counts)
+    return ticket
+
+
+# Privacy's own erasers.
+def _erase_cached(subject_key: str) -> dict[str, int]:
+    subject = registry.subject_get(subject_key)
+    return {"rate_limit_counters": ratelimit_purge(subject.identifiers if subject else ())}
+
+
+def _pseudonymise_consent(subject_key: str) -> dict[str, int]:
+    """Clear the clear-text subject key; the chain covers only its keyed digest."""
+    own = ConsentRecord.objects.filter(subject_key=subject_key)
+    # Records given under a provisional key (an armed scan) and carried over to this subject.
+    provisional = ConsentRecord.objects.filter(
+        pk__in=own.exclude(refers_to=None).values("refers_to_id"), subject_key__isnull=False
+    )
+    count = provisional.update(subject_key=None)
+    count += own.update(subject_key=None)
+    return {"consent_records_pseudonymised": count}
+
+
+def _unlink_tickets(subject_key: str) -> dict[str, int]:
+    """Take the subject key and any live link off the subject's other tickets."""
+    others = PrivacyTicket.objects.filter(subject_key=subject_key).exclude(
+        kind=TicketKind.ERASURE, state=TicketState.SCHEDULED
+    )
+    count = others.update(subject_key=None, token_hash=None, token_expires_at=None)
+    return {"tickets_unlinked": count}
+
+
+registry.register_eraser("privacy.cache", _erase_cached, order=10)
+registry.register_eraser("privacy.consent", _pseudonymise_consent, order=900)
+registry.register_eraser("privacy.tickets", _unlink_tickets, order=910)
+
+
+def retention_subjects(*, now: datetime | None = None) -> list[str]:
+    """Return the keys of subjects inactive for the retention period, without an open erasure."""
+    now = now or timezone.now()
+    cutoff = now - relativedelta(months=settings.PRIVACY_RETENTION_MONTHS)
+    keys: list[str] = []
+    for source in registry.retention_sources.values():
+        keys.extend(source(cutoff))
+    open_keys = set(
+        PrivacyTicket.objects.filter(
+            kind=TicketKind.ERASURE, state__in=OPEN_STATES, subject_key__isnull=False
+        ).values_list("subject_key", flat=True)
+    )
+    return [key for key in dict.fromkeys(keys) if key not in open_keys]
+
+
+def retention_open_tickets(*, now: datetime | None = None) -> list[int]:
+    """Open a scheduled system erasure ticket for each inactive subject; return their ids.
+
+    Tickets go received -> verified -> scheduled (checked against the transition table) and
+    each is sent to the erasure task once its batch commits.
+    """
+    path = (TicketState.RECEIVED, TicketState.VERIFIED, TicketState.SCHEDULED)
+    path_check(*path)
+    now = now or timezone.now()
+    ticket_ids: list[int] = []
+    for batch in _batched(retention_subjects(now=now), RETENTION_BATCH):
+        with transaction.atomic():
+            tickets = PrivacyTicket.objects.bulk_create(
+                PrivacyTicket(
+                    kind=TicketKind.ERASURE,
+                    state=TicketState.SCHEDULED,
+                    source=TicketSource.RETENTION,
+                    subject_key=key,
+                    language=Language.NL,
+                    received_at=now,
+                    due_on=ticket_due_on(now),
+                )
+                for key in batch
+            )
+            if any(t.pk is None for t in tickets):  # backends that do not return ids
+                tickets = list(
+                    PrivacyTicket.objects.filter(
+                        source=TicketSource.RETENTION,
+                        state=TicketState.SCHEDULED,
+                        subject_key__in=batch,
+                    )
+                )
+            TicketTransition.objects.bulk_create(
+                TicketTransition(
+                    ticket=ticket,
+                    from_state=before,
+                    to_state=after,
+                    at=now,
+                    note="retention period ended" if after == TicketState.RECEIVED else "",
+                )
+                for ticket in tickets
+                for before, after in zip(("", *path), path, strict=False)
+            )
+            for ticket in tickets:
+                ticket_run_on_commit(ticket)
+        ticket_ids.extend(t.pk for t in tickets)
+    if ticket_ids:
+        logger.info("privacy retention: %s erasure ticket(s) opened", len(ticket_ids))
+    return ticket_ids
+
+
+def _batched(items: Iterable[str], size: int) -> Iterable[list[str]]:
+    batch: list[str] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

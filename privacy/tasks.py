@@ -1,0 +1,86 @@
+"""Celery entry points of the privacy app. They take ids, look rows up, call one service.
+
+Each is safe to run twice: a finished ticket is left alone, an erasure resumes where it
+stopped. Queued work holds ticket ids only, never personal data, so purging a member's data
+needs nothing taken out of the queue: a task for an erased subject finds nothing to do.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from privacy import services
+from privacy.models import PrivacyTicket, TicketState
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="privacy.tasks.erasure_run")
+def erasure_run(ticket_id: int) -> str | None:
+    """Erase the subject of a scheduled erasure ticket; return the ticket's state."""
+    ticket = services.erasure_execute(ticket_id=ticket_id)
+    return ticket.state if ticket else None
+
+
+@shared_task(name="privacy.tasks.access_run")
+def access_run(ticket_id: int) -> str | None:
+    """Send a scheduled access ticket's export; return the ticket's state."""
+    ticket = services.access_execute(ticket_id=ticket_id)
+    return ticket.state if ticket else None
+
+
+@shared_task(name="privacy.tasks.ticket_link_send")
+def ticket_link_send(ticket_id: int) -> bool:
+    """Mail a fresh confirmation link for an unverified ticket; return whether one went out."""
+    from privacy.mail import mail_send, site_url
+
+    issued = services.ticket_link_issue(ticket_id=ticket_id)
+    if issued is None:
+        return False
+    ticket, token, subject = issued
+    mail_send(
+        to=subject.email,
+        language=ticket.language,
+        template=f"confirm_{ticket.kind}",
+        context={
+            "link": site_url("privacy:confirm", language=ticket.language, token=token),
+            "ticket": ticket,
+        },
+    )
+    logger.info("privacy ticket %s: confirmation link sent", ticket.pk)
+    return True
+
+
+@shared_task(name="privacy.tasks.ticket_notify")
+def ticket_notify(ticket_id: int, event: str) -> bool:
+    """Tell the customer their deadline was extended, or their request refused, if we can."""
+    from privacy.mail import mail_send
+    from privacy.registry import registry
+
+    ticket = PrivacyTicket.objects.filter(pk=ticket_id).first()
+    if ticket is None or not ticket.subject_key or event not in ("extended", "rejected"):
+        return False
+    if event == "rejected" and ticket.state != TicketState.REJECTED:
+        return False
+    subject = registry.subject_get(ticket.subject_key)
+    if subject is None or not subject.email:
+        return False
+    mail_send(
+        to=subject.email, language=ticket.language, template=event, context={"ticket": ticket}
+    )
+    logger.info("privacy ticket %s: customer told (%s)", ticket.pk, event)
+    return True
+
+
+@shared_task(name="privacy.tasks.retention_run")
+def retention_run() -> int:
+    """Open and run an erasure ticket for each subject inactive past the retention period."""
+    return len(services.retention_open_tickets())
+
+
+@shared_task(name="privacy.tasks.tickets_drop_unverified")
+def tickets_drop_unverified() -> int:
+    """Delete requests nobody verified within the set period."""
+    return services.tickets_drop_unverified()
