@@ -219,3 +219,40 @@ def test_unreachable_server_is_retried_then_stop_ends_the_loop(tokeniser, caplog
 
     assert agent.run() == 0
     assert caplog.text.count("server unreachable") == 1
+
+
+class UnpluggedReader(EmulatorTransport):
+    def wait_for_card(self, timeout):
+        from reader_agent.errors import ReaderUnavailable
+
+        raise ReaderUnavailable("the card reader was disconnected")
+
+
+class BrokenTransport(EmulatorTransport):
+    def transmit(self, apdu):
+        raise ZeroDivisionError("Peeters 85031412401")
+
+
+@pytest.mark.parametrize(
+    ("transport_class", "code"),
+    [(UnpluggedReader, "reader_unavailable"), (BrokenTransport, "card_unreadable")],
+)
+def test_reader_trouble_is_reported_without_detail_and_the_loop_goes_on(
+    device_server, tokeniser, caplog, transport_class, code
+):
+    caplog.set_level(logging.INFO)
+    device_server.arm_scan()
+    device_server.arm_scan()
+    agent = ReaderAgent(
+        api=DeviceApi(device_server.url, device_server.token),
+        transport=transport_class(VirtualCard("alice")),
+        tokeniser=tokeniser,
+        settings=FAST,
+    )
+
+    assert agent.run(max_scans=2) == 0
+
+    codes = [device_server.failures.get_nowait().json()["code"] for _ in range(2)]
+    assert codes == [code, code]
+    assert "85031412401" not in caplog.text
+    assert "Peeters" not in caplog.text
