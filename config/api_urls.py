@@ -29,3 +29,29 @@ urlpatterns = [
         name="points-redeem",
     ),
 ]
+
+# Privacy at the counter (loyalty/api_privacy.py).
+from loyalty import api_privacy  # noqa: E402
+
+urlpatterns += [
+    path(
+        "members/<int:member_id>/consent/",
+        api_privacy.MemberConsentApi.as_view(),
+        name="member-consent",
+    ),
+    path(
+        "members/<int:member_id>/consent/withdraw/",
+        api_privacy.MemberConsentWithdrawApi.as_view(),
+        name="member-consent-withdraw",
+    ),
+    path(
+        "members/<int:member_id>/erasure/",
+        api_privacy.MemberErasureApi.as_view(),
+        name="member-erasure",
+    ),
+    path(
+        "members/<int:member_id>/export/",
+        api_privacy.MemberExportApi.as_view(),
+        name="member-export",
+    ),
+]

@@ -1,3 +1,4 @@
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -22,6 +23,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/<path:rest>", api_fallback),
 ]
+
+# Public pages, under a language prefix: /nl/privacy/erasure/, /fr/..., /en/...
+urlpatterns += i18n_patterns(path("privacy/", include("privacy.urls")))
 
 handler404 = "core.views.not_found"
 handler500 = "core.views.server_error"

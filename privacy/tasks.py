@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from privacy import services
 from privacy.models import PrivacyTicket, TicketState
@@ -47,6 +48,7 @@ def ticket_link_send(ticket_id: int) -> bool:
         context={
             "link": site_url("privacy:confirm", language=ticket.language, token=token),
             "ticket": ticket,
+            "hours": settings.PRIVACY_LINK_EXPIRY_HOURS,
         },
     )
     logger.info("privacy ticket %s: confirmation link sent", ticket.pk)

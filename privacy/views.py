@@ -1,0 +1,75 @@
+"""Public pages: request erasure or a copy of one's data, and confirm by the link sent.
+
+Thin: parse the form, call one service, render. The answer to a request is the same page
+whether or not the person is a member; the address typed never goes into a URL or a log.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.views import View
+
+from core.errors import LinkInvalid, RateLimited
+from privacy import services
+from privacy.forms import SubjectRequestForm
+from privacy.models import TicketKind
+
+
+class SubjectRequestView(View):
+    """Ask for erasure or for a copy of one's data (`kind`)."""
+
+    kind = TicketKind.ERASURE
+    template_name = "privacy/request_form.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._form(request, SubjectRequestForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = SubjectRequestForm(request.POST)
+        if not form.is_valid():
+            return self._form(request, form, status=400)
+        try:
+            services.ticket_request_public(
+                kind=self.kind,
+                identifier=form.cleaned_data["identifier"],
+                language=get_language(),
+                client_ip=request.META.get("REMOTE_ADDR", ""),
+            )
+        except RateLimited:
+            return render(request, "privacy/rate_limited.html", status=429)
+        # Post/redirect/get: a reload does not post twice, and the address leaves no trace.
+        return redirect("privacy:request-sent", kind=self.kind)
+
+    def _form(self, request: HttpRequest, form: SubjectRequestForm, status: int = 200):
+        return render(request, self.template_name, {"form": form, "kind": self.kind}, status=status)
+
+
+def request_sent(request: HttpRequest, kind: str) -> HttpResponse:
+    """Say what happens next, identically for members and strangers."""
+    kind = kind if kind in TicketKind.values else TicketKind.ERASURE
+    return render(
+        request,
+        "privacy/request_sent.html",
+        {"kind": kind, "hours": settings.PRIVACY_LINK_EXPIRY_HOURS},
+    )
+
+
+class ConfirmView(View):
+    """The confirmation link: shows a button (mail scanners follow links), the POST verifies."""
+
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        try:
+            ticket = services.ticket_link_check(token=token)
+        except LinkInvalid:
+            return render(request, "privacy/link_invalid.html", status=400)
+        return render(request, "privacy/confirm.html", {"kind": ticket.kind})
+
+    def post(self, request: HttpRequest, token: str) -> HttpResponse:
+        try:
+            ticket = services.ticket_link_confirm(token=token)
+        except LinkInvalid:
+            return render(request, "privacy/link_invalid.html", status=400)
+        return render(request, "privacy/confirmed.html", {"ticket": ticket, "kind": ticket.kind})
