@@ -77,6 +77,9 @@ class MemberFactory(factory.django.DjangoModelFactory):
 
 
 class EidMemberFactory(MemberFactory):
+    class Meta:
+        skip_postgeneration_save = True
+
     joined_via = JoinChannel.EID
     email = None
     phone = None

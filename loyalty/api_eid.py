@@ -1,0 +1,183 @@
+"""Thin API classes of the eID channel: staff arm scans, reader devices pick them up."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api import StrictInputMixin
+from core.errors import NoticeMissing, ScanNotFound
+from loyalty import eid_services, selectors
+from loyalty.models import EidScan
+from privacy.models import NoticeVersion, Purpose
+from stores.authentication import DeviceTokenAuthentication, IsReaderDevice
+from stores.models import Language, ReaderDevice
+from stores.selectors import store_for_staff, stores_for_staff
+
+
+class ScanOutputSerializer(serializers.ModelSerializer):
+    scan_id = serializers.UUIDField(source="id")
+    store = serializers.CharField(source="store.code")
+    member = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EidScan
+        fields = ["scan_id", "store", "device_id", "state", "expires_at", "member",
+                  "member_created", "failure_code"]
+
+    @extend_schema_field(inline_serializer("ScanMember", {
+        "id": serializers.IntegerField(), "number": serializers.CharField(),
+        "given_name": serializers.CharField()}))
+    def get_member(self, scan: EidScan) -> dict | None:
+        if scan.member is None:
+            return None
+        return {"id": scan.member_id, "number": scan.member.number,
+                "given_name": scan.member.given_name}
+
+
+class EidScanArmApi(APIView):
+    """Record the customer's consent to reading their eID and arm a reader for the card."""
+
+    class InputSerializer(StrictInputMixin, serializers.Serializer):
+        store = serializers.CharField(max_length=20)
+        device = serializers.IntegerField(min_value=1)
+        notice_language = serializers.ChoiceField(choices=Language.choices)
+        notice_version = serializers.IntegerField(
+            min_value=1, required=False, help_text="The notice version shown (default: current)."
+        )
+        consent_given = serializers.BooleanField()
+        link_member = serializers.IntegerField(min_value=1, required=False)
+
+        def validate_consent_given(self, value: bool) -> bool:
+            if not value:
+                raise serializers.ValidationError(
+                    "The card is read only after the customer agreed; otherwise use the form."
+                )
+            return value
+
+    @extend_schema(request=InputSerializer, responses={201: ScanOutputSerializer})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        store = store_for_staff(request.user, data.validated_data["store"])
+        device = ReaderDevice.objects.filter(
+            store=store, pk=data.validated_data["device"], revoked_at__isnull=True
+        ).first()
+        if device is None:
+            raise ScanNotFound("No active reader with this id in this store.")
+        link_member = None
+        if "link_member" in data.validated_data:
+            link_member = selectors.member_at_store(store, data.validated_data["link_member"])
+        notice = None
+        if "notice_version" in data.validated_data:
+            notice = NoticeVersion.objects.filter(
+                purpose=Purpose.EID_RECOGNITION,
+                language=data.validated_data["notice_language"],
+                version=data.validated_data["notice_version"],
+            ).first()
+            if notice is None:
+                raise NoticeMissing()
+        scan = eid_services.eid_scan_arm(
+            store=store, device=device, staff=request.user,
+            notice_language=data.validated_data["notice_language"], notice=notice,
+            link_member=link_member,
+        )
+        return Response(ScanOutputSerializer(scan).data, status=status.HTTP_201_CREATED)
+
+
+class EidScanDetailApi(APIView):
+    """Show a scan's state to the staff waiting for it at the counter."""
+
+    @extend_schema(responses={200: ScanOutputSerializer})
+    def get(self, request, scan_id):
+        scan = (
+            EidScan.objects.select_related("store", "member")
+            .filter(pk=scan_id, store__in=stores_for_staff(request.user))
+            .first()
+        )
+        if scan is None:
+            raise ScanNotFound()
+        return Response(ScanOutputSerializer(scan).data)
+
+
+class DeviceApi(APIView):
+    """Base of the reader-device endpoints: device token only, no staff session."""
+
+    authentication_classes = [DeviceTokenAuthentication]
+    permission_classes = [IsReaderDevice]
+
+
+class DeviceScanNextApi(DeviceApi):
+    """Long-poll for the scan staff armed for this reader; 204 when none came in time."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("wait", int, description="Seconds to wait (max 20).")],
+        responses={200: inline_serializer("ArmedScan", {
+            "scan_id": serializers.UUIDField(), "expires_at": serializers.DateTimeField()}),
+            204: None},
+    )
+    def get(self, request):
+        try:
+            wait = int(request.query_params.get("wait", 0))
+        except ValueError:
+            wait = 0
+        deadline = time.monotonic() + max(0, min(wait, settings.EID_DEVICE_POLL_MAX_SECONDS))
+        while True:
+            scan = eid_services.eid_scan_pick_up(device=request.auth)
+            if scan is not None:
+                return Response({"scan_id": str(scan.pk), "expires_at": scan.expires_at})
+            if time.monotonic() >= deadline:
+                return Response(status=status.HTTP_204_NO_CONTENT)
+            time.sleep(0.25)
+
+
+class DeviceScanResultApi(DeviceApi):
+    """Take the minimised result of a card read: surname, given names and the eID token."""
+
+    class OutputSerializer(serializers.Serializer):
+        member = serializers.DictField()
+        created = serializers.BooleanField()
+
+    @extend_schema(
+        request=inline_serializer("ScanResult", {
+            "surname": serializers.CharField(), "given_names": serializers.CharField(),
+            "eid_token": serializers.CharField()}),
+        responses={200: OutputSerializer},
+    )
+    def post(self, request, scan_id):
+        scan = eid_services.eid_scan_complete(
+            scan_id=scan_id, device=request.auth, payload=request.data
+        )
+        return Response({
+            "member": {"id": scan.member_id, "number": scan.member.number,
+                       "given_name": scan.member.given_name},
+            "created": scan.member_created,
+        })
+
+
+class DeviceScanFailureApi(DeviceApi):
+    """Record why the reader could not read the card."""
+
+    class InputSerializer(StrictInputMixin, serializers.Serializer):
+        code = serializers.CharField(max_length=40)
+        message = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+    @extend_schema(request=InputSerializer, responses={204: None})
+    def post(self, request, scan_id):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        # The agent's message is not stored: only the stable code reaches the cashier.
+        eid_services.eid_scan_fail(scan_id=scan_id, device=request.auth,
+                                   code=data.validated_data["code"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+

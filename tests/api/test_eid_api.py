@@ -1,0 +1,213 @@
+"""The eID channel over HTTP: staff arm a scan after consent, the reader device posts a result."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import pytest
+from rest_framework.test import APIClient
+
+from loyalty.models import EidCard, JoinChannel, Member, ScanState
+from privacy.models import ConsentRecord, Purpose
+from stores.services import reader_device_register, reader_device_revoke
+from tests.factories import EidCardFactory, MemberFactory, StaffFactory, StoreFactory
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = "5e" * 32
+NATIONAL_NUMBER = "85073003328"
+
+
+@pytest.fixture
+def reader(store):
+    device, token = reader_device_register(store=store, name="Kassa 1")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Device {token}")
+    return device, client
+
+
+def arm(api, device, **extra):
+    body = {"store": "GNT01", "device": device.pk, "notice_language": "fr",
+            "consent_given": True, **extra}
+    response = api.post("/api/v1/eid/scans/", body, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()["scan_id"]
+
+
+def result(client, scan_id, **payload):
+    body = {"surname": "Dubois-Lefèvre", "given_names": "Françoise Marie", "eid_token": TOKEN}
+    body.update(payload)
+    return client.post(f"/api/v1/device/scans/{scan_id}/result/", body, format="json")
+
+
+def test_unknown_card_creates_an_eid_member_with_name_and_token_only(api, reader):
+    device, client = reader
+    scan_id = arm(api, device)
+    picked = client.get("/api/v1/device/scans/next/?wait=0")
+    assert picked.status_code == 200 and picked.json()["scan_id"] == scan_id
+
+    response = result(client, scan_id)
+
+    assert response.status_code == 200, response.content
+    assert response.json()["created"] is True
+    member = Member.objects.get()
+    assert (member.given_name, member.surname) == ("Françoise", "Dubois-Lefèvre")
+    assert member.joined_via == JoinChannel.EID and member.email is None
+    assert member.eid_card.token == TOKEN
+    status = api.get(f"/api/v1/eid/scans/{scan_id}/").json()
+    assert status["state"] == ScanState.COMPLETED
+    assert status["member"]["given_name"] == "Françoise"
+    # consent recorded before the read, then carried over to the member
+    records = ConsentRecord.objects.filter(purpose=Purpose.EID_RECOGNITION).order_by("seq")
+    assert [r.subject_key.split(":")[0] for r in records] == ["scan", "member"]
+    assert records[0].language == "fr" and records[0].device == device
+    assert records[1].refers_to == records[0]
+
+
+def test_known_card_is_recognised(api, reader):
+    device, client = reader
+    card = EidCardFactory(token=TOKEN)
+    response = result(client, arm(api, device))
+    assert response.json() == {
+        "member": {"id": card.member_id, "number": card.member.number,
+                   "given_name": card.member.given_name},
+        "created": False,
+    }
+    assert Member.objects.count() == 1
+
+
+def test_renewed_card_is_linked_to_a_known_member(api, reader):
+    device, client = reader
+    member = MemberFactory()
+    EidCardFactory(member=member, token="00" * 32)
+    response = result(client, arm(api, device, link_member=member.pk))
+    assert response.status_code == 200
+    assert EidCard.objects.get(member=member).token == TOKEN
+    assert Member.objects.count() == 1
+
+
+def test_no_armed_scan_gives_204(reader):
+    _, client = reader
+    assert client.get("/api/v1/device/scans/next/?wait=0").status_code == 204
+
+
+def test_refusing_consent_leads_to_the_form_not_the_reader(api, reader):
+    device, _ = reader
+    body = {"store": "GNT01", "device": device.pk, "notice_language": "nl",
+            "consent_given": False}
+    response = api.post("/api/v1/eid/scans/", body, format="json")
+    assert response.status_code == 400
+    assert not ConsentRecord.objects.exists()
+
+
+@pytest.mark.parametrize("extra", [
+    {"national_number": NATIONAL_NUMBER},
+    {"birth_date": "30.07.1985"},
+    {"sex": "F"},
+    {"given_names": f"Lotte {NATIONAL_NUMBER}"},
+    {"surname": "85.07.30-033.28"},
+    {"given_names": "30 JUL 1985"},
+])
+def test_forbidden_personal_fields_are_refused_and_nothing_is_kept(api, reader, caplog, extra):
+    device, client = reader
+    scan_id = arm(api, device)
+    with caplog.at_level(logging.DEBUG):
+        response = result(client, scan_id, **extra)
+    assert response.status_code == 400
+    assert response.json()["code"] == "forbidden_personal_field"
+    assert not Member.objects.exists() and not EidCard.objects.exists()
+    for value in (v for v in extra.values() if len(v) > 2):
+        assert value not in caplog.text and value not in response.content.decode()
+    assert "forbidden personal field" in caplog.text
+
+
+def test_result_without_consent_is_refused(api, reader):
+    device, client = reader
+    scan_id = arm(api, device)
+    # given: the consent behind this scan was withdrawn before the card came
+    from loyalty.models import EidScan
+    from privacy.services import consent_withdraw
+
+    scan = EidScan.objects.get(pk=scan_id)
+    consent_withdraw(subject_key=scan.consent_subject, purpose=Purpose.EID_RECOGNITION,
+                     channel="counter_eid", language="fr")
+    response = result(client, scan_id)
+    assert response.status_code == 403
+    assert response.json()["code"] == "consent_missing"
+    assert not Member.objects.exists()
+
+
+def test_expired_or_finished_scan_is_refused(api, reader, settings):
+    device, client = reader
+    settings.EID_SCAN_TTL_SECONDS = -1
+    scan_id = arm(api, device)
+    assert result(client, scan_id).json()["code"] == "scan_expired"
+    settings.EID_SCAN_TTL_SECONDS = 120
+    scan_id = arm(api, device)
+    assert result(client, scan_id).status_code == 200
+    assert result(client, scan_id).json()["code"] == "scan_expired"
+
+
+def test_failure_is_shown_to_staff(api, reader):
+    device, client = reader
+    scan_id = arm(api, device)
+    response = client.post(f"/api/v1/device/scans/{scan_id}/failure/",
+                           {"code": "card_removed", "message": "pulled out"}, format="json")
+    assert response.status_code == 204
+    status = api.get(f"/api/v1/eid/scans/{scan_id}/").json()
+    assert (status["state"], status["failure_code"]) == ("failed", "card_removed")
+
+
+def test_a_device_sees_only_its_own_scans(api, reader, store):
+    device, _ = reader
+    other_store = StoreFactory(code="LIE01")
+    _, other_token = reader_device_register(store=other_store, name="Caisse 1")
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Device {other_token}")
+    scan_id = arm(api, device)
+    assert other.get("/api/v1/device/scans/next/?wait=0").status_code == 204
+    assert result(other, scan_id).json()["code"] == "scan_not_found"
+
+
+def test_revoked_and_unknown_tokens_get_401(api, reader):
+    device, client = reader
+    reader_device_revoke(device=device)
+    response = client.get("/api/v1/device/scans/next/?wait=0")
+    assert response.status_code == 401 and response.json()["code"] == "device_revoked"
+    stranger = APIClient()
+    stranger.credentials(HTTP_AUTHORIZATION="Device rd_nope")
+    assert stranger.get("/api/v1/device/scans/next/").json()["code"] == "device_unknown"
+    assert APIClient().get("/api/v1/device/scans/next/").status_code == 401
+
+
+def test_staff_cannot_use_device_endpoints_nor_arm_other_stores_readers(api, reader):
+    device, _ = reader
+    assert api.get("/api/v1/device/scans/next/").status_code in (401, 403)
+    _, other = reader_device_register(store=StoreFactory(code="LIE01"), name="x")
+    lie_device = StoreFactory(code="LIE01").reader_devices.get()
+    response = api.post("/api/v1/eid/scans/", {"store": "LIE01", "device": lie_device.pk,
+                                               "notice_language": "fr", "consent_given": True},
+                        format="json")
+    assert response.json()["code"] == "store_forbidden"
+    other_scan = api.get(f"/api/v1/eid/scans/{uuid.uuid4()}/")
+    assert other_scan.json()["code"] == "scan_not_found"
+
+
+def test_device_registration_by_manager_only(store):
+    from stores.models import StaffRole
+
+    manager = StaffFactory(username="mgr", store=store, store__role=StaffRole.STORE_MANAGER)
+    cashier = StaffFactory(username="c9", store=store)
+    client = APIClient()
+    client.force_authenticate(cashier)
+    response = client.post("/api/v1/stores/GNT01/devices/", {"name": "Kassa 2"}, format="json")
+    assert response.json()["code"] == "store_forbidden"
+    client.force_authenticate(manager)
+    response = client.post("/api/v1/stores/GNT01/devices/", {"name": "Kassa 2"}, format="json")
+    assert response.status_code == 201
+    token = response.json()["token"]
+    listed = client.get("/api/v1/stores/GNT01/devices/").json()
+    assert "token" not in listed[0] and token not in str(listed)
+    revoked = client.post(f"/api/v1/stores/GNT01/devices/{listed[0]['id']}/revoke/")
+    assert revoked.json()["revoked_at"] is not None
