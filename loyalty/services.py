@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Q, Subquery, Sum
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -42,7 +42,7 @@ from loyalty.numbers import member_number_generate
 from loyalty.rules import points_for_purchase
 from loyalty.selectors import rewards_offered
 from stores.models import Store
-from stores.selectors import campaign_multiplier, earning_rule_for_store
+from stores.selectors import campaigns_running, earning_rule_for_store
 
 MAX_POINTS_PER_ENTRY = 10_000_000
 NAME_MAX = 100
@@ -113,24 +113,51 @@ def member_enroll_by_eid(*, store: Store, given_name: str, surname: str, eid_tok
     return member
 
 
-def _lock_member(member: Member) -> Member:
-    locked = Member.objects.select_for_update().get(pk=member.pk)
+def _lock_member(
+    member: Member,
+    *,
+    store: Store | None = None,
+    idempotency_key: str | None = None,
+    campaign_at: datetime | None = None,
+) -> Member:
+    """Lock the member's row and return it fresh; raise unless the membership is active.
+
+    On the hot earn and redeem paths the same query also reads what comes next, saving a
+    round trip each: `replayed_id`, the entry an earlier call with this idempotency key wrote
+    at `store` (None if none), and `campaign_multiplier`, the multiplier of the campaign running
+    at `store` at `campaign_at` (None if none).
+    """
+    members = Member.objects.select_for_update()
+    if idempotency_key:
+        members = members.annotate(
+            replayed_id=Subquery(
+                LedgerEntry.objects.filter(store=store, idempotency_key=idempotency_key).values(
+                    "pk"
+                )[:1]
+            )
+        )
+    if campaign_at is not None:
+        members = members.annotate(
+            campaign_multiplier=Subquery(
+                campaigns_running(store, at=campaign_at).values("multiplier")[:1]
+            )
+        )
+    locked = members.get(pk=member.pk)
     if locked.status != MemberStatus.ACTIVE:
         raise MemberInactive()
     return locked
 
 
-def _replayed(
-    *, store: Store, idempotency_key: str | None, member: Member, kind: str, **same
-) -> LedgerEntry | None:
-    """Return the entry an earlier call with this key wrote, if it was the same request."""
-    if not idempotency_key:
+def _replayed(*, locked: Member, kind: str, **same) -> LedgerEntry | None:
+    """Return the entry an earlier call with this key wrote, if it was the same request.
+
+    `locked` comes from `_lock_member` with the key, which found the entry's id (if any).
+    """
+    if getattr(locked, "replayed_id", None) is None:
         return None
-    entry = LedgerEntry.objects.filter(store=store, idempotency_key=idempotency_key).first()
-    if entry is None:
-        return None
+    entry = LedgerEntry.objects.get(pk=locked.replayed_id)
     if (
-        entry.member_id != member.pk
+        entry.member_id != locked.pk
         or entry.kind != kind
         or any(getattr(entry, k) != v for k, v in same.items())
     ):
@@ -239,21 +266,15 @@ def points_earn(
     amount = _clean_amount(amount)
     idempotency_key = _clean_key(idempotency_key)
     at = at or timezone.now()
+    locked = _lock_member(member, store=store, idempotency_key=idempotency_key, campaign_at=at)
+    replay = _replayed(locked=locked, kind=EntryKind.EARN, purchase_amount=amount)
+    if replay:
+        return replay
     points = points_for_purchase(
         amount=amount,
         rule=earning_rule_for_store(store),
-        multiplier=campaign_multiplier(store, at=at),
+        multiplier=locked.campaign_multiplier or Decimal("1"),
     )
-    locked = _lock_member(member)
-    replay = _replayed(
-        store=store,
-        idempotency_key=idempotency_key,
-        member=locked,
-        kind=EntryKind.EARN,
-        purchase_amount=amount,
-    )
-    if replay:
-        return replay
     entry = _write(
         member=locked,
         store=store,
@@ -293,14 +314,8 @@ def points_redeem(
             raise RewardUnavailable()
         points = reward.point_cost
     points = _clean_points(points)
-    locked = _lock_member(member)
-    replay = _replayed(
-        store=store,
-        idempotency_key=idempotency_key,
-        member=locked,
-        kind=EntryKind.REDEEM,
-        points=-points,
-    )
+    locked = _lock_member(member, store=store, idempotency_key=idempotency_key)
+    replay = _replayed(locked=locked, kind=EntryKind.REDEEM, points=-points)
     if replay:
         return replay
     entry = _write(

@@ -73,14 +73,16 @@ def earning_rule_for_store(store: Store) -> EarningRule:
         return EarningRule(store=store)
 
 
+def campaigns_running(store: Store, *, at: datetime) -> QuerySet[Campaign]:
+    """Return the store's campaigns running at `at`, the one in force (highest multiplier) first."""
+    return Campaign.objects.filter(store=store, starts_at__lte=at, ends_at__gt=at).order_by(
+        "-multiplier", "pk"
+    )
+
+
 def campaign_running(store: Store, *, at: datetime | None = None) -> Campaign | None:
     """Return the store's running campaign with the highest multiplier, or None."""
-    at = at or timezone.now()
-    return (
-        Campaign.objects.filter(store=store, starts_at__lte=at, ends_at__gt=at)
-        .order_by("-multiplier", "pk")
-        .first()
-    )
+    return campaigns_running(store, at=at or timezone.now()).first()
 
 
 def campaign_multiplier(store: Store, *, at: datetime | None = None) -> Decimal:
