@@ -1,0 +1,107 @@
+"""An eID scan through the whole real stack: live server, reader agent, pcscd + vpcd, emulator.
+
+The test proves the privacy promises where they matter: the member exists with the card's
+name, the card saw only the identity file selected, and none of the card's national number,
+birth date, birth place, address or photo reached the database or the agent's output.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from eid_emulator import CARDS
+from loyalty.models import EidScan, JoinChannel, Member, ScanState
+from stores.services import reader_device_register
+from tests.factories import StaffFactory, StoreFactory
+from tests.pcsc_support import missing_requirements, pcsc_stack
+
+pytestmark = [pytest.mark.pcsc, pytest.mark.django_db(transaction=True)]
+
+ALLOWED_APDUS = ("00 A4 08 0C 04 DF 01 40 31", "00 B0", "00 C0")
+
+
+@pytest.fixture
+def pcsc_available():
+    reason = missing_requirements()
+    if reason:
+        pytest.skip(reason)
+
+
+def _wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_scan_alice_through_pcscd(pcsc_available, live_server, tmp_path):
+    person = CARDS["alice"]
+    # a city that is not the cardholder's birth place, so a match would mean a leak
+    store = StoreFactory(code="GNT01", city="Teststad")
+    cashier = StaffFactory(username="kassa", store=store)
+    device, token = reader_device_register(store=store, name="Kassa 1")
+    (tmp_path / "token").write_text(token)
+    key_file = tmp_path / "eid.key"
+    subprocess.run([sys.executable, "-m", "reader_agent", "--generate-key", "--key-file",
+                    str(key_file)], check=True, capture_output=True, timeout=30)
+    staff = APIClient()
+    staff.force_authenticate(cashier)
+
+    with pcsc_stack(card="alice", apdu_log=tmp_path / "apdu.log") as stack:
+        stack.clear_apdu_log()
+        agent = subprocess.Popen(
+            [sys.executable, "-m", "reader_agent", "--server", live_server.url,
+             "--token-file", str(tmp_path / "token"), "--key-file", str(key_file),
+             "--reader", stack.reader, "--once", "--poll-wait", "2", "--verbose"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ},
+        )
+        try:
+            # the customer agreed to the notice in French; staff arm the reader
+            armed = staff.post("/api/v1/eid/scans/", {
+                "store": "GNT01", "device": device.pk, "notice_language": "fr",
+                "consent_given": True}, format="json")
+            assert armed.status_code == 201, armed.content
+            scan_id = armed.json()["scan_id"]
+            output, _ = agent.communicate(timeout=60)
+        finally:
+            if agent.poll() is None:
+                agent.kill()
+        apdus = stack.apdu_lines()
+
+    agent_output = output.decode("utf-8", "replace")
+    assert agent.returncode == 0, agent_output
+    scan = EidScan.objects.get(pk=scan_id)
+    assert scan.state == ScanState.COMPLETED, agent_output
+    member = Member.objects.get()
+    assert (member.given_name, member.surname) == ("Alice", "Peeters")
+    assert member.joined_via == JoinChannel.EID and member.eid_card.token
+    assert scan.member == member and scan.member_created
+
+    # the card was asked for the identity file only
+    assert apdus and apdus[0].startswith(ALLOWED_APDUS[0])
+    assert all(line.startswith(ALLOWED_APDUS) for line in apdus), apdus
+    assert sum("A4" in line.split()[1:2] for line in apdus) == 1
+
+    # nothing the card keeps to itself is in the database or the agent's output
+    dump = io.StringIO()
+    call_command("dumpdata", stdout=dump)
+    database = dump.getvalue().encode()
+    # (a 4-digit postal code could turn up by chance inside a random token: checked as text)
+    for secret in person.secrets():
+        if len(secret) >= 5:
+            assert secret not in database
+        assert secret not in output
+    assert f'"{person.postal_code}"'.encode() not in database
+    assert person.card_number.encode() not in database + output
+    assert person.given_names.encode() not in output and person.surname.encode() not in output
