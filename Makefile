@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint setup setup-dev migrate seed clean
+.PHONY: run test lint setup setup-dev migrate seed agent-demo clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
@@ -38,6 +38,14 @@ seed: migrate
 run: seed
 	@echo "Serving on http://$(HOST):$(PORT)/  (API docs: /api/docs/, admin: /admin/)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# The reader agent against an emulated card (alice, bruno, chloe, emma): no hardware needed.
+CARD ?= alice
+agent-demo: setup-dev
+	@test -f var/demo-reader.token || $(PY) manage.py seed_demo --quiet-logins
+	@test -f var/demo-eid.key || $(PY) -m reader_agent --generate-key --key-file var/demo-eid.key
+	$(PY) -m reader_agent --server http://$(HOST):$(PORT) --token-file var/demo-reader.token \
+	  --key-file var/demo-eid.key --virtual-card $(CARD)
 
 test: setup-dev
 	$(PY) -m pytest

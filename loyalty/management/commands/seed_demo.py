@@ -6,6 +6,7 @@ import random
 import secrets
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -25,8 +26,16 @@ from loyalty.models import (
     Reward,
 )
 from loyalty.numbers import luhn_check_digit
-from stores.models import Campaign, EarningRule, Rounding, StaffAssignment, StaffRole, Store
-from stores.services import staff_assign
+from stores.models import (
+    Campaign,
+    EarningRule,
+    ReaderDevice,
+    Rounding,
+    StaffAssignment,
+    StaffRole,
+    Store,
+)
+from stores.services import reader_device_register, reader_token_hash, staff_assign
 
 DEMO_PASSWORD = "demo-counter-2026"  # noqa: S105 - printed demo login, refused in production
 
@@ -123,6 +132,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--quiet-logins", action="store_true", help="Do not print the demo logins."
         )
+        parser.add_argument(
+            "--reader-token-file",
+            default=str(settings.BASE_DIR / "var" / "demo-reader.token"),
+            help="Where to write the token of the demo eID reader of store GNT01.",
+        )
 
     def handle(self, *args, **opts):
         if settings.SETTINGS_MODULE.endswith(".production"):
@@ -136,6 +150,7 @@ class Command(BaseCommand):
             raise CommandError("--members, --entries-per-member and --batch-size must be >= 0.")
         if members:
             self._members(members, opts["entries_per_member"], opts["batch_size"], rng)
+        self._demo_reader(Path(opts["reader_token_file"]))
         if not opts["quiet_logins"]:
             self._print_logins()
 
@@ -175,6 +190,21 @@ class Command(BaseCommand):
             )
             staff_assign(user=user, role=role, store=Store.objects.get(code=code) if code else None)
         return True
+
+    def _demo_reader(self, token_file: Path) -> None:
+        """Make sure the demo reader of GNT01 exists and its token is in `token_file`."""
+        if token_file.exists():
+            token = token_file.read_text().strip()
+            if ReaderDevice.objects.filter(
+                token_hash=reader_token_hash(token), revoked_at__isnull=True
+            ).exists():
+                return
+        store = Store.objects.get(code=STORES[0][0])
+        _, token = reader_device_register(store=store, name="Demo reader (virtual card)")
+        token_file.parent.mkdir(parents=True, exist_ok=True)
+        token_file.write_text(token + "\n")
+        token_file.chmod(0o600)
+        self.stdout.write(f"Demo eID reader of {store.code}: token written to {token_file}")
 
     def _members(self, count: int, per_member: int, batch_size: int, rng: random.Random) -> None:
         stores = list(Store.objects.order_by("code"))
