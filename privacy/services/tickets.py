@@ -176,8 +176,12 @@ def ticket_request_public(
             ticket_move(ticket, S.AWAITING_VERIFICATION, note="confirmation link sent")
         if ticket.state != S.AWAITING_VERIFICATION:
             return ticket
-        recently = ticket.token_sent_at and timezone.now() - ticket.token_sent_at < RESEND_AFTER
+        now = timezone.now()
+        recently = ticket.token_sent_at and now - ticket.token_sent_at < RESEND_AFTER
         if created or not recently:
+            # Noted now, not when the mail goes out, so a double click queues one mail.
+            ticket.token_sent_at = now
+            ticket.save(update_fields=["token_sent_at"])
             _send_link_on_commit(ticket.pk)
     logger.info("privacy request taken: %s (ticket %s)", kind, ticket.pk)
     return ticket

@@ -1,0 +1,65 @@
+"""Fixtures for the privacy tests: members with data, and running on-commit work at once."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.core.cache import cache
+
+from loyalty.services import points_earn
+from tests.factories import EidCardFactory, MemberFactory, StoreFactory
+
+LINK = re.compile(r"https?://\S+/(nl|fr|en)/privacy/confirm/([A-Za-z0-9_-]+)/")
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Rate-limit counters live in the cache; every test starts from zero."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Run what services send "on commit" (Celery tasks, eager in tests) when the block ends."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def member(store):
+    """A form member with contact data, an eID link and some purchases in two stores."""
+    other = StoreFactory(code="LIE01", name="Liège Carré", city="Liège", language="fr")
+    member = MemberFactory(
+        home_store=store,
+        given_name="Zoltanette",
+        surname="Vandermaelstrom",
+        email="zoltanette.v@example.be",
+        phone="+32470999111",
+    )
+    EidCardFactory(member=member, token="e1d" + "7" * 61)
+    for n, (shop, amount) in enumerate([(store, "12.50"), (other, "40.00"), (store, "7.25")]):
+        points_earn(
+            member=member,
+            store=shop,
+            staff=None,
+            amount=Decimal(amount),
+            reference=f"receipt-{n}",
+            idempotency_key=f"till-{member.pk}-{n}",
+        )
+    member.refresh_from_db()
+    return member
+
+
+def confirmation_link(message) -> tuple[str, str]:
+    """Return (language, token) of the confirmation link in a mail."""
+    match = LINK.search(message.body)
+    assert match, "no confirmation link in the mail"
+    return match.group(1), match.group(2)
+
+
+def outbox_to(address: str) -> list:
+    return [m for m in mail.outbox if address in m.to]
