@@ -16,11 +16,28 @@ LINK = re.compile(r"https?://\S+/(nl|fr|en)/privacy/confirm/([A-Za-z0-9_-]+)/")
 
 
 @pytest.fixture(autouse=True)
-def _clean_cache():
-    """Rate-limit counters live in the cache; every test starts from zero."""
+def _own_cache(settings):
+    """Rate-limit counters live in the cache: give each test an empty one of its own.
+
+    A private local-memory cache, even when REDIS_URL is set, so clearing it never touches
+    the Redis database the Celery broker uses.
+    """
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "privacy-tests",
+        }
+    }
     cache.clear()
     yield
     cache.clear()
+
+
+def rate_limit_counter(identifier: str):
+    """Return the rate-limit count held for an identifier, or None."""
+    from privacy.ratelimit import _key
+
+    return cache.get(_key("identifier", identifier))
 
 
 @pytest.fixture
