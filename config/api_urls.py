@@ -29,17 +29,29 @@ urlpatterns = [
         loyalty_api.PointsRedeemApi.as_view(),
         name="points-redeem",
     ),
-    path("stores/<str:store_code>/devices/", stores_api.ReaderDeviceListApi.as_view(),
-         name="device-list"),
-    path("stores/<str:store_code>/devices/<int:device_id>/revoke/",
-         stores_api.ReaderDeviceRevokeApi.as_view(), name="device-revoke"),
+    path(
+        "stores/<str:store_code>/devices/",
+        stores_api.ReaderDeviceListApi.as_view(),
+        name="device-list",
+    ),
+    path(
+        "stores/<str:store_code>/devices/<int:device_id>/revoke/",
+        stores_api.ReaderDeviceRevokeApi.as_view(),
+        name="device-revoke",
+    ),
     path("eid/scans/", api_eid.EidScanArmApi.as_view(), name="eid-scan-arm"),
     path("eid/scans/<uuid:scan_id>/", api_eid.EidScanDetailApi.as_view(), name="eid-scan-detail"),
     path("device/scans/next/", api_eid.DeviceScanNextApi.as_view(), name="device-scan-next"),
-    path("device/scans/<str:scan_id>/result/", api_eid.DeviceScanResultApi.as_view(),
-         name="device-scan-result"),
-    path("device/scans/<str:scan_id>/failure/", api_eid.DeviceScanFailureApi.as_view(),
-         name="device-scan-failure"),
+    path(
+        "device/scans/<str:scan_id>/result/",
+        api_eid.DeviceScanResultApi.as_view(),
+        name="device-scan-result",
+    ),
+    path(
+        "device/scans/<str:scan_id>/failure/",
+        api_eid.DeviceScanFailureApi.as_view(),
+        name="device-scan-failure",
+    ),
 ]
 
 # Privacy at the counter (loyalty/api_privacy.py).

@@ -1,6 +1,7 @@
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.response import Response
@@ -8,6 +9,7 @@ from rest_framework.response import Response
 from core.api import error_body
 
 
+@extend_schema(exclude=True)
 @api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
 @authentication_classes([])
 @permission_classes([])
@@ -22,6 +24,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/<path:rest>", api_fallback),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("counter/", include("portal.urls")),
+    path("office/", include("dashboard.urls")),
 ]
 
 # Public pages, under a language prefix: /nl/privacy/erasure/, /fr/..., /en/...

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.http import Http404, HttpRequest, JsonResponse
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -84,3 +85,19 @@ class StrictInputMixin:
                     {key: ["This field is not accepted."] for key in unknown}
                 )
         return super().to_internal_value(data)
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """Name nested serializers after their API class, so every component name is unique.
+
+    `MemberEnrollApi.InputSerializer` becomes `MemberEnrollInput` instead of a bare `Input`
+    that another API's input would overwrite.
+    """
+
+    def get_serializer_name(self, serializer, direction) -> str:
+        qualname = type(serializer).__qualname__
+        if "." in qualname:
+            outer, _, inner = qualname.rpartition(".")
+            owner = outer.split(".")[-1].removesuffix("Api").removesuffix("View")
+            return owner + inner.removesuffix("Serializer")
+        return super().get_serializer_name(serializer, direction)

@@ -32,17 +32,35 @@ class ScanOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = EidScan
-        fields = ["scan_id", "store", "device_id", "state", "expires_at", "member",
-                  "member_created", "failure_code"]
+        fields = [
+            "scan_id",
+            "store",
+            "device_id",
+            "state",
+            "expires_at",
+            "member",
+            "member_created",
+            "failure_code",
+        ]
 
-    @extend_schema_field(inline_serializer("ScanMember", {
-        "id": serializers.IntegerField(), "number": serializers.CharField(),
-        "given_name": serializers.CharField()}))
+    @extend_schema_field(
+        inline_serializer(
+            "ScanMember",
+            {
+                "id": serializers.IntegerField(),
+                "number": serializers.CharField(),
+                "given_name": serializers.CharField(),
+            },
+        )
+    )
     def get_member(self, scan: EidScan) -> dict | None:
         if scan.member is None:
             return None
-        return {"id": scan.member_id, "number": scan.member.number,
-                "given_name": scan.member.given_name}
+        return {
+            "id": scan.member_id,
+            "number": scan.member.number,
+            "given_name": scan.member.given_name,
+        }
 
 
 class EidScanArmApi(APIView):
@@ -88,8 +106,11 @@ class EidScanArmApi(APIView):
             if notice is None:
                 raise NoticeMissing()
         scan = eid_services.eid_scan_arm(
-            store=store, device=device, staff=request.user,
-            notice_language=data.validated_data["notice_language"], notice=notice,
+            store=store,
+            device=device,
+            staff=request.user,
+            notice_language=data.validated_data["notice_language"],
+            notice=notice,
             link_member=link_member,
         )
         return Response(ScanOutputSerializer(scan).data, status=status.HTTP_201_CREATED)
@@ -122,9 +143,13 @@ class DeviceScanNextApi(DeviceApi):
 
     @extend_schema(
         parameters=[OpenApiParameter("wait", int, description="Seconds to wait (max 20).")],
-        responses={200: inline_serializer("ArmedScan", {
-            "scan_id": serializers.UUIDField(), "expires_at": serializers.DateTimeField()}),
-            204: None},
+        responses={
+            200: inline_serializer(
+                "ArmedScan",
+                {"scan_id": serializers.UUIDField(), "expires_at": serializers.DateTimeField()},
+            ),
+            204: None,
+        },
     )
     def get(self, request):
         try:
@@ -149,20 +174,30 @@ class DeviceScanResultApi(DeviceApi):
         created = serializers.BooleanField()
 
     @extend_schema(
-        request=inline_serializer("ScanResult", {
-            "surname": serializers.CharField(), "given_names": serializers.CharField(),
-            "eid_token": serializers.CharField()}),
+        request=inline_serializer(
+            "ScanResult",
+            {
+                "surname": serializers.CharField(),
+                "given_names": serializers.CharField(),
+                "eid_token": serializers.CharField(),
+            },
+        ),
         responses={200: OutputSerializer},
     )
     def post(self, request, scan_id):
         scan = eid_services.eid_scan_complete(
             scan_id=scan_id, device=request.auth, payload=request.data
         )
-        return Response({
-            "member": {"id": scan.member_id, "number": scan.member.number,
-                       "given_name": scan.member.given_name},
-            "created": scan.member_created,
-        })
+        return Response(
+            {
+                "member": {
+                    "id": scan.member_id,
+                    "number": scan.member.number,
+                    "given_name": scan.member.given_name,
+                },
+                "created": scan.member_created,
+            }
+        )
 
 
 class DeviceScanFailureApi(DeviceApi):
@@ -177,7 +212,7 @@ class DeviceScanFailureApi(DeviceApi):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         # The agent's message is not stored: only the stable code reaches the cashier.
-        eid_services.eid_scan_fail(scan_id=scan_id, device=request.auth,
-                                   code=data.validated_data["code"])
+        eid_services.eid_scan_fail(
+            scan_id=scan_id, device=request.auth, code=data.validated_data["code"]
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
-

@@ -24,9 +24,9 @@ from core.errors import (
     ScanNotFound,
     StoreForbidden,
 )
-from loyalty.privacy import member_subject_key
 from loyalty.eid_rules import EID_TOKEN_RE, forbidden_result_fields
 from loyalty.models import EidCard, EidScan, Member, ScanState
+from loyalty.privacy import member_subject_key
 from loyalty.services import _clean_name, member_enroll_by_eid
 from privacy import services as privacy_services
 from privacy.models import Channel, NoticeVersion, Purpose
@@ -142,7 +142,9 @@ def eid_scan_complete(*, scan_id, device: ReaderDevice, payload: object) -> EidS
         # The incident is logged with the field names only, never their values.
         logger.warning(
             "eID result refused: forbidden personal field(s) %s from device %s (store %s)",
-            ",".join(forbidden), device.pk, device.store_id,
+            ",".join(forbidden),
+            device.pk,
+            device.store_id,
         )
         raise ForbiddenPersonalField(details={"fields": forbidden})
     scan = _scan_for_device(scan_id, device)
@@ -154,11 +156,13 @@ def eid_scan_complete(*, scan_id, device: ReaderDevice, payload: object) -> EidS
     token = payload.get("eid_token")
     if not isinstance(token, str) or not EID_TOKEN_RE.match(token):
         raise InvalidInput(details={"eid_token": ["Expected 64 lower-case hex characters."]})
-    surname = _clean_name(payload.get("surname") if isinstance(payload.get("surname"), str)
-                          else "", "surname")
-    given_names = _clean_name(payload.get("given_names")
-                              if isinstance(payload.get("given_names"), str) else "",
-                              "given_names")
+    surname = _clean_name(
+        payload.get("surname") if isinstance(payload.get("surname"), str) else "", "surname"
+    )
+    given_names = _clean_name(
+        payload.get("given_names") if isinstance(payload.get("given_names"), str) else "",
+        "given_names",
+    )
     member, created = _match(scan=scan, token=token, surname=surname, given_names=given_names)
     privacy_services.consent_attach(
         from_key=scan.consent_subject, to_key=member_subject_key(member), purposes=[EID_PURPOSE]

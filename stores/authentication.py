@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
@@ -36,3 +37,18 @@ class IsReaderDevice(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return isinstance(request.auth, ReaderDevice)
+
+
+class DeviceTokenScheme(OpenApiAuthenticationExtension):
+    """Describe the device token in the OpenAPI schema."""
+
+    target_class = DeviceTokenAuthentication
+    name = "deviceToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Device <token>`: the token shown once when the reader was registered.",
+        }

@@ -28,8 +28,13 @@ def reader(store):
 
 
 def arm(api, device, **extra):
-    body = {"store": "GNT01", "device": device.pk, "notice_language": "fr",
-            "consent_given": True, **extra}
+    body = {
+        "store": "GNT01",
+        "device": device.pk,
+        "notice_language": "fr",
+        "consent_given": True,
+        **extra,
+    }
     response = api.post("/api/v1/eid/scans/", body, format="json")
     assert response.status_code == 201, response.content
     return response.json()["scan_id"]
@@ -70,8 +75,11 @@ def test_known_card_is_recognised(api, reader):
     card = EidCardFactory(token=TOKEN)
     response = result(client, arm(api, device))
     assert response.json() == {
-        "member": {"id": card.member_id, "number": card.member.number,
-                   "given_name": card.member.given_name},
+        "member": {
+            "id": card.member_id,
+            "number": card.member.number,
+            "given_name": card.member.given_name,
+        },
         "created": False,
     }
     assert Member.objects.count() == 1
@@ -94,21 +102,23 @@ def test_no_armed_scan_gives_204(reader):
 
 def test_refusing_consent_leads_to_the_form_not_the_reader(api, reader):
     device, _ = reader
-    body = {"store": "GNT01", "device": device.pk, "notice_language": "nl",
-            "consent_given": False}
+    body = {"store": "GNT01", "device": device.pk, "notice_language": "nl", "consent_given": False}
     response = api.post("/api/v1/eid/scans/", body, format="json")
     assert response.status_code == 400
     assert not ConsentRecord.objects.exists()
 
 
-@pytest.mark.parametrize("extra", [
-    {"national_number": NATIONAL_NUMBER},
-    {"birth_date": "30.07.1985"},
-    {"sex": "F"},
-    {"given_names": f"Lotte {NATIONAL_NUMBER}"},
-    {"surname": "85.07.30-033.28"},
-    {"given_names": "30 JUL 1985"},
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"national_number": NATIONAL_NUMBER},
+        {"birth_date": "30.07.1985"},
+        {"sex": "F"},
+        {"given_names": f"Lotte {NATIONAL_NUMBER}"},
+        {"surname": "85.07.30-033.28"},
+        {"given_names": "30 JUL 1985"},
+    ],
+)
 def test_forbidden_personal_fields_are_refused_and_nothing_is_kept(api, reader, caplog, extra):
     device, client = reader
     scan_id = arm(api, device)
@@ -130,8 +140,12 @@ def test_result_without_consent_is_refused(api, reader):
     from privacy.services import consent_withdraw
 
     scan = EidScan.objects.get(pk=scan_id)
-    consent_withdraw(subject_key=scan.consent_subject, purpose=Purpose.EID_RECOGNITION,
-                     channel="counter_eid", language="fr")
+    consent_withdraw(
+        subject_key=scan.consent_subject,
+        purpose=Purpose.EID_RECOGNITION,
+        channel="counter_eid",
+        language="fr",
+    )
     response = result(client, scan_id)
     assert response.status_code == 403
     assert response.json()["code"] == "consent_missing"
@@ -152,8 +166,11 @@ def test_expired_or_finished_scan_is_refused(api, reader, settings):
 def test_failure_is_shown_to_staff(api, reader):
     device, client = reader
     scan_id = arm(api, device)
-    response = client.post(f"/api/v1/device/scans/{scan_id}/failure/",
-                           {"code": "card_removed", "message": "pulled out"}, format="json")
+    response = client.post(
+        f"/api/v1/device/scans/{scan_id}/failure/",
+        {"code": "card_removed", "message": "pulled out"},
+        format="json",
+    )
     assert response.status_code == 204
     status = api.get(f"/api/v1/eid/scans/{scan_id}/").json()
     assert (status["state"], status["failure_code"]) == ("failed", "card_removed")
@@ -182,13 +199,13 @@ def test_revoked_and_unknown_tokens_get_401(api, reader):
 
 
 def test_staff_cannot_use_device_endpoints_nor_arm_other_stores_readers(api, reader):
-    device, _ = reader
     assert api.get("/api/v1/device/scans/next/").status_code in (401, 403)
-    _, other = reader_device_register(store=StoreFactory(code="LIE01"), name="x")
-    lie_device = StoreFactory(code="LIE01").reader_devices.get()
-    response = api.post("/api/v1/eid/scans/", {"store": "LIE01", "device": lie_device.pk,
-                                               "notice_language": "fr", "consent_given": True},
-                        format="json")
+    lie_device, _ = reader_device_register(store=StoreFactory(code="LIE01"), name="x")
+    response = api.post(
+        "/api/v1/eid/scans/",
+        {"store": "LIE01", "device": lie_device.pk, "notice_language": "fr", "consent_given": True},
+        format="json",
+    )
     assert response.json()["code"] == "store_forbidden"
     other_scan = api.get(f"/api/v1/eid/scans/{uuid.uuid4()}/")
     assert other_scan.json()["code"] == "scan_not_found"

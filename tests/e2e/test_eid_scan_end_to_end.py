@@ -53,24 +53,51 @@ def test_scan_alice_through_pcscd(pcsc_available, live_server, tmp_path):
     device, token = reader_device_register(store=store, name="Kassa 1")
     (tmp_path / "token").write_text(token)
     key_file = tmp_path / "eid.key"
-    subprocess.run([sys.executable, "-m", "reader_agent", "--generate-key", "--key-file",
-                    str(key_file)], check=True, capture_output=True, timeout=30)
+    subprocess.run(
+        [sys.executable, "-m", "reader_agent", "--generate-key", "--key-file", str(key_file)],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
     staff = APIClient()
     staff.force_authenticate(cashier)
 
     with pcsc_stack(card="alice", apdu_log=tmp_path / "apdu.log") as stack:
         stack.clear_apdu_log()
         agent = subprocess.Popen(
-            [sys.executable, "-m", "reader_agent", "--server", live_server.url,
-             "--token-file", str(tmp_path / "token"), "--key-file", str(key_file),
-             "--reader", stack.reader, "--once", "--poll-wait", "2", "--verbose"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ},
+            [
+                sys.executable,
+                "-m",
+                "reader_agent",
+                "--server",
+                live_server.url,
+                "--token-file",
+                str(tmp_path / "token"),
+                "--key-file",
+                str(key_file),
+                "--reader",
+                stack.reader,
+                "--once",
+                "--poll-wait",
+                "2",
+                "--verbose",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env={**os.environ},
         )
         try:
             # the customer agreed to the notice in French; staff arm the reader
-            armed = staff.post("/api/v1/eid/scans/", {
-                "store": "GNT01", "device": device.pk, "notice_language": "fr",
-                "consent_given": True}, format="json")
+            armed = staff.post(
+                "/api/v1/eid/scans/",
+                {
+                    "store": "GNT01",
+                    "device": device.pk,
+                    "notice_language": "fr",
+                    "consent_given": True,
+                },
+                format="json",
+            )
             assert armed.status_code == 201, armed.content
             scan_id = armed.json()["scan_id"]
             output, _ = agent.communicate(timeout=60)

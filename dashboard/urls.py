@@ -1,0 +1,4 @@
+"""The head-office dashboard's pages."""
+
+app_name = "dashboard"
+urlpatterns: list = []

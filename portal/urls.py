@@ -1,0 +1,4 @@
+"""The store staff portal's pages."""
+
+app_name = "portal"
+urlpatterns: list = []
