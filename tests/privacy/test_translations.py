@@ -1,0 +1,49 @@
+"""Every string the privacy pages and mails show is translated into Dutch and French."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation.template import templatize
+
+ROOT = Path(settings.BASE_DIR)
+TEMPLATES = [ROOT / "templates/base.html", *sorted((ROOT / "templates/privacy").rglob("*.*"))]
+PYTHON = [ROOT / "privacy/models.py", ROOT / "privacy/forms.py"]
+CALL = re.compile(r" gettext\(([ur]?(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"))\) ", re.S)
+
+
+def msgids() -> set[str]:
+    found = set()
+    for path in TEMPLATES:
+        found |= {
+            ast.literal_eval(m.group(1))
+            for m in CALL.finditer(templatize(path.read_text(), origin=str(path)))
+        }
+    for path in PYTHON:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "_":
+                found.add(node.args[0].value)
+    return found
+
+
+MSGIDS = sorted(msgids())
+
+
+def test_strings_were_found():
+    assert len(MSGIDS) > 40
+
+
+@pytest.mark.parametrize("language", ["nl", "fr"])
+@pytest.mark.parametrize("msgid", MSGIDS)
+def test_translated(language, msgid):
+    with translation.override(language):
+        translated = translation.gettext(msgid)
+
+    assert translated != msgid
+    placeholders = re.compile(r"%\(\w+\)s")
+    assert sorted(placeholders.findall(translated)) == sorted(placeholders.findall(msgid))
