@@ -14,14 +14,14 @@ from loyalty.contact import phone_normalize
 from loyalty.models import LedgerEntry, Member, Reward
 from loyalty.numbers import member_number_clean, member_number_looks_like
 from stores.models import Store
-from stores.selectors import stores_for_staff
+from stores.selectors import staff_works_for_a_store
 
 MAX_RESULTS = 20
 
 
 def stores_for_staff_required(user: AbstractBaseUser) -> None:
     """Raise unless the user works for at least one store (members are the chain's)."""
-    if not stores_for_staff(user).exists():
+    if not staff_works_for_a_store(user):
         raise Forbidden("You are not assigned to any store.")
 
 
@@ -51,7 +51,7 @@ def member_find_for_counter(*, query: str) -> list[Member]:
     query = (query or "").strip()
     if not query or len(query) > 254:
         raise InvalidInput("Type a member number, an e-mail address or a phone number.")
-    members = Member.objects.select_related("home_store")
+    members = Member.objects.select_related("home_store", "eid_card")
     if member_number_looks_like(query):
         return list(members.filter(number=member_number_clean(query)))
     if "@" in query:

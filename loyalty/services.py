@@ -13,7 +13,8 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Subquery, Sum
+from django.db.models import Q, Sum
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -42,7 +43,7 @@ from loyalty.numbers import member_number_generate
 from loyalty.rules import points_for_purchase
 from loyalty.selectors import rewards_offered
 from stores.models import Store
-from stores.selectors import campaigns_running, earning_rule_for_store
+from stores.selectors import campaign_multiplier_sql, earning_rule_for_store
 
 MAX_POINTS_PER_ENTRY = 10_000_000
 NAME_MAX = 100
@@ -129,18 +130,18 @@ def _lock_member(
     """
     members = Member.objects.select_for_update()
     if idempotency_key:
+        # (store, idempotency_key) is unique: at most one row.
         members = members.annotate(
-            replayed_id=Subquery(
-                LedgerEntry.objects.filter(store=store, idempotency_key=idempotency_key).values(
-                    "pk"
-                )[:1]
+            replayed_id=RawSQL(
+                "SELECT e.id FROM loyalty_ledgerentry e"
+                " WHERE e.store_id = %s AND e.idempotency_key = %s",
+                [store.pk, idempotency_key],
+                output_field=LedgerEntry._meta.pk,
             )
         )
     if campaign_at is not None:
         members = members.annotate(
-            campaign_multiplier=Subquery(
-                campaigns_running(store, at=campaign_at).values("multiplier")[:1]
-            )
+            campaign_multiplier=campaign_multiplier_sql(store, at=campaign_at)
         )
     locked = members.get(pk=member.pk)
     if locked.status != MemberStatus.ACTIVE:

@@ -6,7 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.errors import StoreForbidden, StoreInactive, StoreNotFound
@@ -18,6 +20,24 @@ def staff_is_head_office(user: AbstractBaseUser) -> bool:
     if not user.is_authenticated:
         return False
     return StaffAssignment.objects.filter(user=user, role=StaffRole.HEAD_OFFICE).exists()
+
+
+def staff_works_for_a_store(user: AbstractBaseUser) -> bool:
+    """Return whether the user may act for at least one store: `stores_for_staff(user).exists()`.
+
+    Read from the user's few assignments with a plain query rather than through the Exists
+    expression: it runs on every counter lookup, and the ORM takes longer to build that
+    expression than the database takes to answer it.
+    """
+    if not user.is_authenticated:
+        return False
+    assignments = StaffAssignment.objects.filter(user=user).values_list("store_id", "role")
+    roles = set()
+    for store_id, role in assignments:
+        if store_id is not None:
+            return True
+        roles.add(role)
+    return StaffRole.HEAD_OFFICE in roles and Store.objects.exists()
 
 
 def _reachable(user: AbstractBaseUser, roles: tuple[str, ...] | None) -> Exists:
@@ -37,6 +57,25 @@ def stores_for_staff(user: AbstractBaseUser, *, roles: tuple[str, ...] | None = 
     return Store.objects.filter(_reachable(user, roles))
 
 
+# One hand-written query for the store, the user's right to act for it and its earning rule:
+# it runs on every counter write, and the ORM takes longer to build the Exists and the join
+# than PostgreSQL takes to answer them. `_reachable` is the same rule for querysets.
+_STORE_FOR_STAFF_SQL = """
+    SELECT s.*,
+           EXISTS (
+               SELECT 1 FROM stores_staffassignment a
+               WHERE a.user_id = %s AND ((a.store_id = s.id{roles}) OR a.role = %s)
+           ) AS reachable,
+           r.id AS rule_id,
+           CAST(r.points_per_euro AS TEXT) AS rule_points_per_euro,
+           r.rounding AS rule_rounding,
+           CAST(r.minimum_purchase AS TEXT) AS rule_minimum_purchase
+    FROM stores_store s
+    LEFT JOIN stores_earningrule r ON r.store_id = s.id
+    WHERE s.code = %s
+"""
+
+
 def store_for_staff(
     user: AbstractBaseUser,
     store_code: str,
@@ -50,11 +89,10 @@ def store_for_staff(
     """
     if not user.is_authenticated:
         raise StoreForbidden()
-    store = (
-        Store.objects.select_related("earning_rule")
-        .annotate(reachable=_reachable(user, roles))
-        .filter(code=str(store_code).strip().upper())
-        .first()
+    roles_sql = f" AND a.role IN ({', '.join(['%s'] * len(roles))})" if roles else ""
+    params = [user.pk, *(roles or ()), StaffRole.HEAD_OFFICE, str(store_code).strip().upper()]
+    store = next(
+        iter(Store.objects.raw(_STORE_FOR_STAFF_SQL.format(roles=roles_sql), params)), None
     )
     if store is None:
         raise StoreNotFound()
@@ -62,6 +100,21 @@ def store_for_staff(
         raise StoreForbidden()
     if require_active and not store.is_active:
         raise StoreInactive()
+    rule = None
+    if store.rule_id is not None:
+        rule = EarningRule.from_db(
+            store._state.db,
+            ["id", "store_id", "points_per_euro", "rounding", "minimum_purchase"],
+            [
+                store.rule_id,
+                store.pk,
+                Decimal(store.rule_points_per_euro),
+                store.rule_rounding,
+                Decimal(store.rule_minimum_purchase),
+            ],
+        )
+        EarningRule._meta.get_field("store").set_cached_value(rule, store)
+    Store._meta.get_field("earning_rule").set_cached_value(store, rule)
     return store
 
 
@@ -77,6 +130,21 @@ def campaigns_running(store: Store, *, at: datetime) -> QuerySet[Campaign]:
     """Return the store's campaigns running at `at`, the one in force (highest multiplier) first."""
     return Campaign.objects.filter(store=store, starts_at__lte=at, ends_at__gt=at).order_by(
         "-multiplier", "pk"
+    )
+
+
+def campaign_multiplier_sql(store: Store, *, at: datetime) -> RawSQL:
+    """Return the multiplier in force at `at` (NULL when no campaign runs) as an expression.
+
+    The rule of `campaigns_running` in SQL, for another query to read along (the earn's lock):
+    an ORM subquery costs more to build than the database spends on it.
+    """
+    return RawSQL(
+        "SELECT c.multiplier FROM stores_campaign c"
+        " WHERE c.store_id = %s AND c.starts_at <= %s AND c.ends_at > %s"
+        " ORDER BY c.multiplier DESC, c.id LIMIT 1",
+        [store.pk, *[connection.ops.adapt_datetimefield_value(at)] * 2],
+        output_field=Campaign._meta.get_field("multiplier"),
     )
 
 
