@@ -1,8 +1,10 @@
 """Running an erasure, and the retention job that opens erasures for inactive subjects.
 
-`erasure_execute` is safe to re-run after a crash: each registered eraser runs in its own
-transaction together with the note on the ticket that it ran, so a re-run skips what is done
-and picks up where the dead worker stopped. Privacy's own erasers bracket the apps': caches
+`erasure_execute` runs every registered eraser and completes the ticket in one transaction,
+with the ticket row locked. A worker that dies half way leaves nothing half done: the database
+rolls the transaction back, and the redelivered task (acks_late) does it all again. Erasers
+that reach outside the database (the cache) must therefore be idempotent, and all of them are
+(a second call finds nothing and counts 0). Privacy's own erasers bracket the apps': caches
 first (they need the subject's identifiers, which the apps then delete), consent records and
 other tickets last.
 """
@@ -42,33 +44,29 @@ def erasure_execute(*, ticket_id: int) -> PrivacyTicket | None:
     """Erase the subject of a scheduled erasure ticket in every registered app; complete it.
 
     Returns the ticket, or None if it does not exist. Does nothing to a ticket that is not
-    scheduled (already completed, or rejected meanwhile).
+    scheduled (already completed, or rejected meanwhile), so running it twice is harmless.
     """
-    ticket = PrivacyTicket.objects.filter(pk=ticket_id, kind=TicketKind.ERASURE).first()
-    if ticket is None or ticket.state != TicketState.SCHEDULED:
-        return ticket
-    for eraser in registry.erasers_in_order():
-        with transaction.atomic():
-            ticket = PrivacyTicket.objects.select_for_update().get(pk=ticket_id)
-            if ticket.state != TicketState.SCHEDULED:
-                return ticket
-            if eraser.name in ticket.steps_done:
-                continue
-            counts = eraser.erase(ticket.subject_key) if ticket.subject_key else {}
-            total = Counter(ticket.result_counts)
-            total.update({f"{eraser.name}.{kind}": n for kind, n in counts.items()})
-            ticket.result_counts = dict(sorted(total.items()))
-            ticket.steps_done = [*ticket.steps_done, eraser.name]
-            ticket.save(update_fields=["result_counts", "steps_done"])
     with transaction.atomic():
-        ticket = PrivacyTicket.objects.select_for_update().get(pk=ticket_id)
-        if ticket.state != TicketState.SCHEDULED:
+        ticket = (
+            PrivacyTicket.objects.select_for_update()
+            .filter(pk=ticket_id, kind=TicketKind.ERASURE)
+            .first()
+        )
+        if ticket is None or ticket.state != TicketState.SCHEDULED:
             return ticket
+        counts: Counter[str] = Counter()
+        steps = []
+        for eraser in registry.erasers_in_order():
+            erased = eraser.erase(ticket.subject_key) if ticket.subject_key else {}
+            counts.update({f"{eraser.name}.{kind}": n for kind, n in erased.items()})
+            steps.append(eraser.name)
         now = timezone.now()
         ticket_move(ticket, TicketState.COMPLETED, note="erased", at=now)
         ticket.completed_at = now
         ticket.subject_key = None
-        ticket.save(update_fields=["completed_at", "subject_key"])
+        ticket.result_counts = dict(sorted(counts.items()))
+        ticket.steps_done = steps
+        ticket.save(update_fields=["completed_at", "subject_key", "result_counts", "steps_done"])
     logger.info("privacy ticket %s: erasure completed %s", ticket.pk, ticket.result_counts)
     return ticket
 

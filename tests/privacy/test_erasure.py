@@ -131,7 +131,7 @@ def test_erasure_counts_and_proof_without_personal_data(member, store, cashier, 
     assert list(tickets_for_requester(identifier=member.email.upper())) == [ticket]
 
 
-def test_a_worker_dying_half_way_is_finished_by_a_rerun(
+def test_a_worker_dying_half_way_leaves_nothing_half_done_and_a_rerun_finishes(
     member, store, cashier, settings, monkeypatch
 ):
     settings.PRIVACY_ERASURE_AUTO_APPROVE = False
@@ -142,6 +142,7 @@ def test_a_worker_dying_half_way_is_finished_by_a_rerun(
     def dies(subject_key):
         raise SystemExit("worker killed")
 
+    # The worker dies after loyalty's eraser ran, before privacy's consent step.
     monkeypatch.setitem(
         registry.erasers, "privacy.consent", consent_eraser.__class__("privacy.consent", dies, 900)
     )
@@ -150,14 +151,16 @@ def test_a_worker_dying_half_way_is_finished_by_a_rerun(
 
     ticket.refresh_from_db()
     assert ticket.state == TicketState.SCHEDULED
-    assert ticket.steps_done == ["privacy.cache", "loyalty"]
-    assert not Member.objects.filter(pk=member.pk).exists()
+    assert ticket.steps_done == []
+    assert Member.objects.filter(pk=member.pk).exists()  # rolled back, not half erased
 
     monkeypatch.setitem(registry.erasers, "privacy.consent", consent_eraser)
     assert erasure_run(ticket.pk) == TicketState.COMPLETED
     assert erasure_run(ticket.pk) == TicketState.COMPLETED  # and again: nothing happens
 
     ticket.refresh_from_db()
+    assert not Member.objects.filter(pk=member.pk).exists()
+    assert ticket.steps_done == ["privacy.cache", "loyalty", "privacy.consent", "privacy.tickets"]
     assert ticket.result_counts["loyalty.members"] == 1
     assert ticket.result_counts["loyalty.ledger_entries_unlinked"] == 3
     assert ticket.history.filter(to_state=TicketState.COMPLETED).count() == 1
