@@ -35,6 +35,28 @@ def pytest_collection_modifyitems(config, items):
             )
 
 
+_DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
+
+
+@pytest.fixture(autouse=True)
+def _published_notices(request):
+    """Keep the privacy notices the data migration publishes, for every database test.
+
+    Transactional tests empty the database afterwards, data migrations included; without
+    this, a test that records consent would find no notice depending on the order tests ran.
+    """
+    if request.node.get_closest_marker("django_db") is None and not (
+        _DB_FIXTURES & set(request.fixturenames)
+    ):
+        return
+    import importlib
+
+    from django.apps import apps
+
+    request.getfixturevalue("_django_db_helper")
+    importlib.import_module("privacy.migrations.0002_first_notices").publish(apps, None)
+
+
 @pytest.fixture
 def store(db):
     return StoreFactory(code="GNT01", name="Gent Centrum", city="Gent", language="nl")
