@@ -114,16 +114,21 @@ def test_erasure_counts_and_proof_without_personal_data(member, store, cashier, 
     ticket.refresh_from_db()
     proof = ticket_proof(ticket)
     assert proof["state"] == TicketState.COMPLETED
-    assert proof["counts"] == {
-        "loyalty.eid_cards": 1,
-        "loyalty.ledger_entries_unlinked": 3,
-        "loyalty.members": 1,
-        "privacy.cache.rate_limit_counters": 0,
-        "privacy.consent.consent_records_pseudonymised": 0,
-        "privacy.tickets.tickets_unlinked": 0,
-    }
+    # Other apps registered with privacy add their own counts.
+    assert (
+        proof["counts"]
+        | {
+            "loyalty.eid_cards": 1,
+            "loyalty.ledger_entries_unlinked": 3,
+            "loyalty.members": 1,
+            "privacy.cache.rate_limit_counters": 0,
+            "privacy.consent.consent_records_pseudonymised": 0,
+            "privacy.tickets.tickets_unlinked": 0,
+        }
+        == proof["counts"]
+    )
     assert proof["approved_by"] == cashier.username
-    assert proof["recipients_to_notify"] == ["outgoing e-mail provider (EMAIL_URL)"]
+    assert "outgoing e-mail provider (EMAIL_URL)" in proof["recipients_to_notify"]
     assert proof["requester_digest"] == requester_digest(member.email)
     assert ticket.subject_key is None
     assert member.email not in str(proof)
@@ -160,7 +165,9 @@ def test_a_worker_dying_half_way_leaves_nothing_half_done_and_a_rerun_finishes(
 
     ticket.refresh_from_db()
     assert not Member.objects.filter(pk=member.pk).exists()
-    assert ticket.steps_done == ["privacy.cache", "loyalty", "privacy.consent", "privacy.tickets"]
+    assert ticket.steps_done == [e.name for e in registry.erasers_in_order()]
+    assert ticket.steps_done[0] == "privacy.cache"
+    assert ticket.steps_done[-2:] == ["privacy.consent", "privacy.tickets"]
     assert ticket.result_counts["loyalty.members"] == 1
     assert ticket.result_counts["loyalty.ledger_entries_unlinked"] == 3
     assert ticket.history.filter(to_state=TicketState.COMPLETED).count() == 1
