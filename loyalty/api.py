@@ -5,17 +5,20 @@ Each class parses input, calls one service or selector and renders the result.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.api import StrictInputMixin
 from core.errors import RewardNotFound
 from loyalty import selectors, services
 from loyalty.models import Member, Reward
-from stores.selectors import store_for_staff
+from stores.selectors import staff_for_token, store_for_staff
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -24,6 +27,32 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     required=False,
     description="A retry with the same key returns the first answer and writes nothing new.",
 )
+
+
+class StaffTokenAuthentication(TokenAuthentication):
+    """DRF's token authentication with the token and its user read in one cheap query.
+
+    Same answers and messages as TokenAuthentication; the counter calls these endpoints on
+    every scan and purchase, and the ORM's join cost more than the database's work.
+    """
+
+    def authenticate_credentials(self, key):
+        found = staff_for_token(key)
+        if found is None:
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
+        user, token = found
+        if not user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        return user, token
+
+
+class CounterApi(APIView):
+    """An API class of the counter: the configured authentication, with the faster token."""
+
+    authentication_classes = [
+        StaffTokenAuthentication if cls is TokenAuthentication else cls
+        for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES
+    ]
 
 
 class MemberOutputSerializer(serializers.ModelSerializer):
@@ -68,7 +97,7 @@ class StoreCodeField(serializers.CharField):
         super().__init__(max_length=20, **kwargs)
 
 
-class MemberLookupApi(APIView):
+class MemberLookupApi(CounterApi):
     """Find members by member number, e-mail or phone (a POST, so none of it lands in URLs)."""
 
     class InputSerializer(StrictInputMixin, serializers.Serializer):
@@ -83,7 +112,7 @@ class MemberLookupApi(APIView):
         return Response({"results": MemberOutputSerializer(members, many=True).data})
 
 
-class MemberEnrollApi(APIView):
+class MemberEnrollApi(CounterApi):
     """Join by form: given name, surname, e-mail and phone, nothing else."""
 
     class InputSerializer(StrictInputMixin, serializers.Serializer):
@@ -103,7 +132,7 @@ class MemberEnrollApi(APIView):
         return Response(MemberOutputSerializer(member).data, status=status.HTTP_201_CREATED)
 
 
-class MemberDetailApi(APIView):
+class MemberDetailApi(CounterApi):
     """Show one member to staff."""
 
     @extend_schema(responses={200: MemberOutputSerializer})
@@ -112,7 +141,7 @@ class MemberDetailApi(APIView):
         return Response(MemberOutputSerializer(member).data)
 
 
-class MemberLedgerApi(APIView):
+class MemberLedgerApi(CounterApi):
     """List a member's ledger entries, newest first."""
 
     @extend_schema(responses={200: LedgerEntryOutputSerializer(many=True)})
@@ -129,7 +158,7 @@ class PointsOutputSerializer(serializers.Serializer):
     points_balance = serializers.IntegerField(source="balance_after")
 
 
-class PointsEarnApi(APIView):
+class PointsEarnApi(CounterApi):
     """Record a purchase: the member earns the store's points for it."""
 
     class InputSerializer(StrictInputMixin, serializers.Serializer):
@@ -160,7 +189,7 @@ class PointsEarnApi(APIView):
         return Response(PointsOutputSerializer(entry).data, status=status.HTTP_201_CREATED)
 
 
-class PointsRedeemApi(APIView):
+class PointsRedeemApi(CounterApi):
     """Redeem a reward, or a number of points (part of the balance)."""
 
     class InputSerializer(StrictInputMixin, serializers.Serializer):
@@ -203,7 +232,7 @@ class PointsRedeemApi(APIView):
         return Response(PointsOutputSerializer(entry).data, status=status.HTTP_201_CREATED)
 
 
-class RewardListApi(APIView):
+class RewardListApi(CounterApi):
     """List the rewards a store offers now."""
 
     class OutputSerializer(serializers.ModelSerializer):
