@@ -69,10 +69,9 @@ def consent_log_verify() -> ChainReport:
     """Walk the consent log in order and return where, if anywhere, the chain breaks."""
     previous_hash = GENESIS_HASH
     expected_seq = 1
-    seq_of: dict[int, int] = {}  # record id -> seq, for `refers_to`
     checked = 0
     records = (
-        ConsentRecord.objects.select_related("notice")
+        ConsentRecord.objects.select_related("notice", "refers_to")
         .order_by("seq")
         .only(
             "id",
@@ -94,6 +93,7 @@ def consent_log_verify() -> ChainReport:
             "notice__language",
             "notice__text",
             "notice__content_hash",
+            "refers_to__seq",
         )
     )
     for record in records.iterator(chunk_size=2000):
@@ -110,8 +110,8 @@ def consent_log_verify() -> ChainReport:
             purpose=notice.purpose, language=notice.language, text=notice.text
         ):
             return broken("the notice text it refers to was altered")
-        refers_to_seq = seq_of.get(record.refers_to_id) if record.refers_to_id else None
-        if record.refers_to_id and refers_to_seq is None:
+        refers_to_seq = record.refers_to.seq if record.refers_to_id else None
+        if refers_to_seq is not None and refers_to_seq >= record.seq:
             return broken("refers to a record that is not earlier in the log")
         payload = record_payload(
             record, notice_hash=notice.content_hash, refers_to_seq=refers_to_seq
@@ -122,7 +122,6 @@ def consent_log_verify() -> ChainReport:
             record.subject_digest
         ):
             return broken("subject key does not match its digest")
-        seq_of[record.pk] = record.seq
         previous_hash = record.record_hash
         expected_seq += 1
         checked += 1
