@@ -177,7 +177,7 @@ class PointsEarnApi(CounterApi):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         store = store_for_staff(request.user, data.validated_data["store"])
-        member = selectors.member_at_store(store, member_id)
+        member = selectors.member_to_lock_at_store(store, member_id)
         entry = services.points_earn(
             member=member,
             store=store,
@@ -214,7 +214,7 @@ class PointsRedeemApi(CounterApi):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         store = store_for_staff(request.user, data.validated_data["store"])
-        member = selectors.member_at_store(store, member_id)
+        member = selectors.member_to_lock_at_store(store, member_id)
         reward = None
         if "reward" in data.validated_data:
             reward = Reward.objects.filter(pk=data.validated_data["reward"]).first()

@@ -42,6 +42,18 @@ def member_at_store(store: Store, member_id: int) -> Member:
         raise MemberNotFound() from None
 
 
+def member_to_lock_at_store(store: Store, member_id: int) -> Member:
+    """Return a reference to a member for a service that locks the row (earn, redeem).
+
+    No query: the lock reads the row anyway and raises MemberNotFound if there is none.
+    Members belong to the chain, as for `member_at_store`.
+    """
+    try:
+        return Member(pk=int(member_id))
+    except (ValueError, TypeError):
+        raise MemberNotFound() from None
+
+
 def member_find_for_counter(*, query: str) -> list[Member]:
     """Return the members a counter lookup means: by member number, e-mail or phone (exact).
 

@@ -27,6 +27,7 @@ from core.errors import (
     InvalidPoints,
     MemberExists,
     MemberInactive,
+    MemberNotFound,
     RewardUnavailable,
 )
 from loyalty.contact import email_normalize, phone_normalize
@@ -143,7 +144,10 @@ def _lock_member(
         members = members.annotate(
             campaign_multiplier=campaign_multiplier_sql(store, at=campaign_at)
         )
-    locked = members.get(pk=member.pk)
+    try:
+        locked = members.get(pk=member.pk)
+    except Member.DoesNotExist:
+        raise MemberNotFound() from None
     if locked.status != MemberStatus.ACTIVE:
         raise MemberInactive()
     return locked
