@@ -170,7 +170,11 @@ class EidScan(models.Model):
     consent_subject = models.CharField(max_length=64)
     notice_language = models.CharField(max_length=2)
     link_member = models.ForeignKey(
-        Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        Member,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="Set when the scan links a renewed card to a known member.",
     )
     member = models.ForeignKey(

@@ -190,9 +190,10 @@ LOGGING = {
 # Keyed hashes (consent subjects, requester addresses, rate-limit keys) and the consent chain's
 # HMAC use this key. Set it explicitly in production and never rotate it casually: the consent
 # log's verification needs the key it was written with.
-PRIVACY_HASH_KEY = env("PRIVACY_HASH_KEY", default="") or hashlib.sha256(
-    ("privacy-hash-key:" + SECRET_KEY).encode()
-).hexdigest()
+PRIVACY_HASH_KEY = (
+    env("PRIVACY_HASH_KEY", default="")
+    or hashlib.sha256(("privacy-hash-key:" + SECRET_KEY).encode()).hexdigest()
+)
 PRIVACY_RETENTION_MONTHS = env.int("PRIVACY_RETENTION_MONTHS", default=24)
 PRIVACY_LINK_EXPIRY_HOURS = env.int("PRIVACY_LINK_EXPIRY_HOURS", default=48)
 PRIVACY_UNVERIFIED_DROP_DAYS = env.int("PRIVACY_UNVERIFIED_DROP_DAYS", default=7)

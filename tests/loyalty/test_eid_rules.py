@@ -38,14 +38,27 @@ def test_wrong_check_digits_are_not_a_national_number():
         assert national_number_is_valid(f"{body}{check:02d}") == (check in valid)
 
 
-@pytest.mark.parametrize("value", ["01.02.1990", "1990-02-01", "01/02/90", "15 MAART 1985",
-                                   "15 MARS 1985", "3 JAN 2001", "19900201", "12.DEC.1975"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "01.02.1990",
+        "1990-02-01",
+        "01/02/90",
+        "15 MAART 1985",
+        "15 MARS 1985",
+        "3 JAN 2001",
+        "19900201",
+        "12.DEC.1975",
+    ],
+)
 def test_dates_are_spotted(value):
     assert contains_date(value)
 
 
-@pytest.mark.parametrize("value", ["Peeters", "Jan", "Dubois-Lefèvre", "Françoise Marie",
-                                   "Van den Broeck", "Maes Decembre"])
+@pytest.mark.parametrize(
+    "value",
+    ["Peeters", "Jan", "Dubois-Lefèvre", "Françoise Marie", "Van den Broeck", "Maes Decembre"],
+)
 def test_names_are_not_dates(value):
     assert not contains_date(value)
     assert not contains_national_number(value)
@@ -53,10 +66,18 @@ def test_names_are_not_dates(value):
 
 def test_forbidden_fields_names_keys_never_values():
     nn = make_national_number("900201", 123, False)
-    payload = {"surname": "Peeters", "given_names": "Lotte " + nn, "eid_token": "a" * 64,
-               "birth_date": "01.02.1990", "national_number": nn}
+    payload = {
+        "surname": "Peeters",
+        "given_names": "Lotte " + nn,
+        "eid_token": "a" * 64,
+        "birth_date": "01.02.1990",
+        "national_number": nn,
+    }
     assert forbidden_result_fields(payload) == ["birth_date", "given_names", "national_number"]
-    assert forbidden_result_fields(
-        {"surname": "Peeters", "given_names": "Lotte", "eid_token": "0123456789" * 6 + "abcd"}
-    ) == []
+    assert (
+        forbidden_result_fields(
+            {"surname": "Peeters", "given_names": "Lotte", "eid_token": "0123456789" * 6 + "abcd"}
+        )
+        == []
+    )
     assert forbidden_result_fields({"eid_token": nn}) == ["eid_token"]
