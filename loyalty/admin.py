@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from loyalty.models import EidCard, LedgerEntry, Member, Reward
+from loyalty.models import EidCard, EidScan, LedgerEntry, Member, Reward
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -59,3 +59,11 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     list_select_related = ["store", "member"]
     raw_id_fields = ["member"]
     show_full_result_count = False
+
+
+@admin.register(EidScan)
+class EidScanAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "store", "device", "state", "member_created", "failure_code"]
+    list_filter = ["state", "store"]
+    list_select_related = ["store", "device"]
+    raw_id_fields = ["member", "link_member"]

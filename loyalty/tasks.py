@@ -7,7 +7,7 @@ from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.utils import timezone
 
-from loyalty import services
+from loyalty import eid_services, services
 from loyalty.selectors import members_with_expirable_points
 
 
@@ -21,3 +21,9 @@ def expire_points() -> int:
         if services.points_expire(member_id=member_id, cutoff=cutoff, at=now) is not None:
             expired += 1
     return expired
+
+
+@shared_task(name="loyalty.tasks.expire_eid_scans")
+def expire_eid_scans() -> int:
+    """Close armed eID scans whose time ran out; return how many."""
+    return eid_services.eid_scans_expire()

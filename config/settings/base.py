@@ -120,6 +120,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="loyalty")
 CELERY_BEAT_SCHEDULE = {
+    "expire-eid-scans": {
+        "task": "loyalty.tasks.expire_eid_scans",
+        "schedule": 60.0,
+    },
     "expire-points": {
         "task": "loyalty.tasks.expire_points",
         "schedule": crontab(hour=3, minute=15),

@@ -228,3 +228,15 @@ def test_device_registration_by_manager_only(store):
     assert "token" not in listed[0] and token not in str(listed)
     revoked = client.post(f"/api/v1/stores/GNT01/devices/{listed[0]['id']}/revoke/")
     assert revoked.json()["revoked_at"] is not None
+
+
+def test_beat_task_expires_forgotten_scans(api, reader, settings):
+    from loyalty.models import EidScan
+    from loyalty.tasks import expire_eid_scans
+
+    device, _ = reader
+    settings.EID_SCAN_TTL_SECONDS = -1
+    scan_id = arm(api, device)
+    assert expire_eid_scans() == 1
+    assert EidScan.objects.get(pk=scan_id).state == ScanState.EXPIRED
+    assert expire_eid_scans() == 0
