@@ -1,0 +1,83 @@
+"""Forms of the counter screen: they only parse what the cashier typed."""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from stores.models import Language
+
+
+def _key() -> str:
+    return uuid.uuid4().hex
+
+
+class SearchForm(forms.Form):
+    query = forms.CharField(
+        label=_("Member number, e-mail, phone or name"),
+        max_length=254,
+        widget=forms.TextInput(
+            attrs={"autofocus": True, "autocomplete": "off", "spellcheck": "false"}
+        ),
+    )
+
+
+class JoinForm(forms.Form):
+    """Join with the form: given name, surname, e-mail, phone. Nothing else."""
+
+    given_name = forms.CharField(
+        label=_("Given name"), max_length=100, widget=forms.TextInput(attrs={"autofocus": True})
+    )
+    surname = forms.CharField(label=_("Surname"), max_length=100)
+    email = forms.CharField(
+        label=_("E-mail address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    phone = forms.CharField(
+        label=_("Phone"), max_length=32, widget=forms.TextInput(attrs={"inputmode": "tel"})
+    )
+
+
+class EarnForm(forms.Form):
+    amount = forms.CharField(
+        label=_("Purchase amount (EUR)"),
+        max_length=12,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    reference = forms.CharField(label=_("Receipt number (optional)"), max_length=64, required=False)
+    # A fresh key per form shown: pressing the button twice records the purchase once.
+    key = forms.CharField(widget=forms.HiddenInput, initial=_key, max_length=100)
+
+    def clean_amount(self) -> str:
+        # Belgian tills write 12,50.
+        return self.cleaned_data["amount"].strip().replace(" ", "").replace(",", ".")
+
+
+class RedeemRewardForm(forms.Form):
+    reward = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    key = forms.CharField(widget=forms.HiddenInput, initial=_key, max_length=100)
+
+
+class RedeemPointsForm(forms.Form):
+    points = forms.IntegerField(
+        label=_("Points to use"),
+        min_value=1,
+        max_value=10_000_000,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    key = forms.CharField(widget=forms.HiddenInput, initial=_key, max_length=100)
+
+
+class ConsentForm(forms.Form):
+    """What the customer saw and answered on the eID consent screen."""
+
+    language = forms.ChoiceField(choices=Language.choices)
+    notice_version = forms.IntegerField(min_value=1)
+    device = forms.IntegerField(min_value=1)
+
+
+class ExportForm(forms.Form):
+    format = forms.ChoiceField(choices=[("json", "JSON"), ("csv", "CSV")])

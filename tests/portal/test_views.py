@@ -1,0 +1,562 @@
+"""The counter portal's pages through Django's test client: scoping, input, records, language."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from loyalty.models import EidScan, LedgerEntry, Member, ScanState
+from loyalty.privacy import member_subject_key
+from portal.models import MemberPageView
+from privacy.models import ConsentAction, ConsentRecord, Purpose
+from privacy.selectors import consent_latest
+from tests.factories import (
+    EidMemberFactory,
+    MemberFactory,
+    RewardFactory,
+    StaffFactory,
+    StoreFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _html(response) -> str:
+    return response.content.decode()
+
+
+# Signing in and choosing the store
+def test_pages_need_login(client, store):
+    response = client.get("/counter/GNT01/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/counter/login/?next=")
+
+
+def test_root_goes_to_the_counter(client):
+    assert client.get("/")["Location"] == "/counter/"
+
+
+def test_login_then_straight_to_the_only_store(client, cashier):
+    response = client.post(
+        "/counter/login/", {"username": "cashier", "password": "pw-for-tests-only"}
+    )
+    assert response.status_code == 302
+    response = client.get(response["Location"])
+    assert response.status_code == 302 and response["Location"] == "/counter/GNT01/"
+
+
+def test_wrong_password_says_so_and_keeps_the_user_name(client, cashier):
+    response = client.post("/counter/login/", {"username": "cashier", "password": "nope"})
+
+    assert response.status_code == 200
+    assert 'value="cashier"' in _html(response)
+    assert "Wrong user name or password" in _html(response)
+
+
+def test_staff_of_several_stores_picks_one(store, other_store):
+    user = StaffFactory(username="roaming", store=store)
+    StaffFactory(username="roaming", store=other_store)  # second assignment, same user
+    client = Client()
+    client.force_login(user)
+
+    page = client.get("/counter/")
+    assert page.status_code == 200
+    assert "GNT01" in _html(page) and "LIE01" in _html(page)
+
+    picked = client.post("/counter/stores/pick/", {"store": "LIE01"})
+    assert picked["Location"] == "/counter/LIE01/"
+    assert client.get("/counter/")["Location"] == "/counter/LIE01/"
+
+
+def test_cannot_pick_a_store_one_does_not_work_in(counter, other_store):
+    response = counter.post("/counter/stores/pick/", {"store": "LIE01"})
+
+    assert response.status_code == 403
+    assert counter.session.get("portal_store") != "LIE01"
+
+
+def test_user_without_a_store_is_told(db):
+    user = StaffFactory.build(username="nobody")
+    user.save()
+    client = Client()
+    client.force_login(user)
+
+    response = client.get("/counter/")
+    assert response.status_code == 403
+    assert "not assigned to any store" in _html(response)
+
+
+# Scoping: a cashier acts only for their own store
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/counter/LIE01/"),
+        ("post", "/counter/LIE01/search/"),
+        ("get", "/counter/LIE01/join/"),
+        ("get", "/counter/LIE01/eid/"),
+        ("get", "/counter/LIE01/members/{member}/"),
+        ("post", "/counter/LIE01/members/{member}/earn/"),
+        ("post", "/counter/LIE01/members/{member}/redeem/"),
+        ("post", "/counter/LIE01/members/{member}/eid/withdraw/"),
+        ("post", "/counter/LIE01/members/{member}/export/"),
+        ("post", "/counter/LIE01/members/{member}/erasure/"),
+        ("get", "/counter/LIE01/members/{member}/card/"),
+    ],
+)
+def test_other_stores_pages_are_forbidden(counter, other_store, method, path):
+    member = MemberFactory(home_store=other_store)
+    response = getattr(counter, method)(
+        path.format(member=member.pk), {"amount": "10", "query": member.number}
+    )
+
+    assert response.status_code == 403
+    assert "You do not work for this store" in _html(response)
+    assert not LedgerEntry.objects.exists()
+    assert not MemberPageView.objects.exists()
+
+
+def test_unknown_store_and_member_are_not_found(counter, store):
+    assert counter.get("/counter/NOPE1/").status_code == 404
+    assert counter.get("/counter/GNT01/members/999999/").status_code == 404
+
+
+def test_another_stores_scan_is_not_found(counter, other_store):
+    from stores.services import reader_device_register
+
+    device, _ = reader_device_register(store=other_store, name="Caisse 1")
+    scan = EidScan.objects.create(
+        store=other_store,
+        device=device,
+        consent_subject="scan:x",
+        notice_language="fr",
+        expires_at=timezone.now() + timedelta(minutes=2),
+    )
+
+    assert counter.get(f"/counter/GNT01/eid/{scan.pk}/").status_code == 404
+    assert counter.get(f"/counter/GNT01/eid/{scan.pk}/state/").status_code == 404
+
+
+# Finding members
+def test_search_by_number_scanned_goes_straight_to_the_member(counter, store):
+    member = MemberFactory(home_store=store)
+
+    response = counter.post("/counter/GNT01/search/", {"query": member.number})
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/counter/GNT01/members/{member.pk}/"
+
+
+def test_search_submitted_through_htmx_redirects_with_a_header(counter, store):
+    member = MemberFactory(home_store=store)
+
+    response = counter.post(
+        "/counter/GNT01/search/",
+        {"query": member.number},
+        headers={"HX-Request": "true", "HX-Trigger": "search-form"},
+    )
+
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == f"/counter/GNT01/members/{member.pk}/"
+
+
+@pytest.mark.parametrize("typed", ["email", "phone", "name"])
+def test_search_as_one_types_lists_members(counter, store, typed):
+    member = MemberFactory(
+        home_store=store, given_name="Lotte", surname="Peeters", phone="+32470123456"
+    )
+    MemberFactory(home_store=store, given_name="Wout", surname="Maes")
+    query = {"email": member.email.upper(), "phone": "0470 12 34 56", "name": "peet"}[typed]
+
+    response = counter.post(
+        "/counter/GNT01/search/",
+        {"query": query},
+        headers={"HX-Request": "true", "HX-Trigger": "id_query"},
+    )
+
+    assert response.status_code == 200
+    assert f"/counter/GNT01/members/{member.pk}/" in _html(response)
+    assert "Maes" not in _html(response)
+    assert "<html" not in _html(response)  # a fragment for htmx
+
+
+def test_search_by_given_name_and_surname(counter, store):
+    lotte = MemberFactory(home_store=store, given_name="Lotte", surname="De Smet")
+    MemberFactory(home_store=store, given_name="Wout", surname="De Smet")
+
+    live = {"HX-Request": "true", "HX-Trigger": "id_query"}
+
+    for query in ["Lotte De Smet", "de smet lot", "lotte de"]:
+        html = _html(counter.post("/counter/GNT01/search/", {"query": query}, headers=live))
+        assert f"/members/{lotte.pk}/" in html and "Wout" not in html, query
+    assert "Wout" in _html(counter.post("/counter/GNT01/search/", {"query": "De Smet"}))
+
+
+def test_search_typo_in_member_number_is_told_and_kept(counter, store):
+    member = MemberFactory(home_store=store)
+    typo = member.number[:-1] + str((int(member.number[-1]) + 1) % 10)
+
+    response = counter.post("/counter/GNT01/search/", {"query": typo})
+
+    assert response.status_code == 400
+    assert "typo" in _html(response)
+    assert f'value="{typo}"' in _html(response)
+
+
+def test_search_with_one_letter_asks_for_more(counter, store):
+    response = counter.post("/counter/GNT01/search/", {"query": "x"})
+
+    assert response.status_code == 400
+    assert "Type a member number" in _html(response)
+
+
+def test_search_terms_never_go_into_urls(counter, store):
+    page = _html(counter.get("/counter/GNT01/"))
+
+    assert 'method="post"' in page and "hx-post" in page
+    assert counter.get("/counter/GNT01/search/").status_code == 405
+
+
+# Joining with the form
+def test_join_with_the_form(counter, store):
+    response = counter.post(
+        "/counter/GNT01/join/",
+        {
+            "given_name": "Fien",
+            "surname": "Claes",
+            "email": "fien.claes@example.be",
+            "phone": "0470 11 22 33",
+        },
+    )
+
+    member = Member.objects.get()
+    assert response["Location"] == f"/counter/GNT01/members/{member.pk}/"
+    assert (member.given_name, member.phone, member.joined_via) == ("Fien", "+32470112233", "form")
+    page = counter.get(response["Location"])
+    assert "Welcome, Fien!" in _html(page)
+
+
+def test_join_form_asks_only_name_email_phone(counter, store):
+    page = _html(counter.get("/counter/GNT01/join/"))
+
+    form = page.split('action="/counter/GNT01/join/"')[1].split("</form>")[0]
+    names = set(re.findall(r'<(?:input|select|textarea)[^>]*name="([^"]+)"', form))
+    assert names - {"csrfmiddlewaretoken"} == {
+        "given_name",
+        "surname",
+        "email",
+        "phone",
+    }
+    assert "exactly the same" in page
+
+
+def test_join_with_a_bad_phone_keeps_what_was_typed(counter, store):
+    typed = {
+        "given_name": "Fien",
+        "surname": "Claes",
+        "email": "fien.claes@example.be",
+        "phone": "12",
+    }
+    response = counter.post("/counter/GNT01/join/", typed)
+
+    assert response.status_code == 400
+    html = _html(response)
+    assert "This is not a valid phone number." in html
+    assert 'value="fien.claes@example.be"' in html and 'value="12"' in html
+    assert not Member.objects.exists()
+
+
+def test_join_twice_with_the_same_email_is_told(counter, store):
+    MemberFactory(email="fien@example.be")
+    response = counter.post(
+        "/counter/GNT01/join/",
+        {
+            "given_name": "Fien",
+            "surname": "Claes",
+            "email": "FIEN@example.be",
+            "phone": "0470112233",
+        },
+    )
+
+    assert response.status_code == 400
+    assert "already exists" in _html(response)
+
+
+# A member's page
+def test_member_page_shows_balance_and_records_the_view(counter, store, cashier):
+    member = MemberFactory(home_store=store, points_balance=0)
+    counter.post(f"/counter/GNT01/members/{member.pk}/earn/", {"amount": "12,50", "key": "k1"})
+
+    page = counter.get(f"/counter/GNT01/members/{member.pk}/")
+
+    assert page.status_code == 200
+    assert 'id="balance">12<' in _html(page)
+    view = MemberPageView.objects.get()
+    assert (view.member, view.staff, view.store) == (member, cashier, store)
+
+
+def test_purchase_shows_the_points_at_once(counter, store):
+    member = MemberFactory(home_store=store)
+
+    response = counter.post(
+        f"/counter/GNT01/members/{member.pk}/earn/", {"amount": "23,99", "key": "abc"}, follow=True
+    )
+
+    assert "+23 points for EUR 23.99. New balance: 23 points." in _html(response)
+    # the same form sent twice (double click) records the purchase once
+    counter.post(f"/counter/GNT01/members/{member.pk}/earn/", {"amount": "23,99", "key": "abc"})
+    assert LedgerEntry.objects.count() == 1
+
+
+def test_bad_amount_is_told_and_kept(counter, store):
+    member = MemberFactory(home_store=store)
+
+    response = counter.post(
+        f"/counter/GNT01/members/{member.pk}/earn/", {"amount": "12.5.0", "key": "k"}
+    )
+
+    assert response.status_code == 400
+    assert "Type the purchase amount in euros" in _html(response)
+    assert 'value="12.5.0"' in _html(response)
+    assert "Traceback" not in _html(response)
+
+
+def test_redeem_a_reward_and_part_of_the_balance(counter, store):
+    member = MemberFactory(home_store=store, points_balance=0)
+    reward = RewardFactory(name="Koffie", point_cost=50, stores=[store])
+    counter.post(f"/counter/GNT01/members/{member.pk}/earn/", {"amount": "100", "key": "e"})
+
+    done = counter.post(
+        f"/counter/GNT01/members/{member.pk}/redeem/",
+        {"reward": reward.pk, "key": "r"},
+        follow=True,
+    )
+    assert "Redeemed: Koffie. New balance: 50 points." in _html(done)
+
+    done = counter.post(
+        f"/counter/GNT01/members/{member.pk}/redeem/", {"points": "20", "key": "p"}, follow=True
+    )
+    assert "Redeemed: 20 points. New balance: 30 points." in _html(done)
+
+    too_many = counter.post(
+        f"/counter/GNT01/members/{member.pk}/redeem/", {"points": "31", "key": "q"}
+    )
+    assert too_many.status_code == 400
+    assert "does not have enough points" in _html(too_many)
+    assert 'value="31"' in _html(too_many)
+    member.refresh_from_db()
+    assert member.points_balance == 30
+
+
+def test_withdraw_eid_consent_keeps_the_member_and_points(counter, store, cashier):
+    member = EidMemberFactory(home_store=store, points_balance=0)
+    counter.post(f"/counter/GNT01/members/{member.pk}/earn/", {"amount": "40", "key": "e"})
+
+    response = counter.post(f"/counter/GNT01/members/{member.pk}/eid/withdraw/", follow=True)
+
+    assert "eID consent withdrawn" in _html(response)
+    member.refresh_from_db()
+    assert member.points_balance == 40 and not hasattr(member, "eid_card")
+    record = consent_latest(subject_key=member_subject_key(member), purpose="eid_recognition")
+    assert record.action == ConsentAction.WITHDRAWN
+    assert (record.channel, record.store, record.staff) == ("staff_portal", store, cashier)
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_export_at_the_counter(counter, store, fmt):
+    member = MemberFactory(home_store=store)
+    counter.get(f"/counter/GNT01/members/{member.pk}/")
+
+    response = counter.post(f"/counter/GNT01/members/{member.pk}/export/", {"format": fmt})
+
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    assert member.email not in response["Content-Disposition"]
+    if fmt == "json":
+        sections = json.loads(response.content)["sections"]
+        assert sections["profile"][0]["number"] == member.number
+        assert sections["member_page_views"][0]["store"] == "GNT01"
+    else:
+        names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+        assert "profile.csv" in names and "member_page_views.csv" in names
+
+
+def test_erasure_for_a_customer_at_the_counter(counter, store, django_capture_on_commit_callbacks):
+    member = MemberFactory(home_store=store)
+    counter.get(f"/counter/GNT01/members/{member.pk}/")
+    assert "The customer is here" in _html(
+        counter.get(f"/counter/GNT01/members/{member.pk}/erasure/")
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = counter.post(f"/counter/GNT01/members/{member.pk}/erasure/", follow=True)
+
+    assert "Erasure request" in _html(response)
+    # tasks run in-process in tests: the erasure has run, page views included
+    assert not Member.objects.filter(pk=member.pk).exists()
+    assert not MemberPageView.objects.exists()
+
+
+def test_member_card_has_a_qr_code_of_the_number(counter, store):
+    member = MemberFactory(home_store=store)
+
+    page = _html(counter.get(f"/counter/GNT01/members/{member.pk}/card/"))
+
+    assert "<svg" in page and member.number in page
+    assert "window.print()" in page
+
+
+# eID: consent first, then the read
+def test_consent_screen_in_the_customers_language(counter, store, reader):
+    counter.cookies["django_language"] = "nl"
+
+    page = _html(counter.get("/counter/GNT01/eid/?lang=fr"))
+
+    assert "Pouvons-nous lire votre carte eID" in page  # the notice, in French
+    assert "Oui, lisez ma carte" in page  # the customer's buttons, in French
+    assert "Taal van de klant" in page  # the cashier's interface stays Dutch
+
+
+def test_yes_records_consent_with_the_notice_and_arms_the_reader(counter, store, reader, cashier):
+    response = counter.post(
+        "/counter/GNT01/eid/", {"language": "fr", "notice_version": "1", "device": reader.pk}
+    )
+
+    scan = EidScan.objects.get()
+    assert response["Location"] == f"/counter/GNT01/eid/{scan.pk}/"
+    assert (scan.state, scan.device, scan.staff) == (ScanState.ARMED, reader, cashier)
+    record = ConsentRecord.objects.get(subject_key=scan.consent_subject)
+    assert (record.purpose, record.language, record.notice.version) == (
+        Purpose.EID_RECOGNITION,
+        "fr",
+        1,
+    )
+    waiting = _html(counter.get(response["Location"]))
+    assert 'hx-trigger="every 1s"' in waiting and "Waiting for the card" in waiting
+
+
+def test_no_reader_means_the_form(counter, store):
+    page = _html(counter.get("/counter/GNT01/eid/"))
+
+    assert "No eID reader is registered" in page
+    assert "/counter/GNT01/join/" in page
+
+
+def test_another_stores_reader_cannot_be_armed(counter, store, reader, other_store):
+    from stores.services import reader_device_register
+
+    theirs, _ = reader_device_register(store=other_store, name="Caisse")
+    response = counter.post(
+        "/counter/GNT01/eid/", {"language": "nl", "notice_version": "1", "device": theirs.pk}
+    )
+
+    assert response.status_code == 400
+    assert not EidScan.objects.exists()
+
+
+def _scan(store, reader, **fields):
+    return EidScan.objects.create(
+        store=store,
+        device=reader,
+        consent_subject="scan:abc",
+        notice_language="nl",
+        expires_at=fields.pop("expires_at", timezone.now() + timedelta(minutes=2)),
+        **fields,
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ({"state": "failed", "failure_code": "card_removed"}, "taken out too soon"),
+        ({"state": "failed", "failure_code": "reader_unavailable"}, "not connected"),
+        ({"state": "failed", "failure_code": "card_unreadable"}, "could not be read"),
+        ({"state": "failed", "failure_code": "no_card"}, "No card was put in"),
+        ({"state": "expired"}, "waited too long"),
+        ({"expires_at": timezone.now() - timedelta(seconds=1)}, "waited too long"),
+    ],
+)
+def test_scan_problems_in_a_cashiers_words(counter, store, reader, fields, said):
+    scan = _scan(store, reader, **fields)
+
+    html = _html(counter.get(f"/counter/GNT01/eid/{scan.pk}/state/"))
+
+    assert said in html
+    assert "every 1s" not in html  # polling stops
+
+
+def test_scan_greets_a_known_member_and_a_new_one(counter, store, reader):
+    known = EidMemberFactory(home_store=store, given_name="Alice")
+    greeted = _scan(store, reader, state="completed", member=known)
+    new = _scan(store, reader, state="completed", member=known, member_created=True)
+
+    assert "Hello again, Alice!" in _html(counter.get(f"/counter/GNT01/eid/{greeted.pk}/state/"))
+    assert "A new membership was created" in _html(
+        counter.get(f"/counter/GNT01/eid/{new.pk}/state/")
+    )
+
+
+def test_link_a_renewed_card_arms_with_the_member(counter, store, reader):
+    member = EidMemberFactory(home_store=store)
+
+    counter.post(
+        f"/counter/GNT01/members/{member.pk}/eid/link/",
+        {"language": "nl", "notice_version": "1", "device": reader.pk},
+    )
+
+    assert EidScan.objects.get().link_member == member
+
+
+# Language
+def test_switching_the_interface_language(counter, store):
+    response = counter.post("/i18n/setlang/", {"language": "fr", "next": "/counter/GNT01/"})
+    assert response["Location"] == "/counter/GNT01/"
+
+    page = _html(counter.get("/counter/GNT01/"))
+    assert 'lang="fr"' in page and "Trouver un membre" in page
+
+    counter.post("/i18n/setlang/", {"language": "nl", "next": "/counter/GNT01/"})
+    assert "Lid zoeken" in _html(counter.get("/counter/GNT01/"))
+
+
+# Server work does not grow with data
+def test_member_page_queries_do_not_grow_with_the_ledger(
+    counter, store, django_assert_max_num_queries
+):
+    member = MemberFactory(home_store=store)
+    rewards = [RewardFactory(stores=[store]) for _ in range(3)]
+    counter.post(f"/counter/GNT01/members/{member.pk}/earn/", {"amount": "500", "key": "a"})
+    counter.post(
+        f"/counter/GNT01/members/{member.pk}/redeem/", {"reward": rewards[0].pk, "key": "b"}
+    )
+    with django_assert_max_num_queries(14) as few:
+        counter.get(f"/counter/GNT01/members/{member.pk}/")
+    baseline = len(few.captured_queries)
+    for i in range(30):
+        counter.post(f"/counter/GNT01/members/{member.pk}/earn/", {"amount": "5", "key": f"k{i}"})
+    RewardFactory.create_batch(5, stores=[store])
+    other = StoreFactory()
+    counter.get(f"/counter/GNT01/members/{member.pk}/")
+
+    with django_assert_max_num_queries(baseline):
+        counter.get(f"/counter/GNT01/members/{member.pk}/")
+    assert other  # a second store changes nothing either
+
+
+def test_search_queries_do_not_grow_with_the_results(counter, store, django_assert_max_num_queries):
+    MemberFactory.create_batch(2, home_store=store, surname="Peeters")
+    with django_assert_max_num_queries(8) as few:
+        counter.post("/counter/GNT01/search/", {"query": "Peeters"})
+    baseline = len(few.captured_queries)
+    MemberFactory.create_batch(25, home_store=store, surname="Peeters")
+
+    with django_assert_max_num_queries(baseline):
+        response = counter.post("/counter/GNT01/search/", {"query": "Peeters"})
+    assert _html(response).count("/members/") == 20
