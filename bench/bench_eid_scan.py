@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_eid_scan.py [--rounds 30] [--card alice]
     .venv/bin/python bench/bench_eid_scan.py --server http://127.0.0.1:8000 --token T
+        [--staff-token S --store GNT01 --device 1]   # the bench arms each scan itself
 
 Without --server a local stand-in of the device API arms every scan itself. With --server the
 bench waits for staff to arm each scan for this device on the real server. Starts pcscd
@@ -93,6 +94,19 @@ def agent_peak_rss_mb(stack, server: FakeDeviceServer, key_file: Path) -> float:
     return usage.ru_maxrss / 1024  # kilobytes on Linux
 
 
+def arm_as_staff(server: str, staff_token: str, store: str, device: int) -> None:
+    """Arm a scan the way the counter portal does: consent recorded, then the reader armed."""
+    import requests
+
+    response = requests.post(
+        server.rstrip("/") + "/api/v1/eid/scans/",
+        json={"store": store, "device": device, "notice_language": "nl", "consent_given": True},
+        headers={"Authorization": f"Token {staff_token}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--card", default="alice")
@@ -101,6 +115,12 @@ def main() -> int:
     parser.add_argument("--emulator-args", default="", help="e.g. '--wrong-le'")
     parser.add_argument("--server", help="a real server's base URL (staff arm each scan)")
     parser.add_argument("--token", help="device token for --server")
+    parser.add_argument(
+        "--staff-token",
+        help="a staff API token: the bench arms each scan itself (needs --store and --device)",
+    )
+    parser.add_argument("--store", help="store code of the device, with --staff-token")
+    parser.add_argument("--device", type=int, help="the device's id, with --staff-token")
     args = parser.parse_args()
     reason = missing_requirements()
     if reason:
@@ -108,6 +128,8 @@ def main() -> int:
         return 2
     if args.server and not args.token:
         parser.error("--server needs --token")
+    if args.staff_token and not (args.server and args.store and args.device):
+        parser.error("--staff-token needs --server, --store and --device")
 
     with tempfile.TemporaryDirectory() as tmp, pcsc_stack(card=None) as stack:
         key_file = generate_key_file(Path(tmp) / "eid.key")
@@ -121,7 +143,10 @@ def main() -> int:
             stack.insert(args.card, *args.emulator_args.split())
             reads, answers, apdus = [], [], []
             for round_number in range(args.rounds):
-                if args.server:
+                if args.server and args.staff_token:
+                    arm_as_staff(args.server, args.staff_token, args.store, args.device)
+                    scan = api.next_scan(wait=5)
+                elif args.server:
                     print(f"round {round_number + 1}: arm a scan for this device now")
                     scan = None
                     while scan is None:
