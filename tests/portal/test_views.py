@@ -54,6 +54,7 @@ def test_login_then_straight_to_the_only_store(client, cashier):
 
 
 def test_wrong_password_says_so_and_keeps_the_user_name(client, cashier):
+    client.cookies["django_language"] = "en"
     response = client.post("/counter/login/", {"username": "cashier", "password": "nope"})
 
     assert response.status_code == 200
@@ -91,6 +92,9 @@ def test_user_without_a_store_is_told(db):
 
     response = client.get("/counter/")
     assert response.status_code == 403
+    assert "Vraag het aan uw verantwoordelijke" in _html(response)  # the default: Dutch
+    client.cookies["django_language"] = "en"
+    response = client.get("/counter/")
     assert "not assigned to any store" in _html(response)
 
 
