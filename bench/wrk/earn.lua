@@ -1,0 +1,26 @@
+-- Earn for a purchase: POST /api/v1/members/<id>/earn/ for a random member from the sample
+-- file, each request with its own Idempotency-Key so every one writes a ledger row.
+local common = dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
+
+local ids, headers, body, prefix
+local sent = 0
+
+function init(args)
+  ids = common.read_lines(assert(os.getenv("BENCH_MEMBER_IDS"), "BENCH_MEMBER_IDS not set"))
+  headers = common.auth_headers()
+  body = string.format(
+    '{"store": "%s", "amount": "%s"}',
+    os.getenv("BENCH_STORE") or "GNT01",
+    os.getenv("BENCH_AMOUNT") or "12.34"
+  )
+  -- The run id keeps keys unique across runs of the bench against the same database.
+  prefix = string.format("bench-%s-%d-", assert(os.getenv("BENCH_RUN"), "BENCH_RUN not set"), thread_id)
+  math.randomseed(os.time() * 100 + thread_id)
+end
+
+function request()
+  sent = sent + 1
+  headers["Idempotency-Key"] = prefix .. sent
+  local path = "/api/v1/members/" .. ids[math.random(#ids)] .. "/earn/"
+  return wrk.format("POST", path, headers, body)
+end

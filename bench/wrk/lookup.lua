@@ -1,0 +1,15 @@
+-- Counter lookup by member number: POST /api/v1/members/lookup/ with a random seeded number.
+local common = dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
+
+local numbers, headers
+
+function init(args)
+  numbers = common.read_lines(assert(os.getenv("BENCH_NUMBERS"), "BENCH_NUMBERS not set"))
+  headers = common.auth_headers()
+  math.randomseed(os.time() * 100 + thread_id)
+end
+
+function request()
+  local number = numbers[math.random(#numbers)]
+  return wrk.format("POST", "/api/v1/members/lookup/", headers, '{"query": "' .. number .. '"}')
+end
