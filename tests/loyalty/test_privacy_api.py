@@ -16,12 +16,10 @@ from loyalty.privacy import member_subject_key
 from privacy import services
 from privacy.models import Channel, ConsentRecord, PrivacyTicket, Purpose, TicketState
 from tests.factories import EidMemberFactory, MemberFactory, StaffFactory, StoreFactory
-from tests.privacy.conftest import publish_first_notices
 
 
 @pytest.fixture
 def eid_member(store):
-    publish_first_notices()  # in case a transactional test flushed the migration's data
     member = EidMemberFactory(home_store=store, points_balance=0)
     services.consent_give(
         subject_key=member_subject_key(member),

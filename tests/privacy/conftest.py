@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from decimal import Decimal
 
@@ -14,31 +13,6 @@ from loyalty.services import points_earn
 from tests.factories import EidCardFactory, MemberFactory, StoreFactory
 
 LINK = re.compile(r"https?://\S+/(nl|fr|en)/privacy/confirm/([A-Za-z0-9_-]+)/")
-
-
-def publish_first_notices() -> None:
-    """Publish the notices the data migration publishes, if a flushed database lost them."""
-    from privacy.services import notice_publish
-
-    first = importlib.import_module("privacy.migrations.0002_first_notices")
-    for purpose, texts in first.NOTICES.items():
-        for language, text in texts.items():
-            notice_publish(purpose=purpose, language=language, text=text)
-
-
-@pytest.fixture(autouse=True)
-def _notices(request):
-    """Transactional tests flush the database, migration data included: put the notices back."""
-    marker = request.node.get_closest_marker("django_db")
-    if marker is not None and marker.kwargs.get("transaction"):
-        request.getfixturevalue("transactional_db")
-    elif marker is not None or "db" in request.fixturenames:
-        request.getfixturevalue("db")
-    elif "transactional_db" in request.fixturenames:
-        request.getfixturevalue("transactional_db")
-    else:
-        return
-    publish_first_notices()
 
 
 @pytest.fixture(autouse=True)
