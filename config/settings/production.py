@@ -10,6 +10,9 @@ DEBUG = False
 SECRET_KEY = env("SECRET_KEY", default="")
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("dev-only"):
     raise ImproperlyConfigured("SECRET_KEY must be set to a random value of 50+ characters.")
+if len(env("PRIVACY_HASH_KEY", default="")) < 32:
+    # Keyed hashes in the consent log need a key of their own that never rotates with SECRET_KEY.
+    raise ImproperlyConfigured("PRIVACY_HASH_KEY must be set to a random value of 32+ characters.")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name the hosts this site is served on.")

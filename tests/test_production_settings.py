@@ -1,0 +1,52 @@
+"""Production settings refuse to start without a real secret key, hosts, database and hash key."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD = {
+    "SECRET_KEY": "s" * 64,
+    "PRIVACY_HASH_KEY": "k" * 48,
+    "ALLOWED_HOSTS": "loyalty.example.be",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
+}
+
+
+def _check(**overrides) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in GOOD}
+    env.update({k: v for k, v in {**GOOD, **overrides}.items() if v is not None})
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.production"
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_complete_configuration_starts():
+    result = _check()
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("SECRET_KEY", None, "SECRET_KEY"),
+        ("SECRET_KEY", "short", "SECRET_KEY"),
+        ("PRIVACY_HASH_KEY", None, "PRIVACY_HASH_KEY"),
+        ("ALLOWED_HOSTS", None, "ALLOWED_HOSTS"),
+        ("DATABASE_URL", None, "DATABASE_URL"),
+        ("DATABASE_URL", "sqlite:////tmp/x.sqlite3", "DATABASE_URL"),
+    ],
+)
+def test_missing_or_unsafe_setting_refuses_to_start(name, value, says):
+    result = _check(**{name: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and says in result.stderr
