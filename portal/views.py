@@ -174,9 +174,10 @@ def join(request: HttpRequest, store: Store) -> HttpResponse:
         try:
             member = services.member_enroll_by_form(store=store, **form.cleaned_data)
         except ApplicationError as exc:
-            error = error_message(exc)
-            for field, message in field_errors(exc).items():
+            fields = field_errors(exc)
+            for field, message in fields.items():
                 form.add_error(field, message)
+            error = "" if fields else error_message(exc)
         else:
             messages.success(
                 request,
@@ -534,5 +535,7 @@ def member_card(request: HttpRequest, store: Store, member_id: int) -> HttpRespo
     return render(
         request,
         "portal/member_card.html",
-        _context(store, member=found, qr_svg=qr.svg_inline(scale=6, border=2, dark="#1d2430")),
+        _context(
+            store, member=found, qr_svg=qr.svg_inline(border=2, dark="#1d2430", omitsize=True)
+        ),
     )
