@@ -136,6 +136,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "privacy.tasks.tickets_drop_unverified",
         "schedule": crontab(minute=40),
     },
+    "dashboard-stats-refresh": {
+        "task": "dashboard.tasks.stats_refresh",
+        "schedule": crontab(minute="*/10"),
+    },
+    "dashboard-consent-chain-check": {
+        "task": "dashboard.tasks.consent_chain_check",
+        "schedule": crontab(minute=5),
+    },
+    "dashboard-tickets-deadline-mail": {
+        "task": "dashboard.tasks.tickets_deadline_mail",
+        "schedule": crontab(hour=7, minute=30),
+    },
 }
 
 CACHES = {
