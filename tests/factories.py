@@ -108,3 +108,34 @@ class RewardFactory(factory.django.DjangoModelFactory):
     def stores(self, create, extracted, **kwargs):
         if create and extracted:
             self.stores.set(extracted)
+
+
+class PrivacyTicketFactory(factory.django.DjangoModelFactory):
+    """An erasure request as the public form leaves it (pass `state=`, `kind=`, `due_on=`)."""
+
+    class Meta:
+        model = "privacy.PrivacyTicket"
+        skip_postgeneration_save = True
+
+    kind = "erasure"
+    state = "received"
+    source = "public_form"
+    subject_key = factory.Sequence(lambda n: f"member:{900000 + n}")
+    language = "nl"
+    received_at = factory.LazyFunction(timezone.now)
+    due_on = factory.LazyAttribute(lambda t: (timezone.localdate(t.received_at) + _one_month()))
+
+    @factory.post_generation
+    def history(self, create, extracted, **kwargs):
+        if create:
+            from privacy.models import TicketTransition
+
+            TicketTransition.objects.create(
+                ticket=self, from_state="", to_state=self.state, at=self.received_at
+            )
+
+
+def _one_month():
+    from dateutil.relativedelta import relativedelta
+
+    return relativedelta(months=1)

@@ -1,0 +1,197 @@
+"""Forms of the dashboard's pages: they parse input; services decide."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from privacy.models import ConsentAction, Purpose, TicketKind, TicketState
+from stores.models import Language, Rounding, StaffRole, Store
+
+MAX_PERIOD_DAYS = 3 * 366
+DEFAULT_PERIOD_DAYS = 12 * 7
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class PeriodForm(forms.Form):
+    start = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    end = forms.DateField(label=_("To"), required=False, widget=DateInput())
+    store = forms.ModelChoiceField(
+        label=_("Store"), queryset=Store.objects.none(), required=False, empty_label=_("All")
+    )
+
+    def __init__(self, *args, stores=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = Store.objects.filter(pk__in=[s.pk for s in stores])
+        self.fields["store"].choices = [("", _("All"))] + [(s.pk, str(s)) for s in stores]
+        self._stores = {s.pk: s for s in stores}
+
+    def clean_store(self):
+        # Resolved from the stores already loaded: one query less, and never outside them.
+        raw = self.data.get("store")
+        if not raw:
+            return None
+        try:
+            return self._stores[int(raw)]
+        except (KeyError, ValueError):
+            raise forms.ValidationError(_("Choose one of your stores.")) from None
+
+    def clean(self):
+        data = super().clean()
+        today = timezone.localdate()
+        end = data.get("end") or today
+        start = data.get("start") or end - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+        if start > end:
+            raise forms.ValidationError(_("The period ends before it starts."))
+        if (end - start).days >= MAX_PERIOD_DAYS:
+            raise forms.ValidationError(_("Choose a period of at most three years."))
+        data["start"], data["end"] = start, end
+        return data
+
+    def period(self):
+        """Return (start, end, store) from valid input, or the default period."""
+        if self.is_bound and self.is_valid():
+            return self.cleaned_data["start"], self.cleaned_data["end"], self.cleaned_data["store"]
+        end = timezone.localdate()
+        return end - timedelta(days=DEFAULT_PERIOD_DAYS - 1), end, None
+
+
+class TicketFilterForm(forms.Form):
+    state = forms.ChoiceField(
+        required=False,
+        choices=[("open", _("Open")), *TicketState.choices],
+    )
+    kind = forms.ChoiceField(required=False, choices=[("", _("All")), *TicketKind.choices])
+
+
+class VerifyForm(forms.Form):
+    note = forms.CharField(label=_("How the identity was checked"), max_length=400, required=False)
+
+
+class ExtendForm(forms.Form):
+    months = forms.TypedChoiceField(
+        label=_("Extend by"),
+        choices=[(1, _("1 month")), (2, _("2 months"))],
+        coerce=int,
+    )
+    reason = forms.CharField(
+        label=_("Reason (told to the customer)"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (told to the customer)"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ConsentFilterForm(forms.Form):
+    purpose = forms.ChoiceField(
+        label=_("Purpose"), required=False, choices=[("", _("All")), *Purpose.choices]
+    )
+    store = forms.ChoiceField(label=_("Store"), required=False)
+    action = forms.ChoiceField(
+        label=_("Given or withdrawn"),
+        required=False,
+        choices=[("", _("All")), *ConsentAction.choices],
+    )
+    start = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    end = forms.DateField(label=_("To"), required=False, widget=DateInput())
+    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput())
+
+    def __init__(self, *args, stores=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].choices = [("", _("All"))] + [(str(s.pk), str(s)) for s in stores]
+
+    def filters(self) -> dict:
+        if not self.is_valid():
+            return {}
+        d = self.cleaned_data
+        return {
+            "purpose": d["purpose"],
+            "store_id": int(d["store"]) if d["store"] else None,
+            "action": d["action"],
+            "start": d["start"],
+            "end": d["end"],
+        }
+
+
+class EarningRuleForm(forms.Form):
+    points_per_euro = forms.DecimalField(
+        label=_("Points per euro"), min_value=Decimal("0"), max_digits=6, decimal_places=2
+    )
+    rounding = forms.ChoiceField(label=_("Rounding"), choices=Rounding.choices)
+    minimum_purchase = forms.DecimalField(
+        label=_("Minimum purchase (EUR)"), min_value=Decimal("0"), max_digits=10, decimal_places=2
+    )
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    multiplier = forms.DecimalField(
+        label=_("Multiplier"), min_value=Decimal("1"), max_digits=4, decimal_places=2
+    )
+    starts_at = forms.DateTimeField(label=_("Starts"), widget=DateTimeInput())
+    ends_at = forms.DateTimeField(label=_("Ends"), widget=DateTimeInput())
+
+
+class DeviceRegisterForm(forms.Form):
+    name = forms.CharField(label=_("Reader name"), max_length=100)
+
+
+class RewardForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    description = forms.CharField(label=_("Description"), max_length=300, required=False)
+    point_cost = forms.IntegerField(label=_("Points"), min_value=1)
+    stores = forms.ModelMultipleChoiceField(
+        label=_("Offered at"),
+        queryset=Store.objects.order_by("code"),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+
+class StaffAssignForm(forms.Form):
+    username = forms.CharField(label=_("User name"), max_length=150)
+    role = forms.ChoiceField(label=_("Role"), choices=StaffRole.choices)
+    store = forms.ModelChoiceField(
+        label=_("Store"), queryset=Store.objects.order_by("code"), required=False
+    )
+
+    def clean(self):
+        data = super().clean()
+        role, store = data.get("role"), data.get("store")
+        if role == StaffRole.HEAD_OFFICE and store is not None:
+            self.add_error("store", _("Head office works for every store: leave the store empty."))
+        if role and role != StaffRole.HEAD_OFFICE and store is None:
+            self.add_error("store", _("Choose the store."))
+        return data
+
+
+class NoticeForm(forms.Form):
+    purpose = forms.ChoiceField(label=_("Purpose"), choices=Purpose.choices)
+    language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
+    text = forms.CharField(
+        label=_("Notice text"), max_length=20_000, widget=forms.Textarea(attrs={"rows": 8})
+    )
