@@ -17,6 +17,8 @@ NAME_MIN = 2
 LEDGER_SHOWN = 10
 # Below this length a trigram index cannot help: such words match name prefixes instead.
 TRIGRAM_MIN = 3
+# Given name and surname are read in at most this many words ("Anne Marie De Smet").
+MAX_NAME_WORDS = 4
 
 
 def _looks_like_contact(query: str) -> bool:
@@ -28,12 +30,17 @@ def _prefix(field: str, prefix: str) -> Q:
     return Q(**{f"{field}_ci__gte": prefix, f"{field}_ci__lt": prefix + "\U0010ffff"})
 
 
-def members_by_name(*, query: str) -> list[Member]:
-    """Return up to 20 members whose name matches what was typed, ordered by name.
+def _name_order(member: Member) -> tuple:
+    return (member.surname_ci, member.given_name_ci, member.pk)
 
-    On PostgreSQL each word of three letters or more must occur in the given name or surname
-    (trigram indexes, migration loyalty 0003); shorter words and SQLite match from the start
-    of the surname, given name first or last ("Lotte Pe", "Peeters L").
+
+def members_by_name(*, query: str) -> list[Member]:
+    """Return up to 20 members whose name matches what was typed.
+
+    First the names that start with it, in name order, on the `member_name_ci` index: the
+    surname ("de smet"), or given name and surname either way round ("Lotte Pe", "Peeters
+    L"). If that leaves room, on PostgreSQL, names that contain every word of three letters or
+    more anywhere (trigram indexes, migration loyalty 0003): "smet" finds "De Smet".
     """
     words = query.lower().split()
     if len("".join(words)) < NAME_MIN or any(ch.isdigit() for ch in query):
@@ -41,21 +48,30 @@ def members_by_name(*, query: str) -> list[Member]:
     members = Member.objects.annotate(
         surname_ci=Lower("surname"), given_name_ci=Lower("given_name")
     ).select_related("home_store", "eid_card")
-    if connection.vendor == "postgresql" and all(len(w) >= TRIGRAM_MIN for w in words):
-        condition = Q()
+    # One query per reading of the words, each a range on the name index in index order
+    # (an OR of ranges would make the database walk the whole index).
+    readings = [_prefix("surname", " ".join(words))]
+    for cut in range(1, min(len(words), MAX_NAME_WORDS)):
+        first, rest = " ".join(words[:cut]), " ".join(words[cut:])
+        readings.append(_prefix("surname", rest) & _prefix("given_name", first))
+        readings.append(_prefix("surname", first) & _prefix("given_name", rest))
+    by_pk: dict[int, Member] = {}
+    for reading in readings:
+        for found_member in members.filter(reading).order_by("surname_ci", "given_name_ci")[
+            :MAX_RESULTS
+        ]:
+            by_pk.setdefault(found_member.pk, found_member)
+    found = sorted(by_pk.values(), key=_name_order)[:MAX_RESULTS]
+    room = MAX_RESULTS - len(found)
+    if room and connection.vendor == "postgresql" and all(len(w) >= TRIGRAM_MIN for w in words):
+        contains = Q()
         for word in words:
-            condition &= Q(surname_ci__contains=word) | Q(given_name_ci__contains=word)
-    else:
-        whole = " ".join(words)
-        # Whole query as surname ("de smet"), or split into given name + surname either way.
-        condition = _prefix("surname", whole)
-        for cut in range(1, len(words)):
-            first, rest = " ".join(words[:cut]), " ".join(words[cut:])
-            condition |= _prefix("surname", rest) & Q(given_name_ci__startswith=first)
-            condition |= _prefix("surname", first) & Q(given_name_ci__startswith=rest)
-    return list(
-        members.filter(condition).order_by("surname_ci", "given_name_ci", "pk")[:MAX_RESULTS]
-    )
+            contains &= Q(surname_ci__contains=word) | Q(given_name_ci__contains=word)
+        # No ORDER BY: sorting by name would walk the name index past every non-match; the
+        # trigram indexes find a handful of rows, sorted here.
+        more = members.filter(contains).exclude(pk__in=[m.pk for m in found])[:room]
+        found += sorted(more, key=_name_order)
+    return found
 
 
 def member_search(*, query: str) -> list[Member]:
