@@ -6,6 +6,7 @@ Each class parses input, calls one service or selector and renders the result.
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.authentication import TokenScheme
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import TokenAuthentication
@@ -44,6 +45,15 @@ class StaffTokenAuthentication(TokenAuthentication):
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         return user, token
+
+
+class StaffTokenScheme(TokenScheme):
+    """Describe the counter's token in the schema under a name of its own (same header)."""
+
+    target_class = StaffTokenAuthentication
+    name = "staffTokenAuth"
+    match_subclasses = False
+    priority = 0
 
 
 class CounterApi(APIView):

@@ -23,6 +23,12 @@ class InvalidCredentials(ApplicationError):
     message = "Wrong username or password."
 
 
+class LoginLocked(ApplicationError):
+    code = "login_locked"
+    status = 429
+    message = "Too many failed logins; try again later."
+
+
 class StaffTokenApi(APIView):
     """Exchange a staff login for an API token."""
 
@@ -41,6 +47,9 @@ class StaffTokenApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = authenticate(request, **data.validated_data)
+        if user is None and getattr(request, "axes_locked_out", False):
+            # Login throttling (django-axes) refused the attempt before checking the password.
+            raise LoginLocked()
         if user is None or not user.is_active:
             raise InvalidCredentials()
         token, _ = Token.objects.get_or_create(user=user)

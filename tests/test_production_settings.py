@@ -13,6 +13,7 @@ GOOD = {
     "PRIVACY_HASH_KEY": "k" * 48,
     "ALLOWED_HOSTS": "loyalty.example.be",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 
 
@@ -44,6 +45,7 @@ def test_complete_configuration_starts():
         ("ALLOWED_HOSTS", None, "ALLOWED_HOSTS"),
         ("DATABASE_URL", None, "DATABASE_URL"),
         ("DATABASE_URL", "sqlite:////tmp/x.sqlite3", "DATABASE_URL"),
+        ("REDIS_URL", None, "REDIS_URL"),
     ],
 )
 def test_missing_or_unsafe_setting_refuses_to_start(name, value, says):

@@ -18,9 +18,18 @@ if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name the hosts this site is served on.")
 if not env("DATABASE_URL", default="") or DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL in production.")
+if not env("REDIS_URL", default=""):
+    # The broker for erasures and mail, the cache every app server shares (login throttling,
+    # the privacy forms' rate limits): without it tasks would run inside web requests.
+    raise ImproperlyConfigured("REDIS_URL must point at Redis in production.")
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Only for a run on one machine without TLS (`make prod`): SECURE_SSL_REDIRECT=false. Cookies
+# stay Secure (browsers accept them from http://127.0.0.1 and localhost), HSTS is ignored there.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# The load balancer probes app servers over plain HTTP, inside the private network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
