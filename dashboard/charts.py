@@ -171,7 +171,7 @@ def hbars(
         body.append(_rect(cls, label_w, y + 4, max(w, 1), row_h - 8, f"{label}: {v:,.0f}"))
         body.append(_text("value", label_w + w + 6, y + 16, f"{v:,.0f}"))
     svg = (
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img">'
+        f'<svg class="chart chart-rows" viewBox="0 0 {WIDTH} {height}" role="img">'
         f"<title>{escape(title)}</title>{''.join(body)}</svg>"
     )
     return mark_safe(f'<figure class="chart-figure">{svg}</figure>')  # noqa: S308
@@ -204,7 +204,7 @@ def shares(
                 body.append(_text("inbar", x + w / 2, y + 19, f"{share:.0f} %", "middle"))
             x += w
     svg = (
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img">'
+        f'<svg class="chart chart-rows" viewBox="0 0 {WIDTH} {height}" role="img">'
         f"<title>{escape(title)}</title>{''.join(body)}</svg>"
     )
     legend = "".join(

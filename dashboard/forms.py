@@ -42,6 +42,9 @@ class PeriodForm(forms.Form):
         self.fields["store"].queryset = Store.objects.filter(pk__in=[s.pk for s in stores])
         self.fields["store"].choices = [("", _("All"))] + [(s.pk, str(s)) for s in stores]
         self._stores = {s.pk: s for s in stores}
+        if not self.is_bound:
+            end = timezone.localdate()
+            self.initial = {"start": end - timedelta(days=DEFAULT_PERIOD_DAYS - 1), "end": end}
 
     def clean_store(self):
         # Resolved from the stores already loaded: one query less, and never outside them.

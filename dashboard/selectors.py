@@ -427,6 +427,10 @@ FORBIDDEN_FIELD = {
 }
 
 
+# An e-mail or network address is not where someone lives.
+NOT_POSTAL = re.compile(r"\b(e ?mail|ip|mac|network|web) address(es)?\b", re.I)
+
+
 @dataclass(frozen=True)
 class FieldFinding:
     model: str
@@ -444,8 +448,8 @@ def schema_forbidden_fields(
     """Return the fields that look as if they may hold a national number, birth date, gender,
     address or photo. `fields` defaults to every concrete field of every installed model.
 
-    An e-mail address is allowed (the form channel asks for it); an image or file field is
-    always reported as a possible photo.
+    An e-mail address is allowed (the form channel asks for it), and an IP address is not a
+    postal one; an image or file field is always reported as a possible photo.
     """
     if fields is None:
         fields = [f for model in apps.get_models() for f in model._meta.concrete_fields]
@@ -455,9 +459,10 @@ def schema_forbidden_fields(
         if isinstance(f, models.FileField):
             findings.append(FieldFinding(label, f.name, "photo"))
             continue
-        if isinstance(f, models.EmailField):
+        if isinstance(f, models.EmailField | models.GenericIPAddressField):
             continue
         text = f"{_words(f.name)} {_words(str(f.verbose_name))} {_words(f.db_column or '')}"
+        text = NOT_POSTAL.sub(" ", text)
         for category, pattern in FORBIDDEN_FIELD.items():
             if pattern.search(text):
                 findings.append(FieldFinding(label, f.name, category))

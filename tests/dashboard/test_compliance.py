@@ -1,0 +1,129 @@
+"""The compliance self-check: forbidden fields, the chain, overdue tickets, retention, Art. 30."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from dashboard.selectors import compliance_report, schema_forbidden_fields
+from privacy import services
+from privacy.models import Channel, ConsentRecord, Purpose
+from tests.factories import PrivacyTicketFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def field(name: str, cls=models.CharField, **kwargs) -> models.Field:
+    f = cls(max_length=20, **kwargs) if cls is models.CharField else cls(**kwargs)
+    f.set_attributes_from_name(name)
+    return f
+
+
+def test_the_real_schema_has_no_forbidden_field():
+    assert schema_forbidden_fields() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "category"),
+    [
+        ("national_number", "national number"),
+        ("rijksregisternummer", "national number"),
+        ("insz", "national number"),
+        ("birth_date", "birth date"),
+        ("date_of_birth", "birth date"),
+        ("dob", "birth date"),
+        ("gender", "gender"),
+        ("sex", "gender"),
+        ("street_address", "address"),
+        ("postcode", "address"),
+        ("photo", "photo"),
+        ("card_picture", "photo"),
+    ],
+)
+def test_a_forbidden_field_is_detected(name, category):
+    findings = schema_forbidden_fields([field(name)])
+
+    assert [(f.field, f.category) for f in findings] == [(name, category)]
+
+
+def test_image_fields_count_as_photos_and_email_is_allowed():
+    image = field("scan", models.FileField)
+    email = field("email_address", models.EmailField)
+
+    assert [f.category for f in schema_forbidden_fields([image, email])] == ["photo"]
+
+
+@pytest.mark.parametrize(
+    "name", ["city", "given_name", "points_balance", "last_seen_at", "page", "ip_address"]
+)
+def test_ordinary_fields_pass(name):
+    assert schema_forbidden_fields([field(name)]) == []
+
+
+def test_the_page_is_green_on_a_clean_database(office):
+    response = office.get(reverse("dashboard:compliance"))
+
+    assert response.status_code == 200
+    report = response.context["report"]
+    assert report.ok
+    assert response.context["record"]["activities"]
+
+
+def test_the_page_reports_a_broken_chain_and_an_overdue_ticket(office, gent):
+    for n in range(3):
+        services.consent_give(
+            subject_key=f"member:{n}",
+            purpose=Purpose.LOYALTY_MEMBERSHIP,
+            channel=Channel.COUNTER_FORM,
+            language="nl",
+            store=gent,
+        )
+    ConsentRecord.objects.filter(seq=2).update(action="withdrawn")
+    late = PrivacyTicketFactory(state="verified", due_on=timezone.localdate() - timedelta(days=1))
+
+    response = office.get(reverse("dashboard:compliance"))
+
+    report = response.context["report"]
+    assert not report.ok
+    assert report.chain.broken_seq == 2
+    assert [t.pk for t in report.overdue] == [late.pk]
+    html = response.content.decode()
+    assert "dash-check-bad" in html
+    assert reverse("dashboard:ticket", args=[late.pk]) in html
+
+
+def test_the_retention_job_s_last_run(gent):
+    when = timezone.now() - timedelta(days=1)
+    PrivacyTicketFactory(
+        source="retention",
+        state="completed",
+        received_at=when,
+        result_counts={"loyalty.members": 1, "loyalty.eid_cards": 1},
+    )
+    PrivacyTicketFactory(
+        source="retention",
+        state="completed",
+        received_at=when,
+        result_counts={"loyalty.members": 1},
+    )
+    PrivacyTicketFactory(source="retention", received_at=when - timedelta(days=1))
+
+    run = compliance_report().retention
+
+    assert run.at == when
+    assert (run.tickets, run.completed) == (2, 2)
+    assert run.erased == {"loyalty.eid_cards": 1, "loyalty.members": 2}
+
+
+def test_the_record_of_processing_downloads(office):
+    response = office.get(reverse("dashboard:processing_record"))
+
+    assert response["Content-Type"] == "application/json"
+    assert "attachment" in response["Content-Disposition"]
+    record = json.loads(response.content)
+    assert {a["code"] for a in record["activities"]} >= {"consent_log", "privacy_requests"}
