@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint setup setup-dev migrate seed agent-demo clean
+.PHONY: run prod test lint setup setup-dev migrate seed agent-demo clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
@@ -38,6 +38,11 @@ seed: migrate
 run: seed
 	@echo "Serving on http://$(HOST):$(PORT)/  (API docs: /api/docs/, admin: /admin/)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# The production stack on this machine: PostgreSQL, Redis, gunicorn, Celery worker and beat,
+# production settings (docs/deploy.md). Ctrl-C stops it all.
+prod: setup
+	$(PY) deploy/prod.py --host $(HOST) --port $(PORT)
 
 # The reader agent against an emulated card (alice, bruno, chloe, emma): no hardware needed.
 CARD ?= alice
