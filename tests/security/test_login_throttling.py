@@ -1,0 +1,91 @@
+"""Staff logins are throttled against guessing: portal form and API token alike (django-axes)."""
+
+from __future__ import annotations
+
+import pytest
+from axes.utils import reset
+from django.test import Client
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from tests.factories import StaffFactory
+
+PASSWORD = "pw-for-tests-only"
+
+
+@pytest.fixture
+def throttled(settings, db):
+    """Switch login throttling on (the suite runs with it off) with a small limit."""
+    settings.AXES_ENABLED = True
+    settings.AXES_FAILURE_LIMIT = 3
+    reset()
+    yield
+    reset()
+
+
+def _token(client, username, password):
+    return client.post(
+        reverse("api:auth-token"), {"username": username, "password": password}, format="json"
+    )
+
+
+def test_api_token_login_locks_after_failures_even_with_the_right_password(throttled):
+    StaffFactory(username="kassa")
+    client = APIClient()
+    for _ in range(2):
+        response = _token(client, "kassa", "wrong")
+        assert response.status_code == 401
+        assert response.json()["code"] == "invalid_credentials"
+    # The failure that reaches the limit already answers "locked", and so does what follows.
+    assert _token(client, "kassa", "wrong").status_code == 429
+    locked = _token(client, "kassa", PASSWORD)
+    assert locked.status_code == 429
+    assert locked.json() == {
+        "code": "login_locked",
+        "message": "Too many failed logins; try again later.",
+        "details": {},
+    }
+
+
+def test_portal_login_locks_with_a_clear_page(throttled):
+    StaffFactory(username="tester.gnt")
+    client = Client()
+    url = reverse("portal:login")
+    for _ in range(2):
+        assert client.post(url, {"username": "tester.gnt", "password": "wrong"}).status_code == 200
+    assert client.post(url, {"username": "tester.gnt", "password": "wrong"}).status_code == 429
+    locked = client.post(url, {"username": "tester.gnt", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert "Content-Security-Policy" in locked
+    assert b"<h1>" in locked.content
+    assert b"tester.gnt" not in locked.content  # the page names nobody
+    assert "_auth_user_id" not in client.session
+
+
+def test_one_address_guessing_many_usernames_is_locked_too(throttled):
+    for name in ("a1", "a2", "a3"):
+        StaffFactory(username=name)
+    client = APIClient()
+    for name in ("a1", "a2"):
+        assert _token(client, name, "wrong").status_code == 401
+    assert _token(client, "a3", "wrong").status_code == 429
+    StaffFactory(username="a4")
+    assert _token(client, "a4", PASSWORD).status_code == 429
+
+
+def test_right_password_before_the_limit_logs_in(throttled):
+    StaffFactory(username="kassa")
+    client = APIClient()
+    for _ in range(2):
+        assert _token(client, "kassa", "wrong").status_code == 401
+    assert _token(client, "kassa", PASSWORD).status_code == 200
+
+
+def test_failures_are_logged_without_username_or_address(throttled, caplog):
+    StaffFactory(username="kassa.secret")
+    client = APIClient()
+    with caplog.at_level("DEBUG"):
+        for _ in range(4):
+            _token(client, "kassa.secret", "wrong")
+    assert "kassa.secret" not in caplog.text
+    assert "127.0.0.1" not in caplog.text
