@@ -258,6 +258,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # Django logs the path of every 4xx/5xx answer; a confirmation link's path holds its token.
+    "filters": {"redact_link_tokens": {"()": "core.logging.RedactLinkTokens"}},
+    "loggers": {"django.request": {"filters": ["redact_link_tokens"]}},
 }
 
 # Privacy
