@@ -13,9 +13,11 @@ from django.utils.translation import get_language
 from django.views import View
 
 from core.errors import LinkInvalid, RateLimited
+from core.security import client_ip
 from privacy import services
 from privacy.forms import SubjectRequestForm
 from privacy.models import TicketKind
+from privacy.ratelimit import ratelimit_hit
 
 
 class SubjectRequestView(View):
@@ -36,10 +38,10 @@ class SubjectRequestView(View):
                 kind=self.kind,
                 identifier=form.cleaned_data["identifier"],
                 language=get_language(),
-                client_ip=request.META.get("REMOTE_ADDR", ""),
+                client_ip=client_ip(request),
             )
         except RateLimited:
-            return render(request, "privacy/rate_limited.html", status=429)
+            return _rate_limited(request)
         # Post/redirect/get: a reload does not post twice, and the address leaves no trace.
         return redirect("privacy:request-sent", kind=self.kind)
 
@@ -57,8 +59,32 @@ def request_sent(request: HttpRequest, kind: str) -> HttpResponse:
     )
 
 
+def _rate_limited(request: HttpRequest) -> HttpResponse:
+    response = render(request, "privacy/rate_limited.html", status=429)
+    response["Retry-After"] = str(settings.PRIVACY_RATE_LIMIT_WINDOW_SECONDS)
+    return response
+
+
+def _link_tries_left(request: HttpRequest) -> bool:
+    """Count one use of a confirmation link from this address; False past the limit.
+
+    Tokens cannot be guessed, but a burst from one address costs a database look-up each:
+    past the limit it gets the same page as the request form, whatever the token.
+    """
+    return ratelimit_hit(
+        scope="link",
+        value=client_ip(request) or "unknown",
+        limit=settings.PRIVACY_RATE_LIMIT_PER_IP,
+    )
+
+
 class ConfirmView(View):
     """The confirmation link: shows a button (mail scanners follow links), the POST verifies."""
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method in ("GET", "POST") and not _link_tries_left(request):
+            return _rate_limited(request)
+        return super().dispatch(request, *args, **kwargs)
 
     def get(self, request: HttpRequest, token: str) -> HttpResponse:
         try:
