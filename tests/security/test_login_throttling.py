@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from axes.utils import reset
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -15,12 +14,13 @@ PASSWORD = "pw-for-tests-only"
 
 @pytest.fixture
 def throttled(settings, db):
-    """Switch login throttling on (the suite runs with it off) with a small limit."""
+    """Switch login throttling on (the suite runs with it off) with a small limit.
+
+    Its counters start empty: in the test's own database table (no Redis) or in the private
+    cache tests/security/conftest.py gives each test (with Redis).
+    """
     settings.AXES_ENABLED = True
     settings.AXES_FAILURE_LIMIT = 3
-    reset()
-    yield
-    reset()
 
 
 def _token(client, username, password):
