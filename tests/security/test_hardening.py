@@ -25,6 +25,7 @@ PRODUCTION = {
 
 def _production(*code: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in PRODUCTION}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests in this process
     env.update(PRODUCTION)
     return subprocess.run(
         [sys.executable, *code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120

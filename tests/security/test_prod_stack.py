@@ -56,6 +56,7 @@ def stack(tmp_path_factory):
         "DATABASE_URL": database_url,
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests in this process
     log = folder / "stack.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
