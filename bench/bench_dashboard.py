@@ -1,10 +1,10 @@
 """Benchmark the head-office dashboard on PostgreSQL with a million members.
 
-Seed once (about 7 minutes per 10M ledger rows on two cores), then run:
+Seed once (20M ledger rows: about 19 minutes on two cores), then run:
 
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/loyalty_bench_dash
     .venv/bin/python manage.py migrate
-    .venv/bin/python manage.py seed_demo --members 1000000 --entries-per-member 10
+    .venv/bin/python manage.py seed_demo --members 1000000 --entries-per-member 20
     .venv/bin/python bench/bench_dashboard.py --rebuild [--repeat 30]
 
 It reports the summary rebuild time (`--rebuild`), the beat task's refresh of the last two
@@ -16,7 +16,8 @@ consent records), so the queue and consent log have something to show. Above 1,0
 the pages show the chain check the hourly task keeps (timed here too) instead of walking it.
 
 seed_demo clamps purchases that would fall in the future to "now", so the seed day holds far
-more rows than a real day (about 850,000 of 10M): the 2-day refresh figure is a worst case.
+more rows than a real day (3.2M of 20M): the 2-day refresh figure is a worst case.
+Figures: bench/bench_dashboard.md.
 """
 
 from __future__ import annotations
