@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import polib
 import pytest
 from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
+
+polib = pytest.importorskip("polib", reason="needs polib (requirements-dev.txt)")
 
 LOCALE = Path(settings.BASE_DIR) / "dashboard" / "locale"
 
