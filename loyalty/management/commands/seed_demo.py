@@ -243,8 +243,10 @@ class Command(BaseCommand):
             home = rng.choice(stores)
             balance, at = 0, joined
             k = rng.randint(0, 2 * per_member) if per_member else 0
-            for _ in range(k):
-                at = min(now, at + timedelta(days=rng.randint(0, 20), minutes=rng.randint(1, 600)))
+            # Purchases spread over the membership, not piled up on the last day.
+            span = (now - joined).total_seconds()
+            moments = sorted(joined + timedelta(seconds=rng.random() * span) for _ in range(k))
+            for at in moments:
                 store = home if rng.random() < 0.8 else rng.choice(stores)
                 reward = rng.choice(rewards) if rewards and rng.random() < 0.15 else None
                 if reward is not None and balance >= reward.point_cost:
@@ -291,7 +293,7 @@ class Command(BaseCommand):
                     "home_store_id": home.pk,
                     "status": MemberStatus.ACTIVE,
                     "points_balance": balance,
-                    "created_at": now,
+                    "created_at": joined,
                     "updated_at": now,
                     "last_activity_at": at,
                 }
@@ -326,7 +328,18 @@ class Command(BaseCommand):
         if not rows:
             return
         if connection.vendor != "postgresql":
-            model.objects.bulk_create([model(**row) for row in rows], batch_size=2000)
+            objs = model.objects.bulk_create([model(**row) for row in rows], batch_size=2000)
+            # bulk_create stamps auto_now_add fields with now; put the planned times back.
+            stamped = [
+                f.name
+                for f in model._meta.concrete_fields
+                if getattr(f, "auto_now_add", False) and f.name in rows[0]
+            ]
+            if stamped:
+                for obj, row in zip(objs, rows, strict=True):
+                    for name in stamped:
+                        setattr(obj, name, row[name])
+                model.objects.bulk_update(objs, stamped, batch_size=2000)
             return
         columns = list(rows[0])
         table = connection.ops.quote_name(model._meta.db_table)
