@@ -12,18 +12,15 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from core.errors import InvalidInput, TicketTransitionInvalid
+from core.errors import InvalidInput
 from dashboard.models import ChainCheck, MonthActiveMembers, RewardDayStats, StoreDayStats
 from loyalty.models import EntryKind, JoinChannel, LedgerEntry, Member, Reward
 from privacy.chain import consent_log_verify
-from privacy.models import PrivacyTicket, TicketState
-from privacy.services.tickets import ticket_move
 from stores.models import Campaign, EarningRule, Store
 
 ACTIVE_KINDS = (EntryKind.EARN, EntryKind.REDEEM)
@@ -224,30 +221,6 @@ def chain_check_run() -> ChainCheck:
         broken_seq=report.broken_seq,
         reason=report.reason[:200],
     )
-
-
-VERIFY_FROM = (TicketState.RECEIVED, TicketState.AWAITING_VERIFICATION)
-
-
-@transaction.atomic
-def ticket_verify_by_office(
-    *, ticket: PrivacyTicket, by: AbstractBaseUser, note: str = ""
-) -> PrivacyTicket:
-    """Mark a request verified by head office (identity checked another way); approval follows.
-
-    The move itself is privacy's: `ticket_move` checks it against the one transition table.
-    """
-    ticket = PrivacyTicket.objects.select_for_update().get(pk=ticket.pk)
-    if ticket.state not in VERIFY_FROM:
-        raise TicketTransitionInvalid(details={"from": ticket.state, "to": TicketState.VERIFIED})
-    note = " ".join((note or "").split())[:400]
-    ticket_move(
-        ticket, TicketState.VERIFIED, by=by, note=f"verified by head office: {note}".strip(": ")
-    )
-    ticket.token_hash = None
-    ticket.token_expires_at = None
-    ticket.save(update_fields=["token_hash", "token_expires_at"])
-    return ticket
 
 
 def earning_rule_save(

@@ -261,7 +261,7 @@ def tickets_csv(request):
 def _ticket_actions(ticket) -> dict[str, bool]:
     allowed = TRANSITIONS[ticket.state]
     return {
-        "verify": ticket.state in services.VERIFY_FROM,
+        "verify": TicketState.VERIFIED in allowed,
         "approve": TicketState.SCHEDULED in allowed and ticket.state == TicketState.VERIFIED,
         "extend": ticket.state in OPEN_STATES and ticket.extended_at is None,
         "reject": TicketState.REJECTED in allowed,
@@ -319,7 +319,7 @@ def ticket_action(request, pk: int, action: str):
         return redirect("dashboard:ticket", pk=pk)
     try:
         if action == "verify":
-            services.ticket_verify_by_office(ticket=t, by=user, note=form.cleaned_data["note"])
+            privacy_services.ticket_verify(ticket=t, by=user, note=form.cleaned_data["note"])
         elif action == "approve":
             privacy_services.ticket_approve(ticket=t, by=user)
         elif action == "extend":

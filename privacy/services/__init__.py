@@ -29,6 +29,7 @@ from privacy.services.tickets import (
     ticket_open_for_subject,
     ticket_reject,
     ticket_request_public,
+    ticket_verify,
     tickets_drop_unverified,
 )
 
@@ -59,5 +60,6 @@ __all__ = [
     "ticket_open_for_subject",
     "ticket_reject",
     "ticket_request_public",
+    "ticket_verify",
     "tickets_drop_unverified",
 ]

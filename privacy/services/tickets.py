@@ -248,6 +248,22 @@ def ticket_link_confirm(*, token: str) -> PrivacyTicket:
     return ticket
 
 
+@transaction.atomic
+def ticket_verify(*, ticket: PrivacyTicket, by: AbstractBaseUser, note: str = "") -> PrivacyTicket:
+    """Mark a request verified by staff who checked the requester another way.
+
+    The confirmation link, if one is out, stops working; approval follows as after a link.
+    """
+    ticket = _lock(ticket)
+    note = " ".join((note or "").split())[:400]
+    ticket_move(ticket, S.VERIFIED, by=by, note=f"verified by staff: {note}".strip(": "))
+    ticket.token_hash = None
+    ticket.token_expires_at = None
+    ticket.save(update_fields=["token_hash", "token_expires_at"])
+    _after_verification(ticket, by=by)
+    return ticket
+
+
 def _after_verification(ticket: PrivacyTicket, *, by: AbstractBaseUser | None = None) -> None:
     # Access is the customer's own data back to them: nothing to approve. Erasure waits for
     # head office unless the deployment schedules it at once.

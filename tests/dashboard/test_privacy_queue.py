@@ -74,7 +74,11 @@ def test_the_queue_query_count_does_not_grow(office, tickets):
     assert count() == small
 
 
-def test_verify_then_approve(office, tickets, head_office, django_capture_on_commit_callbacks):
+def test_verify_then_approve(
+    office, tickets, head_office, django_capture_on_commit_callbacks, settings
+):
+    # given: a chain where head office approves each verified erasure itself
+    settings.PRIVACY_ERASURE_AUTO_APPROVE = False
     ticket = tickets["soon"]
 
     office.post(
@@ -92,6 +96,18 @@ def test_verify_then_approve(office, tickets, head_office, django_capture_on_com
     assert len(callbacks) == 1  # the erasure goes to Celery once committed
     steps = list(ticket.history.values_list("to_state", "by__username"))
     assert steps[-2:] == [("verified", "headoffice"), ("scheduled", "headoffice")]
+
+
+def test_verify_schedules_at_once_where_approval_is_automatic(
+    office, tickets, django_capture_on_commit_callbacks, settings
+):
+    settings.PRIVACY_ERASURE_AUTO_APPROVE = True
+    ticket = tickets["soon"]
+    with django_capture_on_commit_callbacks() as callbacks:
+        office.post(reverse("dashboard:ticket_action", args=[ticket.pk, "verify"]), {"note": ""})
+    ticket.refresh_from_db()
+    assert ticket.state == TicketState.SCHEDULED
+    assert len(callbacks) == 1
 
 
 def test_extend_with_a_reason(office, tickets):
