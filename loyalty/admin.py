@@ -1,17 +1,7 @@
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
 from loyalty.models import EidCard, EidScan, LedgerEntry, Member, Reward
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Member)

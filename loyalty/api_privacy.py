@@ -6,10 +6,6 @@ service with the member's subject key, and renders the result.
 
 from __future__ import annotations
 
-import io
-import zipfile
-
-from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -21,6 +17,7 @@ from loyalty.api import StoreCodeField
 from loyalty.privacy import member_subject_key
 from privacy import selectors as privacy_selectors
 from privacy import services as privacy_services
+from privacy.downloads import export_response
 from privacy.models import Channel, PrivacyTicket, Purpose
 from privacy.services import ALL_PURPOSES
 from stores.models import Language
@@ -156,18 +153,4 @@ class MemberExportApi(APIView):
         ticket, export = privacy_services.access_export_at_counter(
             subject_key=member_subject_key(member), store=store, staff=request.user
         )
-        if data.validated_data["format"] == "json":
-            response = HttpResponse(
-                privacy_services.access_export_json(export), content_type="application/json"
-            )
-            name = f"data-export-{ticket.pk}.json"
-        else:
-            buffer = io.BytesIO()
-            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-                for filename, text in privacy_services.access_export_csv(export).items():
-                    archive.writestr(filename, text)
-            response = HttpResponse(buffer.getvalue(), content_type="application/zip")
-            name = f"data-export-{ticket.pk}.zip"
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-        response["Cache-Control"] = "no-store"
-        return response
+        return export_response(ticket=ticket, export=export, fmt=data.validated_data["format"])

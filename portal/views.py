@@ -6,8 +6,6 @@ acts only for a store they work in. Search terms travel in POST bodies, never in
 
 from __future__ import annotations
 
-import io
-import zipfile
 from functools import wraps
 
 import segno
@@ -49,6 +47,7 @@ from portal.forms import (
 from portal.services import member_page_view_record
 from privacy import selectors as privacy_selectors
 from privacy import services as privacy_services
+from privacy.downloads import export_response
 from privacy.models import Channel, NoticeVersion, Purpose, TicketKind, TicketSource
 from stores.models import Language, Store
 from stores.selectors import store_for_staff, stores_for_staff
@@ -484,21 +483,7 @@ def member_export(request: HttpRequest, store: Store, member_id: int) -> HttpRes
         )
     except ApplicationError as exc:
         return _member_page(request, store, found, status=400, error=error_message(exc))
-    if form.cleaned_data["format"] == "json":
-        response = HttpResponse(
-            privacy_services.access_export_json(export), content_type="application/json"
-        )
-        name = f"data-export-{ticket.pk}.json"
-    else:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for filename, text in privacy_services.access_export_csv(export).items():
-                archive.writestr(filename, text)
-        response = HttpResponse(buffer.getvalue(), content_type="application/zip")
-        name = f"data-export-{ticket.pk}.zip"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return export_response(ticket=ticket, export=export, fmt=form.cleaned_data["format"])
 
 
 @counter_view

@@ -4,20 +4,10 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from core.admin import ReadOnlyAdmin
 from core.errors import ApplicationError
 from privacy import services
 from privacy.models import ConsentRecord, NoticeVersion, PrivacyTicket, TicketTransition
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(NoticeVersion)
