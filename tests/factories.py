@@ -123,7 +123,7 @@ class PrivacyTicketFactory(factory.django.DjangoModelFactory):
     subject_key = factory.Sequence(lambda n: f"member:{900000 + n}")
     language = "nl"
     received_at = factory.LazyFunction(timezone.now)
-    due_on = factory.LazyAttribute(lambda t: (timezone.localdate(t.received_at) + _one_month()))
+    due_on = factory.LazyAttribute(lambda t: timezone.localdate(t.received_at) + _one_month())
 
     @factory.post_generation
     def history(self, create, extracted, **kwargs):
