@@ -16,7 +16,6 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.api import StrictInputMixin
-from core.errors import RewardNotFound
 from loyalty import selectors, services
 from loyalty.models import JoinChannel, Member, MemberStatus, Reward
 from stores.selectors import staff_for_token, store_for_staff
@@ -222,9 +221,7 @@ class PointsRedeemApi(CounterApi):
         member = selectors.member_to_lock_at_store(store, member_id)
         reward = None
         if "reward" in data.validated_data:
-            reward = Reward.objects.filter(pk=data.validated_data["reward"]).first()
-            if reward is None:
-                raise RewardNotFound()
+            reward = selectors.reward_get(data.validated_data["reward"])
         entry = services.points_redeem(
             member=member,
             store=store,

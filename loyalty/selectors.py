@@ -9,7 +9,7 @@ from django.db.models import F, Q, QuerySet, Sum
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from core.errors import Forbidden, InvalidInput, MemberNotFound
+from core.errors import Forbidden, InvalidInput, MemberNotFound, RewardNotFound
 from loyalty.contact import phone_normalize
 from loyalty.models import EidCard, LedgerEntry, Member, Reward
 from loyalty.numbers import member_number_clean, member_number_looks_like
@@ -138,3 +138,11 @@ def members_with_expirable_points(*, cutoff: datetime) -> QuerySet:
         .filter(old_credits__gt=-F("debits"))
         .values_list("member_id", flat=True)
     )
+
+
+def reward_get(reward_id: int) -> Reward:
+    """Return the reward with this id, or raise RewardNotFound."""
+    reward = Reward.objects.filter(pk=reward_id).first()
+    if reward is None:
+        raise RewardNotFound()
+    return reward

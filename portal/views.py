@@ -23,16 +23,15 @@ from core.errors import (
     InvalidInput,
     MemberNotFound,
     NoticeMissing,
-    RewardNotFound,
     ScanNotFound,
     StoreForbidden,
     StoreInactive,
     StoreNotFound,
 )
 from loyalty import eid_services, services
-from loyalty.models import Member, Reward, ScanState
+from loyalty.models import Member, ScanState
 from loyalty.privacy import member_subject_key
-from loyalty.selectors import member_at_store, rewards_offered
+from loyalty.selectors import member_at_store, reward_get, rewards_offered
 from portal import selectors
 from portal.errors import error_message, field_errors, scan_failure_message
 from portal.forms import (
@@ -413,9 +412,7 @@ def member_redeem(request: HttpRequest, store: Store, member_id: int) -> HttpRes
     try:
         reward = None
         if "reward" in form.cleaned_data:
-            reward = Reward.objects.filter(pk=form.cleaned_data["reward"]).first()
-            if reward is None:
-                raise RewardNotFound()
+            reward = reward_get(form.cleaned_data["reward"])
         entry = services.points_redeem(
             member=found,
             store=store,
