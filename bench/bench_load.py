@@ -154,7 +154,7 @@ class Stack:
         env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": "redis://127.0.0.1:6379/2"}
         for key in ("SECRET_KEY", "PRIVACY_HASH_KEY", "DJANGO_SETTINGS_MODULE"):
             env.pop(key, None)
-        self.queue = f"load-{uuid.uuid4().hex[:6]}"
+        self.queue = "load-bench"  # its own queue: no other worker on this Redis takes its tasks
         with open(self.log_path, "wb") as out:
             self.proc = subprocess.Popen(
                 [

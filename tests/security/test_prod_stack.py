@@ -58,6 +58,7 @@ def stack(tmp_path_factory):
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests in this process
     log = folder / "stack.log"
+    queue = f"smoke-{uuid.uuid4().hex[:8]}"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [
@@ -69,7 +70,7 @@ def stack(tmp_path_factory):
                 str(folder / "prod.env"),
                 # A queue of its own: no other worker on this Redis takes the smoke test's tasks.
                 "--queue",
-                f"smoke-{uuid.uuid4().hex[:8]}",
+                queue,
                 "--workers",
                 "2",
                 "--threads",
@@ -105,6 +106,8 @@ def stack(tmp_path_factory):
             except subprocess.TimeoutExpired:
                 proc.kill()
         _drop_database()
+        for leftover in (ROOT / "var").glob(f"celerybeat-{queue}*"):
+            leftover.unlink()
 
 
 def test_counter_flow_and_erasure_through_the_real_worker(stack):
