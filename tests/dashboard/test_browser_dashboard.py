@@ -115,7 +115,9 @@ def test_head_office_opens_every_page(chain, live_server, page, screenshot):
         screenshot(name)
 
 
-def test_head_office_acts_on_a_ticket(chain, live_server, page, screenshot):
+def test_head_office_acts_on_a_ticket(chain, live_server, page, screenshot, settings):
+    # given: a chain where head office approves each verified erasure itself
+    settings.PRIVACY_ERASURE_AUTO_APPROVE = False
     login(page, live_server)
     page.goto(f"{live_server.url}/office/privacy/")
     page.locator("tr.dash-soon a").first.click()
@@ -128,10 +130,10 @@ def test_head_office_acts_on_a_ticket(chain, live_server, page, screenshot):
 
     page.fill("input[name=note]", "Member card and eID shown at the counter")
     page.locator("form[action$='/verify/'] button").click()
-    assert (
-        "Verified" in page.locator(".dash-facts").inner_text()
-        or page.locator("form[action$='/approve/']").is_visible()
-    )
+    assert page.locator("form[action$='/approve/']").is_visible()
+    page.locator("form[action$='/approve/'] button").click()
+    assert page.locator(".message-success").is_visible()
+    assert "Member card and eID shown at the counter" in page.locator(".dash-history").inner_text()
     screenshot("ticket-after")
 
 
