@@ -34,6 +34,7 @@ migrate: setup
 
 seed: migrate
 	$(PY) manage.py seed_demo
+	$(PY) manage.py dashboard_rebuild
 
 run: seed
 	@echo "Serving on http://$(HOST):$(PORT)/  (API docs: /api/docs/, admin: /admin/)"

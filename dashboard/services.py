@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate
@@ -170,6 +171,18 @@ def stats_refresh_recent(*, days: int = 2, today: date | None = None) -> int:
     """Recompute the last `days` local days (today included): the beat task's routine job."""
     today = today or timezone.localdate()
     return stats_recompute(start=today - timedelta(days=days - 1), end=today)
+
+
+def stats_refresh_if_no_scheduler(*, max_age: timedelta = timedelta(minutes=1)) -> None:
+    """Keep today's figures current where no Celery beat runs (tasks in-process, `make run`).
+
+    With a broker, beat refreshes them every ten minutes and this does nothing.
+    """
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        return
+    latest = StoreDayStats.objects.aggregate(at=Max("computed_at"))["at"]
+    if latest is None or timezone.now() - latest > max_age:
+        stats_refresh_recent(days=2)
 
 
 def stats_data_range() -> tuple[date, date] | None:

@@ -106,6 +106,7 @@ def _figures(request):
 @office_page()
 @require_GET
 def figures(request):
+    services.stats_refresh_if_no_scheduler()
     form, f = _figures(request)
     week_labels = [w["week"].strftime("%d/%m") for w in f.weeks]
     eid, form_label = _("eID card"), _("Form")

@@ -10,7 +10,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from dashboard.models import StoreDayStats
 from dashboard.services import stats_recompute
 from loyalty.models import JoinChannel
 from tests.dashboard.conftest import EntryKind, at, client_for, entry, member_joined
@@ -146,3 +148,29 @@ def test_the_query_count_does_not_grow_with_the_data(
         client.get(url, params)
     assert _queries(client, url, params) == small
     assert small <= 10
+
+
+def test_without_a_scheduler_the_page_shows_todays_purchases(office, gent, settings):
+    # given: tasks in-process (a newcomer's `make run`: no Celery beat refreshes the figures)
+    from loyalty.services import points_earn
+    from tests.factories import MemberFactory
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    office.get(reverse("dashboard:figures"))
+    points_earn(member=MemberFactory(home_store=gent), store=gent, staff=None, amount="42")
+    StoreDayStats.objects.update(computed_at=timezone.now() - timedelta(minutes=5))
+
+    # when
+    response = office.get(reverse("dashboard:figures"))
+
+    # then
+    assert response.context["f"].totals["points_issued"] == 42
+
+
+def test_with_a_scheduler_the_page_only_reads(
+    office, gent, settings, django_assert_max_num_queries
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    with django_assert_max_num_queries(12):
+        office.get(reverse("dashboard:figures"))
+    assert not StoreDayStats.objects.exists()
