@@ -269,3 +269,31 @@ def pcsc_stack(
             yield stack
         finally:
             stack.close()
+
+
+def agent_key_file(folder: Path) -> Path:
+    """Write a fresh eID token key with the agent's own command; return its path."""
+    key_file = Path(folder) / "eid.key"
+    subprocess.run(
+        [sys.executable, "-m", "reader_agent", "--generate-key", "--key-file", str(key_file)],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    return key_file
+
+
+def agent_start_once(
+    *, server: str, token_file: Path, key_file: Path, reader: str, verbose: bool = False
+) -> subprocess.Popen:
+    """Start `python -m reader_agent` for one armed scan against `server`; output is piped."""
+    command = [
+        sys.executable, "-m", "reader_agent", "--server", server,
+        "--token-file", str(token_file), "--key-file", str(key_file),
+        "--reader", reader, "--once", "--poll-wait", "2",
+    ]  # fmt: skip
+    if verbose:
+        command.append("--verbose")
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ}
+    )

@@ -8,9 +8,6 @@ birth date, birth place, address or photo reached the database or the agent's ou
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 import time
 
 import pytest
@@ -21,7 +18,12 @@ from eid_emulator import CARDS
 from loyalty.models import EidScan, JoinChannel, Member, ScanState
 from stores.services import reader_device_register
 from tests.factories import StaffFactory, StoreFactory
-from tests.pcsc_support import missing_requirements, pcsc_stack
+from tests.pcsc_support import (
+    agent_key_file,
+    agent_start_once,
+    missing_requirements,
+    pcsc_stack,
+)
 
 pytestmark = [pytest.mark.pcsc, pytest.mark.django_db(transaction=True)]
 
@@ -52,39 +54,18 @@ def test_scan_alice_through_pcscd(pcsc_available, live_server, tmp_path):
     cashier = StaffFactory(username="kassa", store=store)
     device, token = reader_device_register(store=store, name="Kassa 1")
     (tmp_path / "token").write_text(token)
-    key_file = tmp_path / "eid.key"
-    subprocess.run(
-        [sys.executable, "-m", "reader_agent", "--generate-key", "--key-file", str(key_file)],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
+    key_file = agent_key_file(tmp_path)
     staff = APIClient()
     staff.force_authenticate(cashier)
 
     with pcsc_stack(card="alice", apdu_log=tmp_path / "apdu.log") as stack:
         stack.clear_apdu_log()
-        agent = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "reader_agent",
-                "--server",
-                live_server.url,
-                "--token-file",
-                str(tmp_path / "token"),
-                "--key-file",
-                str(key_file),
-                "--reader",
-                stack.reader,
-                "--once",
-                "--poll-wait",
-                "2",
-                "--verbose",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env={**os.environ},
+        agent = agent_start_once(
+            server=live_server.url,
+            token_file=tmp_path / "token",
+            key_file=key_file,
+            reader=stack.reader,
+            verbose=True,
         )
         try:
             # the customer agreed to the notice in French; staff arm the reader

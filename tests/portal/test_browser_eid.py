@@ -3,10 +3,6 @@ agent, pcscd with vpcd and the emulated card. Consent first, in the customer's l
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -15,7 +11,7 @@ from privacy.models import ConsentRecord
 from stores.models import EarningRule
 from stores.services import reader_device_register
 from tests.factories import StaffFactory, StoreFactory
-from tests.pcsc_support import missing_requirements, pcsc_stack
+from tests.pcsc_support import agent_key_file, agent_start_once, missing_requirements, pcsc_stack
 from tests.portal.test_browser_counter import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -37,13 +33,7 @@ def test_scan_eid_after_consent_with_the_emulated_card(
     StaffFactory(username="kassa.gent", store=store)
     _device, token = reader_device_register(store=store, name="Kassa 1")
     (tmp_path / "token").write_text(token)
-    key_file = tmp_path / "eid.key"
-    subprocess.run(
-        [sys.executable, "-m", "reader_agent", "--generate-key", "--key-file", str(key_file)],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
+    key_file = agent_key_file(tmp_path)
     log_in(page, live_server)
 
     # the consent screen: the customer reads the notice in French, the cashier works in English
@@ -58,26 +48,11 @@ def test_scan_eid_after_consent_with_the_emulated_card(
     assert not ConsentRecord.objects.exists()  # nothing recorded, nothing read yet
 
     with pcsc_stack(card="alice", apdu_log=tmp_path / "apdu.log") as stack:
-        agent = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "reader_agent",
-                "--server",
-                live_server.url,
-                "--token-file",
-                str(tmp_path / "token"),
-                "--key-file",
-                str(key_file),
-                "--reader",
-                stack.reader,
-                "--once",
-                "--poll-wait",
-                "2",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env={**os.environ},
+        agent = agent_start_once(
+            server=live_server.url,
+            token_file=tmp_path / "token",
+            key_file=key_file,
+            reader=stack.reader,
         )
         try:
             page.keyboard.press("Enter")  # "Oui": consent recorded, reader armed
