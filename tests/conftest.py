@@ -199,3 +199,15 @@ def screenshot(page, request):
         return path
 
     return take
+
+
+@pytest.fixture
+def pcsc(tmp_path):
+    """A running pcscd whose vpcd reader is empty; insert cards with pcsc.insert('alice')."""
+    from tests.pcsc_support import missing_requirements, pcsc_stack
+
+    reason = missing_requirements()
+    if reason:
+        pytest.skip(reason)
+    with pcsc_stack(card=None, apdu_log=tmp_path / "apdu.log") as stack:
+        yield stack
