@@ -9,7 +9,10 @@ import pytest
 from django.core import mail
 from django.core.cache import cache
 
+from loyalty.privacy import member_subject_key
 from loyalty.services import points_earn
+from privacy import services
+from privacy.models import TicketKind, TicketSource
 from tests.factories import EidCardFactory, MemberFactory, StoreFactory
 
 LINK = re.compile(r"https?://\S+/(nl|fr|en)/privacy/confirm/([A-Za-z0-9_-]+)/")
@@ -31,6 +34,18 @@ def _own_cache(settings):
     cache.clear()
     yield
     cache.clear()
+
+
+def erase_at_counter(member, store, cashier, **kwargs):
+    """Open an erasure ticket for a member standing at the counter (verified in person)."""
+    return services.ticket_open_for_subject(
+        kind=TicketKind.ERASURE,
+        subject_key=member_subject_key(member),
+        source=TicketSource.COUNTER,
+        store=store,
+        by=cashier,
+        **kwargs,
+    )
 
 
 def rate_limit_counter(identifier: str):

@@ -29,7 +29,7 @@ from privacy.registry import registry
 from privacy.selectors import ticket_proof, tickets_for_requester
 from privacy.tasks import erasure_run, retention_run
 from tests.factories import MemberFactory
-from tests.privacy.conftest import rate_limit_counter
+from tests.privacy.conftest import erase_at_counter, rate_limit_counter
 
 
 def ledger_by_store() -> dict:
@@ -39,17 +39,6 @@ def ledger_by_store() -> dict:
         .annotate(points=Sum("points"), amount=Sum("purchase_amount"), n=Count("id"))
         .order_by("store__code")
     }
-
-
-def erase_at_counter(member, store, cashier, **kwargs):
-    return services.ticket_open_for_subject(
-        kind=TicketKind.ERASURE,
-        subject_key=member_subject_key(member),
-        source=TicketSource.COUNTER,
-        store=store,
-        by=cashier,
-        **kwargs,
-    )
 
 
 def test_whole_database_dump_holds_nothing_of_the_member(

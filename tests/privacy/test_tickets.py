@@ -14,6 +14,7 @@ from loyalty.privacy import member_subject_key
 from privacy import services
 from privacy.models import PrivacyTicket, TicketKind, TicketSource, TicketState, TicketTransition
 from privacy.services.tickets import TRANSITIONS, path_check, ticket_due_on, ticket_move
+from tests.privacy.conftest import erase_at_counter
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 ALL_STATES = list(TicketState.values)
@@ -130,13 +131,7 @@ def test_without_auto_approve_a_verified_ticket_waits_for_head_office(
 @pytest.fixture
 def waiting(member, cashier, store, settings):
     settings.PRIVACY_ERASURE_AUTO_APPROVE = False
-    return services.ticket_open_for_subject(
-        kind=TicketKind.ERASURE,
-        subject_key=member_subject_key(member),
-        source=TicketSource.COUNTER,
-        store=store,
-        by=cashier,
-    )
+    return erase_at_counter(member, store, cashier)
 
 
 def test_extension_moves_the_due_date_records_the_reason_and_tells_the_customer(
