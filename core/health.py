@@ -20,7 +20,11 @@ def _database() -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # A stuck server must not hold the load balancer's probe for longer than this.
-            cursor.execute("SET LOCAL statement_timeout = %s", [int(TIMEOUT_SECONDS * 1000)])
+            # set_config, not SET: SET takes no bound parameter (the server binds them here).
+            cursor.execute(
+                "SELECT set_config('statement_timeout', %s, true)",
+                [str(int(TIMEOUT_SECONDS * 1000))],
+            )
         cursor.execute("SELECT 1")
         cursor.fetchone()
 
