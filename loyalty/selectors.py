@@ -10,6 +10,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from core.errors import Forbidden, InvalidInput, MemberNotFound, RewardNotFound
+from core.sql import model_columns, models_from_sql
 from loyalty.contact import phone_normalize
 from loyalty.models import EidCard, LedgerEntry, Member, Reward
 from loyalty.numbers import member_number_clean, member_number_looks_like
@@ -57,18 +58,21 @@ def member_to_lock_at_store(store: Store, member_id: int) -> Member:
 # A card scanned or a number typed at the counter: the most frequent read of all, so one
 # hand-written query for the member and what the counter shows with it (the home store's code,
 # whether an eID card is linked). The ORM's two-join select_related costs more to build.
-_MEMBER_BY_NUMBER_SQL = """
-    SELECT m.*, s.code AS home_store_code, e.id AS eid_card_id
+# Column names come from the model, never from input.
+_MEMBER_BY_NUMBER_SQL = f"""
+    SELECT {model_columns(Member, "m")}, s.code, e.id
     FROM loyalty_member m
     JOIN stores_store s ON s.id = m.home_store_id
     LEFT JOIN loyalty_eidcard e ON e.member_id = m.id
     WHERE m.number = %s
-"""
+"""  # noqa: S608
 
 
 def _members_by_number(number: str) -> list[Member]:
     """Return the member with this number (0 or 1), home store and eID card link loaded."""
-    members = list(Member.objects.raw(_MEMBER_BY_NUMBER_SQL, [number]))
+    members = models_from_sql(
+        Member, _MEMBER_BY_NUMBER_SQL, [number], extra=("home_store_code", "eid_card_id")
+    )
     for member in members:
         db = member._state.db
         home = Store.from_db(db, ["id", "code"], [member.home_store_id, member.home_store_code])

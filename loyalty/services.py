@@ -7,6 +7,7 @@ earns live in `loyalty.rules` and never see how the member joined.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -43,7 +44,7 @@ from loyalty.numbers import member_number_generate
 from loyalty.rules import points_for_purchase
 from loyalty.selectors import rewards_offered
 from stores.models import Store
-from stores.selectors import campaign_multiplier_sql, earning_rule_for_store
+from stores.selectors import campaign_multiplier, earning_rule_for_store
 
 MAX_POINTS_PER_ENTRY = 10_000_000
 NAME_MAX = 100
@@ -119,17 +120,14 @@ def _lock_member(
     *,
     store: Store | None = None,
     idempotency_key: str | None = None,
-    campaign_at: datetime | None = None,
 ) -> Member:
     """Lock the member's row and return it fresh; raise unless the membership is active.
 
-    On the hot earn and redeem paths the same query also reads what comes next, saving a
-    round trip each: `replayed_id`, the entry an earlier call with this idempotency key wrote
-    at `store` (None if none), and `campaign_multiplier`, the multiplier of the campaign running
-    at `store` at `campaign_at` (None if none).
+    With an idempotency key the same query also reads `replayed_id`, the entry an earlier
+    call with this key wrote at `store` (None if none), saving a round trip.
     """
-    # Written by hand: the ORM took longer to build this SELECT ... FOR UPDATE with its two
-    # subqueries than PostgreSQL takes to run it, on every earn.
+    # Written by hand: the ORM took longer to build this SELECT ... FOR UPDATE with its
+    # subquery than PostgreSQL takes to run it.
     columns, params = ["m.*"], []
     if idempotency_key:
         # (store, idempotency_key) is unique: at most one row.
@@ -138,18 +136,11 @@ def _lock_member(
             " WHERE e.store_id = %s AND e.idempotency_key = %s) AS replayed_id"
         )
         params += [store.pk, idempotency_key]
-    if campaign_at is not None:
-        campaign = campaign_multiplier_sql(store, at=campaign_at)
-        columns.append(f"({campaign.sql}) AS campaign_multiplier")
-        params += campaign.params
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     sql = f"SELECT {', '.join(columns)} FROM loyalty_member m WHERE m.id = %s{lock}"  # noqa: S608
     locked = next(iter(Member.objects.raw(sql, [*params, member.pk])), None)
     if locked is None:
         raise MemberNotFound()
-    if campaign_at is not None and locked.campaign_multiplier is not None:
-        # A raw row skips the ORM's converters (SQLite answers a float).
-        locked.campaign_multiplier = Decimal(str(locked.campaign_multiplier))
     if locked.status != MemberStatus.ACTIVE:
         raise MemberInactive()
     return locked
@@ -162,9 +153,15 @@ def _replayed(*, locked: Member, kind: str, **same) -> LedgerEntry | None:
     """
     if getattr(locked, "replayed_id", None) is None:
         return None
-    entry = LedgerEntry.objects.get(pk=locked.replayed_id)
+    return _replay_checked(
+        LedgerEntry.objects.get(pk=locked.replayed_id), member=locked, kind=kind, **same
+    )
+
+
+def _replay_checked(entry: LedgerEntry, *, member: Member, kind: str, **same) -> LedgerEntry:
+    """Return the entry a call with the same idempotency key wrote, if it was the same request."""
     if (
-        entry.member_id != locked.pk
+        entry.member_id != member.pk
         or entry.kind != kind
         or any(getattr(entry, k) != v for k, v in same.items())
     ):
@@ -258,7 +255,6 @@ def _idempotent(action):
 
 
 @_idempotent
-@transaction.atomic
 def points_earn(
     *,
     member: Member,
@@ -273,28 +269,134 @@ def points_earn(
     amount = _clean_amount(amount)
     idempotency_key = _clean_key(idempotency_key)
     at = at or timezone.now()
-    locked = _lock_member(member, store=store, idempotency_key=idempotency_key, campaign_at=at)
-    replay = _replayed(locked=locked, kind=EntryKind.EARN, purchase_amount=amount)
-    if replay:
-        return replay
     points = points_for_purchase(
         amount=amount,
         rule=earning_rule_for_store(store),
-        multiplier=locked.campaign_multiplier or Decimal("1"),
+        multiplier=campaign_multiplier(store, at=at),
     )
-    entry = _write(
-        member=locked,
+    write = _earn_in_one_statement if connection.vendor == "postgresql" else _earn_locked
+    entry = write(
+        member=member,
         store=store,
-        staff=staff,
-        kind=EntryKind.EARN,
+        staff=staff if staff is not None and staff.is_authenticated else None,
         points=points,
         at=at,
-        activity=True,
         purchase_amount=amount,
         reference=str(reference)[:64],
         idempotency_key=idempotency_key,
     )
-    member.points_balance = locked.points_balance
+    member.points_balance = entry.balance_after
+    return entry
+
+
+@transaction.atomic
+def _earn_locked(
+    *, member: Member, store: Store, purchase_amount: Decimal, idempotency_key, **fields
+) -> LedgerEntry:
+    """Earn the portable way: lock the member, check for a replay, write entry and balance."""
+    locked = _lock_member(member, store=store, idempotency_key=idempotency_key)
+    replay = _replayed(locked=locked, kind=EntryKind.EARN, purchase_amount=purchase_amount)
+    if replay:
+        return replay
+    return _write(
+        member=locked,
+        store=store,
+        kind=EntryKind.EARN,
+        activity=True,
+        purchase_amount=purchase_amount,
+        idempotency_key=idempotency_key,
+        **fields,
+    )
+
+
+# An earn on PostgreSQL in one statement, so in one round trip with no BEGIN and COMMIT of
+# its own: the UPDATE locks the member row and moves the balance (an earn never makes it
+# negative), the INSERT appends the entry with the balance it left, and nothing is written
+# when an entry with this idempotency key exists at the store. Same effect as `_earn_locked`.
+_EARN_SQL = """
+    WITH replay AS (
+        SELECT e.id FROM loyalty_ledgerentry e
+        WHERE e.store_id = %(store)s AND e.idempotency_key = %(key)s
+    ), member AS (
+        UPDATE loyalty_member
+        SET points_balance = points_balance + %(points)s,
+            last_activity_at = %(at)s,
+            updated_at = %(now)s
+        WHERE id = %(member)s AND status = %(active)s AND NOT EXISTS (SELECT 1 FROM replay)
+        RETURNING id, points_balance
+    ), entry AS (
+        INSERT INTO loyalty_ledgerentry (
+            member_id, store_id, staff_id, kind, points, balance_after, purchase_amount,
+            reference, idempotency_key, created_at
+        )
+        SELECT member.id, %(store)s, CAST(%(staff)s AS bigint), %(kind)s, %(points)s,
+               member.points_balance, CAST(%(amount)s AS numeric), %(reference)s,
+               CAST(%(key)s AS varchar), %(at)s
+        FROM member
+        RETURNING id, balance_after
+    )
+    SELECT (SELECT id FROM replay),
+           (SELECT id FROM entry),
+           (SELECT balance_after FROM entry),
+           (SELECT status FROM loyalty_member WHERE id = %(member)s)
+"""
+
+
+def _earn_in_one_statement(
+    *,
+    member: Member,
+    store: Store,
+    staff: AbstractBaseUser | None,
+    points: int,
+    at: datetime,
+    purchase_amount: Decimal,
+    reference: str,
+    idempotency_key: str | None,
+) -> LedgerEntry:
+    """Earn with `_EARN_SQL`; raise as `_earn_locked` does when nothing could be written."""
+    params = {
+        "store": store.pk,
+        "key": idempotency_key,
+        "points": points,
+        "at": at,
+        "now": timezone.now(),
+        "member": member.pk,
+        "active": MemberStatus.ACTIVE,
+        "staff": staff.pk if staff is not None else None,
+        "kind": EntryKind.EARN,
+        "amount": purchase_amount,
+        "reference": reference,
+    }
+    # Alone, the statement is its own transaction; inside a caller's, a savepoint keeps that
+    # transaction usable if it fails (a concurrent retry with the same key, see _idempotent).
+    savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with savepoint, connection.cursor() as cursor:
+        cursor.execute(_EARN_SQL, params)
+        replayed_id, entry_id, balance_after, status = cursor.fetchone()
+    if replayed_id is not None:
+        return _replay_checked(
+            LedgerEntry.objects.get(pk=replayed_id),
+            member=member,
+            kind=EntryKind.EARN,
+            purchase_amount=purchase_amount,
+        )
+    if entry_id is None:
+        raise MemberNotFound() if status is None else MemberInactive()
+    entry = LedgerEntry(
+        id=entry_id,
+        member=member,
+        store=store,
+        staff=staff,
+        kind=EntryKind.EARN,
+        points=points,
+        balance_after=balance_after,
+        purchase_amount=purchase_amount,
+        reference=reference,
+        idempotency_key=idempotency_key,
+        created_at=at,
+    )
+    entry._state.adding = False
+    entry._state.db = connection.alias
     return entry
 
 

@@ -9,31 +9,51 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from core.errors import StoreForbidden, StoreInactive, StoreNotFound
+from core.sql import model_columns, models_from_sql
 from stores.models import Campaign, EarningRule, StaffAssignment, StaffRole, Store
+
+# What DRF's TokenAuthentication reads, and whether the user may act for at least one store
+# (`staff_works_for_a_store`), in one hand-written query: it runs on every counter request,
+# and the ORM takes longer to build the join than PostgreSQL takes to answer it.
+_STAFF_BY_KEY_SQL = """
+    SELECT {user_columns}, t.created,
+           EXISTS (
+               SELECT 1 FROM stores_staffassignment a
+               WHERE a.user_id = u.{pk}
+                 AND (a.store_id IS NOT NULL
+                      OR (a.role = %s AND EXISTS (SELECT 1 FROM stores_store)))
+           )
+    FROM {users} u
+    JOIN {tokens} t ON t.user_id = u.{pk}
+    WHERE t.key = %s
+"""
 
 
 def staff_for_token(key: str) -> tuple[AbstractBaseUser, Token] | None:
     """Return the user an API token belongs to, and the token; None for an unknown key.
 
-    What DRF's TokenAuthentication reads, in one hand-written query: it runs on every counter
-    request, and the ORM takes longer to build the join than PostgreSQL takes to answer it.
+    The user also carries the answer of `staff_works_for_a_store`, read in the same query.
     """
     User = get_user_model()
-    sql = (  # Table and column names come from the models, never from input.
-        f"SELECT u.*, t.created AS token_created FROM {User._meta.db_table} u"  # noqa: S608
-        f" JOIN {Token._meta.db_table} t ON t.user_id = u.{User._meta.pk.column}"
-        " WHERE t.key = %s"
+    sql = _STAFF_BY_KEY_SQL.format(  # Names come from the models, never from input.
+        user_columns=model_columns(User, "u"),
+        pk=User._meta.pk.column,
+        users=User._meta.db_table,
+        tokens=Token._meta.db_table,
     )
-    user = next(iter(User.objects.raw(sql, [key])), None)
-    if user is None:
+    found = models_from_sql(
+        User, sql, [StaffRole.HEAD_OFFICE, key], extra=("token_created", "works_for_a_store")
+    )
+    if not found:
         return None
+    user = found[0]
+    user._works_for_a_store = bool(user.__dict__.pop("works_for_a_store"))
     token = Token.from_db(user._state.db, ["key", "user_id", "created"], [key, user.pk, None])
-    token.created = user.token_created
+    token.created = user.__dict__.pop("token_created")
     Token._meta.get_field("user").set_cached_value(token, user)
     return user, token
 
@@ -48,12 +68,15 @@ def staff_is_head_office(user: AbstractBaseUser) -> bool:
 def staff_works_for_a_store(user: AbstractBaseUser) -> bool:
     """Return whether the user may act for at least one store: `stores_for_staff(user).exists()`.
 
-    Read from the user's few assignments with a plain query rather than through the Exists
-    expression: it runs on every counter lookup, and the ORM takes longer to build that
-    expression than the database takes to answer it.
+    Answered without a query for a user that `staff_for_token` read (every counter API call);
+    otherwise read from the user's few assignments with a plain query rather than through the
+    Exists expression, which the ORM takes longer to build than the database takes to answer.
     """
     if not user.is_authenticated:
         return False
+    known = getattr(user, "_works_for_a_store", None)
+    if known is not None:
+        return known
     assignments = StaffAssignment.objects.filter(user=user).values_list("store_id", "role")
     roles = set()
     for store_id, role in assignments:
@@ -92,7 +115,7 @@ _STORE_FOR_STAFF_SQL = """
            r.id AS rule_id,
            CAST(r.points_per_euro AS TEXT) AS rule_points_per_euro,
            r.rounding AS rule_rounding,
-           CAST(r.minimum_purchase AS TEXT) AS rule_minimum_purchase
+           CAST(r.minimum_purchase AS TEXT) AS rule_minimum_purchase{campaign}
     FROM stores_store s
     LEFT JOIN stores_earningrule r ON r.store_id = s.id
     WHERE s.code = %s
@@ -105,20 +128,31 @@ def store_for_staff(
     *,
     roles: tuple[str, ...] | None = None,
     require_active: bool = True,
+    campaign_at: datetime | None = None,
 ) -> Store:
     """Return the store with this code if the user may act for it, else raise.
 
-    One query: the store, its earning rule, and whether the user may reach it.
+    One query: the store, its earning rule, whether the user may reach it and, given
+    `campaign_at`, the multiplier in force then (which `campaign_multiplier` answers from).
     """
     if not user.is_authenticated:
         raise StoreForbidden()
     roles_sql = f" AND a.role IN ({', '.join(['%s'] * len(roles))})" if roles else ""
-    params = [user.pk, *(roles or ()), StaffRole.HEAD_OFFICE, str(store_code).strip().upper()]
-    store = next(
-        iter(Store.objects.raw(_STORE_FOR_STAFF_SQL.format(roles=roles_sql), params)), None
-    )
+    params = [user.pk, *(roles or ()), StaffRole.HEAD_OFFICE]
+    campaign_sql = ""
+    if campaign_at is not None:
+        campaign_sql = f", ({_CAMPAIGN_MULTIPLIER_SQL.format(store='s.id')}) AS campaign_multiplier"
+        params += [connection.ops.adapt_datetimefield_value(campaign_at)] * 2
+    sql = _STORE_FOR_STAFF_SQL.format(roles=roles_sql, campaign=campaign_sql)
+    params.append(str(store_code).strip().upper())
+    store = next(iter(Store.objects.raw(sql, params)), None)
     if store is None:
         raise StoreNotFound()
+    if campaign_at is not None:
+        multiplier = store.__dict__.pop("campaign_multiplier")
+        # A raw column skips the ORM's converters (SQLite answers a float).
+        multiplier = Decimal("1") if multiplier is None else Decimal(str(multiplier))
+        store._campaign_multiplier_at = (campaign_at, multiplier)
     if not store.reachable:
         raise StoreForbidden()
     if require_active and not store.is_active:
@@ -156,19 +190,13 @@ def campaigns_running(store: Store, *, at: datetime) -> QuerySet[Campaign]:
     )
 
 
-def campaign_multiplier_sql(store: Store, *, at: datetime) -> RawSQL:
-    """Return the multiplier in force at `at` (NULL when no campaign runs) as an expression.
-
-    The rule of `campaigns_running` in SQL, for another query to read along (the earn's lock):
-    an ORM subquery costs more to build than the database spends on it.
-    """
-    return RawSQL(
-        "SELECT c.multiplier FROM stores_campaign c"
-        " WHERE c.store_id = %s AND c.starts_at <= %s AND c.ends_at > %s"
-        " ORDER BY c.multiplier DESC, c.id LIMIT 1",
-        [store.pk, *[connection.ops.adapt_datetimefield_value(at)] * 2],
-        output_field=Campaign._meta.get_field("multiplier"),
-    )
+# The rule of `campaigns_running` in SQL, for the store's query to read along (the earn's):
+# an ORM subquery costs more to build than the database spends on it.
+_CAMPAIGN_MULTIPLIER_SQL = (
+    "SELECT c.multiplier FROM stores_campaign c"
+    " WHERE c.store_id = {store} AND c.starts_at <= %s AND c.ends_at > %s"
+    " ORDER BY c.multiplier DESC, c.id LIMIT 1"
+)
 
 
 def campaign_running(store: Store, *, at: datetime | None = None) -> Campaign | None:
@@ -177,6 +205,13 @@ def campaign_running(store: Store, *, at: datetime | None = None) -> Campaign | 
 
 
 def campaign_multiplier(store: Store, *, at: datetime | None = None) -> Decimal:
-    """Return the multiplier in force at `at` (1 when no campaign runs)."""
+    """Return the multiplier in force at `at` (1 when no campaign runs).
+
+    Without a query when `store_for_staff` read it along with the store for that instant.
+    """
+    at = at or timezone.now()
+    preloaded = getattr(store, "_campaign_multiplier_at", None)
+    if preloaded is not None and preloaded[0] == at:
+        return preloaded[1]
     campaign = campaign_running(store, at=at)
     return campaign.multiplier if campaign else Decimal("1")

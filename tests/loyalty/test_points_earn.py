@@ -4,10 +4,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from core.errors import IdempotencyKeyReused, InvalidAmount, MemberInactive
-from loyalty.models import EntryKind, LedgerEntry, MemberStatus
+from core.errors import IdempotencyKeyReused, InvalidAmount, MemberInactive, MemberNotFound
+from loyalty.models import EntryKind, LedgerEntry, Member, MemberStatus
 from loyalty.selectors import member_balance_from_ledger
-from loyalty.services import points_earn
+from loyalty.services import points_earn, points_redeem
 from stores.models import Campaign, Rounding
 from tests.factories import EarningRuleFactory, MemberFactory
 
@@ -108,3 +108,51 @@ def test_earn_counts_as_activity(store):
     member.refresh_from_db()
     assert timezone.now() - member.last_activity_at < timedelta(minutes=1)
     assert member_balance_from_ledger(member=member) == member.points_balance
+
+
+def test_the_entry_an_earn_returns_is_the_one_it_stored(store, cashier):
+    # given
+    member = MemberFactory(home_store=store)
+    before = member.updated_at
+    # when
+    entry = points_earn(
+        member=member,
+        store=store,
+        staff=cashier,
+        amount="7.25",
+        reference="till 4",
+        idempotency_key="k-stored",
+    )
+    # then: every field as the database has it, and the member row moved with it
+    stored = LedgerEntry.objects.get(pk=entry.pk)
+    fields = [f.attname for f in LedgerEntry._meta.concrete_fields]
+    assert {f: getattr(entry, f) for f in fields} == {f: getattr(stored, f) for f in fields}
+    assert (stored.member_id, stored.staff_id) == (member.pk, cashier.pk)
+    assert stored.reference == "till 4"
+    member.refresh_from_db()
+    assert member.points_balance == stored.balance_after == 7
+    assert member.updated_at > before
+
+
+def test_earn_for_a_member_that_does_not_exist_writes_nothing(store):
+    with pytest.raises(MemberNotFound):
+        points_earn(member=Member(pk=987654), store=store, staff=None, amount="10")
+    assert not LedgerEntry.objects.exists()
+
+
+def test_a_blocked_member_earns_nothing_even_with_a_fresh_key(store):
+    member = MemberFactory(status=MemberStatus.BLOCKED, points_balance=0)
+    with pytest.raises(MemberInactive):
+        points_earn(member=member, store=store, staff=None, amount="10", idempotency_key="k-b")
+    member.refresh_from_db()
+    assert member.points_balance == 0
+    assert not LedgerEntry.objects.exists()
+
+
+def test_a_retry_for_another_kind_of_entry_with_the_same_key_is_refused(store):
+    member = MemberFactory(points_balance=0)
+    points_earn(member=member, store=store, staff=None, amount="50", idempotency_key="k-kind")
+    with pytest.raises(IdempotencyKeyReused):
+        points_redeem(member=member, store=store, staff=None, points=5, idempotency_key="k-kind")
+    member.refresh_from_db()
+    assert member.points_balance == 50
