@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from eid_emulator import CARDS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -83,6 +85,7 @@ def test_missing_configuration_is_explained(tmp_path):
 
 
 def test_the_agent_and_emulator_import_no_django():
+    pytest.importorskip("smartcard", reason="pyscard not installed (needs libpcsclite-dev, swig)")
     code = (
         "import sys, reader_agent.cli, reader_agent.agent, reader_agent.pcsc, "
         "reader_agent.transport, eid_emulator.__main__; "
