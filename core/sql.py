@@ -37,6 +37,18 @@ def _plan(model: type[Model], using: str, vendor: str) -> tuple[list[str], list[
     return [field.attname for field in fields], converters
 
 
+def model_from_values(model: type[M], values: Sequence[Any], *, using: str = "default") -> M:
+    """Return an instance from the values of `model_columns(model, ...)`, converted as the ORM
+    converts them (SQLite answers datetimes as text, for one)."""
+    connection = connections[using]
+    names, converters = _plan(model, using, connection.vendor)
+    values = list(values)
+    for position, funcs, col in converters:
+        for func in funcs:
+            values[position] = func(values[position], col, connection)
+    return model.from_db(using, names, values)
+
+
 def models_from_sql(
     model: type[M],
     sql: str,
@@ -46,21 +58,13 @@ def models_from_sql(
     using: str = "default",
 ) -> list[M]:
     """Run `sql` (columns: `model_columns(model, ...)`, then `extra`) and return instances."""
-    connection = connections[using]
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    if not rows:
-        return []
-    names, converters = _plan(model, using, connection.vendor)
-    width = len(names)
+    width = len(model._meta.concrete_fields)
     instances = []
     for row in rows:
-        values = list(row[:width])
-        for position, funcs, col in converters:
-            for func in funcs:
-                values[position] = func(values[position], col, connection)
-        instance = model.from_db(using, names, values)
+        instance = model_from_values(model, row[:width], using=using)
         for name, value in zip(extra, row[width:], strict=True):
             setattr(instance, name, value)
         instances.append(instance)

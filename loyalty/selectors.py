@@ -5,17 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 from django.db.models import F, Q, QuerySet, Sum
 from django.db.models.functions import Lower
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from core.errors import Forbidden, InvalidInput, MemberNotFound, RewardNotFound
-from core.sql import model_columns, models_from_sql
+from core.sql import model_columns, model_from_values
 from loyalty.contact import phone_normalize
 from loyalty.models import EidCard, LedgerEntry, Member, Reward
 from loyalty.numbers import member_number_clean, member_number_looks_like
 from stores.models import Store
-from stores.selectors import staff_works_for_a_store
+from stores.selectors import ReadAlong, staff_for_token, staff_works_for_a_store
 
 MAX_RESULTS = 20
 
@@ -58,43 +60,77 @@ def member_to_lock_at_store(store: Store, member_id: int) -> Member:
 # A card scanned or a number typed at the counter: the most frequent read of all, so one
 # hand-written query for the member and what the counter shows with it (the home store's code,
 # whether an eID card is linked). The ORM's two-join select_related costs more to build.
-# Column names come from the model, never from input.
-_MEMBER_BY_NUMBER_SQL = f"""
-    SELECT {model_columns(Member, "m")}, s.code, e.id
-    FROM loyalty_member m
+# Column names come from the models, never from input.
+_MEMBER_COLUMNS = f"{model_columns(Member, 'm')}, s.code, e.id"
+_MEMBER_JOINS = """
+    loyalty_member m
     JOIN stores_store s ON s.id = m.home_store_id
     LEFT JOIN loyalty_eidcard e ON e.member_id = m.id
-    WHERE m.number = %s
-"""  # noqa: S608
+"""
+_MEMBER_BY_NUMBER_SQL = f"SELECT {_MEMBER_COLUMNS} FROM {_MEMBER_JOINS} WHERE m.number = %s"  # noqa: S608
+
+# The same read along with the token's query (`member_lookup_with_staff`).
+_MEMBER_ALONG_TOKEN = ReadAlong(
+    columns=_MEMBER_COLUMNS,
+    joins=f"LEFT JOIN ({_MEMBER_JOINS}) ON m.number = %(number)s AND {{may_act}}",
+)
+
+
+def _member_from_row(values: tuple) -> Member:
+    """Return the member of a `_MEMBER_COLUMNS` row, home store and eID card link loaded."""
+    width = len(Member._meta.concrete_fields)
+    member = model_from_values(Member, values[:width])
+    home_store_code, eid_card_id = values[width:]
+    db = member._state.db
+    home = Store.from_db(db, ["id", "code"], [member.home_store_id, home_store_code])
+    card = None
+    if eid_card_id is not None:
+        card = EidCard.from_db(db, ["id", "member_id"], [eid_card_id, member.pk])
+    Member._meta.get_field("home_store").set_cached_value(member, home)
+    Member._meta.get_field("eid_card").set_cached_value(member, card)
+    return member
 
 
 def _members_by_number(number: str) -> list[Member]:
     """Return the member with this number (0 or 1), home store and eID card link loaded."""
-    members = models_from_sql(
-        Member, _MEMBER_BY_NUMBER_SQL, [number], extra=("home_store_code", "eid_card_id")
-    )
-    for member in members:
-        db = member._state.db
-        home = Store.from_db(db, ["id", "code"], [member.home_store_id, member.home_store_code])
-        card = None
-        if member.eid_card_id is not None:
-            card = EidCard.from_db(db, ["id", "member_id"], [member.eid_card_id, member.pk])
-        Member._meta.get_field("home_store").set_cached_value(member, home)
-        Member._meta.get_field("eid_card").set_cached_value(member, card)
-    return members
+    with connection.cursor() as cursor:
+        cursor.execute(_MEMBER_BY_NUMBER_SQL, [number])
+        return [_member_from_row(row) for row in cursor.fetchall()]
 
 
-def member_find_for_counter(*, query: str) -> list[Member]:
+def member_lookup_with_staff(
+    key: str, number: str
+) -> tuple[AbstractBaseUser, Token, list[Member]] | None:
+    """Return `staff_for_token(key)` and the member with this number, in one statement.
+
+    The member's columns are read only for an active user who works for a store, the rule
+    the lookup applies to them anyway. None for an unknown key.
+    """
+    found = staff_for_token(key, also=_MEMBER_ALONG_TOKEN, params={"number": number})
+    if found is None:
+        return None
+    user, token, values = found
+    members = [] if values[0] is None else [_member_from_row(values)]
+    return user, token, members
+
+
+def member_find_for_counter(
+    *, query: str, read_along: dict[str, list[Member]] | None = None
+) -> list[Member]:
     """Return the members a counter lookup means: by member number, e-mail or phone (exact).
 
     A number shaped like a member number with a wrong check digit raises, so a typo is told
-    apart from a stranger.
+    apart from a stranger. `read_along` maps a member number to what `member_lookup_with_staff`
+    already read for it in this request.
     """
     query = (query or "").strip()
     if not query or len(query) > 254:
         raise InvalidInput("Type a member number, an e-mail address or a phone number.")
     if member_number_looks_like(query):
-        return _members_by_number(member_number_clean(query))
+        number = member_number_clean(query)
+        if read_along and number in read_along:
+            return read_along[number]
+        return _members_by_number(number)
     members = Member.objects.select_related("home_store", "eid_card")
     if "@" in query:
         return list(

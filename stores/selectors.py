@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -13,49 +16,86 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from core.errors import StoreForbidden, StoreInactive, StoreNotFound
-from core.sql import model_columns, models_from_sql
+from core.sql import model_columns, model_from_values
 from stores.models import Campaign, EarningRule, StaffAssignment, StaffRole, Store
 
 # What DRF's TokenAuthentication reads, and whether the user may act for at least one store
 # (`staff_works_for_a_store`), in one hand-written query: it runs on every counter request,
 # and the ORM takes longer to build the join than PostgreSQL takes to answer it.
+_STAFF_WORKS_SQL = """
+    EXISTS (
+        SELECT 1 FROM stores_staffassignment a
+        WHERE a.user_id = u.{pk}
+          AND (a.store_id IS NOT NULL
+               OR (a.role = %(head_office)s AND EXISTS (SELECT 1 FROM stores_store)))
+    )
+"""
 _STAFF_BY_KEY_SQL = """
-    SELECT {user_columns}, t.created,
-           EXISTS (
-               SELECT 1 FROM stores_staffassignment a
-               WHERE a.user_id = u.{pk}
-                 AND (a.store_id IS NOT NULL
-                      OR (a.role = %s AND EXISTS (SELECT 1 FROM stores_store)))
-           )
+    SELECT {user_columns}, t.created, {works}{also_columns}
     FROM {users} u
-    JOIN {tokens} t ON t.user_id = u.{pk}
-    WHERE t.key = %s
+    JOIN {tokens} t ON t.user_id = u.{pk}{also_joins}
+    WHERE t.key = %(key)s
 """
 
 
-def staff_for_token(key: str) -> tuple[AbstractBaseUser, Token] | None:
-    """Return the user an API token belongs to, and the token; None for an unknown key.
+@dataclass(frozen=True)
+class ReadAlong:
+    """What another app reads in the token's query, saving the request a round trip.
+
+    `joins` are LEFT JOINs that may use `{may_act}`: true only for an active user who works
+    for a store, so nothing is read for anyone else. `columns` follow the staff's columns;
+    their values come back as they are. Parameters are named (%(name)s).
+    """
+
+    columns: str
+    joins: str
+
+
+@cache
+def _staff_by_key_sql(User: type[AbstractBaseUser], also: ReadAlong | None) -> str:
+    """Return the token's query for this user model, with what `also` reads along."""
+    names = {  # Names come from the models, never from input.
+        "pk": User._meta.pk.column,
+        "users": User._meta.db_table,
+        "tokens": Token._meta.db_table,
+    }
+    works = _STAFF_WORKS_SQL.format(**names)
+    also_columns = also_joins = ""
+    if also is not None:
+        also_columns = ", " + also.columns
+        also_joins = " " + also.joins.format(may_act=f"(u.is_active AND {works})")
+    return _STAFF_BY_KEY_SQL.format(
+        user_columns=model_columns(User, "u"),
+        works=works,
+        also_columns=also_columns,
+        also_joins=also_joins,
+        **names,
+    )
+
+
+def staff_for_token(
+    key: str, *, also: ReadAlong | None = None, params: dict[str, Any] | None = None
+) -> tuple[AbstractBaseUser, Token, tuple] | None:
+    """Return the user an API token belongs to, the token, and the values `also` read
+    (an empty tuple without it); None for an unknown key.
 
     The user also carries the answer of `staff_works_for_a_store`, read in the same query.
     """
     User = get_user_model()
-    sql = _STAFF_BY_KEY_SQL.format(  # Names come from the models, never from input.
-        user_columns=model_columns(User, "u"),
-        pk=User._meta.pk.column,
-        users=User._meta.db_table,
-        tokens=Token._meta.db_table,
-    )
-    found = models_from_sql(
-        User, sql, [StaffRole.HEAD_OFFICE, key], extra=("token_created", "works_for_a_store")
-    )
-    if not found:
+    sql = _staff_by_key_sql(User, also)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {**(params or {}), "head_office": StaffRole.HEAD_OFFICE, "key": key})
+        row = cursor.fetchone()
+    if row is None:
         return None
-    user = found[0]
-    user._works_for_a_store = bool(user.__dict__.pop("works_for_a_store"))
+    width = len(User._meta.concrete_fields)
+    user = model_from_values(User, row[:width])
+    created, works_for_a_store = row[width : width + 2]
+    user._works_for_a_store = bool(works_for_a_store)
     token = Token.from_db(user._state.db, ["key", "user_id", "created"], [key, user.pk, None])
-    token.created = user.__dict__.pop("token_created")
+    token.created = created
     Token._meta.get_field("user").set_cached_value(token, user)
-    return user, token
+    return user, token, tuple(row[width + 2 :])
 
 
 def staff_is_head_office(user: AbstractBaseUser) -> bool:

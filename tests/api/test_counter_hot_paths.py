@@ -17,10 +17,18 @@ from rest_framework.test import APIClient
 
 from loyalty.api import LedgerEntryOutputSerializer, MemberOutputSerializer, PointsOutputSerializer
 from loyalty.models import LedgerEntry, Member
+from loyalty.selectors import member_lookup_with_staff
 from loyalty.services import points_earn, points_redeem
 from stores.models import Campaign
 from stores.selectors import campaign_multiplier, store_for_staff
-from tests.factories import EarningRuleFactory, EidCardFactory, MemberFactory, RewardFactory
+from tests.factories import (
+    EarningRuleFactory,
+    EidCardFactory,
+    MemberFactory,
+    RewardFactory,
+    StaffFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +79,7 @@ def test_the_token_of_an_inactive_user_is_refused(token_client, cashier):
     assert response.json()["code"] == "authentication_failed"
 
 
-def test_lookup_by_number_shows_home_store_and_eid_link_in_two_statements(token_client, store):
+def test_lookup_by_number_shows_home_store_and_eid_link_in_one_statement(token_client, store):
     # given
     card = EidCardFactory(member__home_store=store)
     plain = MemberFactory(home_store=store)
@@ -84,13 +92,78 @@ def test_lookup_by_number_shows_home_store_and_eid_link_in_two_statements(token_
     statements = _statements(ctx)  # read now: the next request resets the query log
     by_form = token_client.post("/api/v1/members/lookup/", {"query": plain.number}, format="json")
 
-    # then: token (with the staff member's right to a store), member (home store, eID link)
-    assert len(statements) == 2, statements
+    # then: token, the staff member's right to a store, member (home store, eID link) at once
+    assert len(statements) == 1, statements
     [found] = by_card.json()["results"]
     assert found["id"] == card.member.pk and found["home_store"] == "GNT01"
     assert found["has_eid_card"] is True
     [found] = by_form.json()["results"]
     assert found["number"] == plain.number and found["has_eid_card"] is False
+
+
+def test_lookup_by_e_mail_takes_the_usual_two_statements(token_client, store):
+    # given
+    member = MemberFactory(home_store=store, email="an@example.be")
+
+    # when
+    with CaptureQueriesContext(connection) as ctx:
+        response = token_client.post(
+            "/api/v1/members/lookup/", {"query": "An@Example.be"}, format="json"
+        )
+
+    # then
+    assert len(_statements(ctx)) == 2
+    assert [m["id"] for m in response.json()["results"]] == [member.pk]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "code"),
+    [
+        ('{"query": "1234 5678 9012"', "application/json", 400, "malformed_request"),
+        ('{"query": "123456789012"}', "application/json", 400, "invalid_member_number"),
+        ('["123456789012"]', "application/json", 400, "invalid_input"),
+        ("query=123456789012", "application/x-www-form-urlencoded", 400, "invalid_member_number"),
+        ("<query>1</query>", "application/xml", 415, "unsupported_media_type"),
+    ],
+)
+def test_a_lookup_the_token_query_cannot_read_along_gets_the_usual_answer(
+    token_client, store, body, content_type, status, code
+):
+    response = token_client.generic("POST", "/api/v1/members/lookup/", body, content_type)
+
+    assert response.status_code == status, response.content
+    assert response.json()["code"] == code
+
+
+def test_the_token_query_reads_no_member_for_staff_without_a_store(store):
+    # given: a member, an active user with no store, and an inactive cashier
+    member = MemberFactory(home_store=store)
+    nobody = UserFactory()
+    gone = StaffFactory(store=store, is_active=False)
+
+    for user in (nobody, gone):
+        # when
+        user_read, _token, members = member_lookup_with_staff(
+            Token.objects.create(user=user).key, member.number
+        )
+
+        # then: the user is known, but no column of the member was read for them
+        assert user_read.pk == user.pk
+        assert members == []
+
+
+def test_a_staff_member_without_a_store_is_refused_the_lookup(store):
+    # given
+    member = MemberFactory(home_store=store)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token " + Token.objects.create(user=UserFactory()).key)
+
+    # when
+    response = client.post("/api/v1/members/lookup/", {"query": member.number}, format="json")
+
+    # then
+    assert response.status_code == 403
+    assert member.number not in response.content.decode()
 
 
 def test_earn_applies_rule_and_campaign_in_three_statements_on_postgres(token_client, store):
