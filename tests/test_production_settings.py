@@ -52,3 +52,22 @@ def test_missing_or_unsafe_setting_refuses_to_start(name, value, says):
     result = _check(**{name: value})
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and says in result.stderr
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, "5"), ("2", "2"), ("off", "None")])
+def test_postgresql_gets_the_project_backend_and_prepared_statements(value, expected):
+    env = {k: v for k, v in os.environ.items() if k != "DB_PREPARE_THRESHOLD"}
+    env.update(GOOD, DJANGO_SETTINGS_MODULE="config.settings.production")
+    if value is not None:
+        env["DB_PREPARE_THRESHOLD"] = value
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "db = settings.DATABASES['default']; options = db['OPTIONS']; "
+        "print(db['ENGINE'], options['server_side_binding'], options['prepare_threshold'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["core.db.postgresql", "True", expected]

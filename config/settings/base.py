@@ -97,8 +97,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # runs again and again: PostgreSQL then plans the counter's joins once per connection
     # instead of on every scan and purchase (a lookup's database time fell from 0.52 to 0.16 ms
     # CPU in bench/bench_api.py).
+    # DB_PREPARE_THRESHOLD=off never prepares (PgBouncer in transaction mode before 1.21).
+    threshold = env("DB_PREPARE_THRESHOLD", default="5").strip().lower()
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        server_side_binding=True, prepare_threshold=env.int("DB_PREPARE_THRESHOLD", default=5)
+        server_side_binding=True,
+        prepare_threshold=None if threshold in ("", "off", "none") else int(threshold),
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
