@@ -1,0 +1,26 @@
+"""Every write of the loyalty app: joining, earning, redeeming, adjusting, expiring points.
+
+A change to a balance is an action: lock the member row, write an append-only ledger row,
+update the cached balance, all in one transaction. Rules about how many points a purchase
+earns live in `loyalty.rules` and never see how the member joined.
+
+By subject: `members` (joining, unlinking an eID card), `ledger` (what every balance change
+shares), `earn`, `points` (redeem, adjust, reverse, expire).
+"""
+
+from loyalty.services.earn import points_earn
+from loyalty.services.ledger import MAX_POINTS_PER_ENTRY
+from loyalty.services.members import member_eid_unlink, member_enroll_by_eid, member_enroll_by_form
+from loyalty.services.points import points_adjust, points_expire, points_redeem, points_reverse
+
+__all__ = [
+    "MAX_POINTS_PER_ENTRY",
+    "member_eid_unlink",
+    "member_enroll_by_eid",
+    "member_enroll_by_form",
+    "points_adjust",
+    "points_earn",
+    "points_expire",
+    "points_redeem",
+    "points_reverse",
+]

@@ -1,0 +1,172 @@
+"""Earning points for a purchase: the counter's most frequent write."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from datetime import datetime
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.utils import timezone
+
+from core.errors import MemberInactive, MemberNotFound
+from loyalty.models import EntryKind, LedgerEntry, Member, MemberStatus
+from loyalty.rules import points_for_purchase
+from loyalty.services.ledger import (
+    _clean_amount,
+    _clean_key,
+    _idempotent,
+    _lock_member,
+    _replay_checked,
+    _replayed,
+    _write,
+)
+from stores.models import Store
+from stores.selectors import campaign_multiplier, earning_rule_for_store
+
+
+@_idempotent
+def points_earn(
+    *,
+    member: Member,
+    store: Store,
+    staff: AbstractBaseUser | None,
+    amount: Decimal | str,
+    reference: str = "",
+    idempotency_key: str | None = None,
+    at: datetime | None = None,
+) -> LedgerEntry:
+    """Credit the points a purchase earns under the store's rule and running campaign."""
+    amount = _clean_amount(amount)
+    idempotency_key = _clean_key(idempotency_key)
+    at = at or timezone.now()
+    points = points_for_purchase(
+        amount=amount,
+        rule=earning_rule_for_store(store),
+        multiplier=campaign_multiplier(store, at=at),
+    )
+    write = _earn_in_one_statement if connection.vendor == "postgresql" else _earn_locked
+    entry = write(
+        member=member,
+        store=store,
+        staff=staff if staff is not None and staff.is_authenticated else None,
+        points=points,
+        at=at,
+        purchase_amount=amount,
+        reference=str(reference)[:64],
+        idempotency_key=idempotency_key,
+    )
+    member.points_balance = entry.balance_after
+    return entry
+
+
+@transaction.atomic
+def _earn_locked(
+    *, member: Member, store: Store, purchase_amount: Decimal, idempotency_key, **fields
+) -> LedgerEntry:
+    """Earn the portable way: lock the member, check for a replay, write entry and balance."""
+    locked = _lock_member(member, store=store, idempotency_key=idempotency_key)
+    replay = _replayed(locked=locked, kind=EntryKind.EARN, purchase_amount=purchase_amount)
+    if replay:
+        return replay
+    return _write(
+        member=locked,
+        store=store,
+        kind=EntryKind.EARN,
+        activity=True,
+        purchase_amount=purchase_amount,
+        idempotency_key=idempotency_key,
+        **fields,
+    )
+
+
+# An earn on PostgreSQL in one statement, so in one round trip with no BEGIN and COMMIT of
+# its own: the UPDATE locks the member row and moves the balance (an earn never makes it
+# negative), the INSERT appends the entry with the balance it left, and nothing is written
+# when an entry with this idempotency key exists at the store. Same effect as `_earn_locked`.
+_EARN_SQL = """
+    WITH replay AS (
+        SELECT e.id FROM loyalty_ledgerentry e
+        WHERE e.store_id = %(store)s AND e.idempotency_key = %(key)s
+    ), member AS (
+        UPDATE loyalty_member
+        SET points_balance = points_balance + %(points)s,
+            last_activity_at = %(at)s,
+            updated_at = %(now)s
+        WHERE id = %(member)s AND status = %(active)s AND NOT EXISTS (SELECT 1 FROM replay)
+        RETURNING id, points_balance
+    ), entry AS (
+        INSERT INTO loyalty_ledgerentry (
+            member_id, store_id, staff_id, kind, points, balance_after, purchase_amount,
+            reference, idempotency_key, created_at
+        )
+        SELECT member.id, %(store)s, CAST(%(staff)s AS bigint), %(kind)s, %(points)s,
+               member.points_balance, CAST(%(amount)s AS numeric), %(reference)s,
+               CAST(%(key)s AS varchar), %(at)s
+        FROM member
+        RETURNING id, balance_after
+    )
+    SELECT (SELECT id FROM replay),
+           (SELECT id FROM entry),
+           (SELECT balance_after FROM entry),
+           (SELECT status FROM loyalty_member WHERE id = %(member)s)
+"""
+
+
+def _earn_in_one_statement(
+    *,
+    member: Member,
+    store: Store,
+    staff: AbstractBaseUser | None,
+    points: int,
+    at: datetime,
+    purchase_amount: Decimal,
+    reference: str,
+    idempotency_key: str | None,
+) -> LedgerEntry:
+    """Earn with `_EARN_SQL`; raise as `_earn_locked` does when nothing could be written."""
+    params = {
+        "store": store.pk,
+        "key": idempotency_key,
+        "points": points,
+        "at": at,
+        "now": timezone.now(),
+        "member": member.pk,
+        "active": MemberStatus.ACTIVE,
+        "staff": staff.pk if staff is not None else None,
+        "kind": EntryKind.EARN,
+        "amount": purchase_amount,
+        "reference": reference,
+    }
+    # Alone, the statement is its own transaction; inside a caller's, a savepoint keeps that
+    # transaction usable if it fails (a concurrent retry with the same key, see _idempotent).
+    savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with savepoint, connection.cursor() as cursor:
+        cursor.execute(_EARN_SQL, params)
+        replayed_id, entry_id, balance_after, status = cursor.fetchone()
+    if replayed_id is not None:
+        return _replay_checked(
+            LedgerEntry.objects.get(pk=replayed_id),
+            member=member,
+            kind=EntryKind.EARN,
+            purchase_amount=purchase_amount,
+        )
+    if entry_id is None:
+        raise MemberNotFound() if status is None else MemberInactive()
+    entry = LedgerEntry(
+        id=entry_id,
+        member=member,
+        store=store,
+        staff=staff,
+        kind=EntryKind.EARN,
+        points=points,
+        balance_after=balance_after,
+        purchase_amount=purchase_amount,
+        reference=reference,
+        idempotency_key=idempotency_key,
+        created_at=at,
+    )
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return entry

@@ -1,0 +1,93 @@
+"""Joining: by the form (name, e-mail, phone) or with the eID card; unlinking the card."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from core.errors import InvalidInput, MemberExists
+from loyalty.contact import email_normalize, phone_normalize
+from loyalty.models import EidCard, JoinChannel, Member
+from loyalty.numbers import member_number_generate
+from stores.models import Store
+
+NAME_MAX = 100
+
+
+def _clean_name(value: str, field: str) -> str:
+    value = " ".join((value or "").split())
+    if not value or len(value) > NAME_MAX or any(ch.isdigit() for ch in value):
+        raise InvalidInput(details={field: ["Enter a name (letters only, up to 100)."]})
+    return value
+
+
+def _create_member(**fields) -> Member:
+    """Insert a member with a fresh number; retry on the rare number collision."""
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                return Member.objects.create(number=member_number_generate(), **fields)
+        except IntegrityError:
+            if (
+                "email" in fields
+                and fields["email"]
+                and Member.objects.annotate(email_ci=Lower("email"))
+                .filter(email_ci=fields["email"].lower())
+                .exists()
+            ):
+                raise MemberExists() from None
+    raise IntegrityError("Could not allocate a unique member number.")
+
+
+def member_enroll_by_form(
+    *,
+    store: Store,
+    given_name: str,
+    surname: str,
+    email: str,
+    phone: str,
+) -> Member:
+    """Enrol a customer who joins with the form: given name, surname, e-mail and phone only."""
+    given_name = _clean_name(given_name, "given_name")
+    surname = _clean_name(surname, "surname")
+    email = email_normalize(email)
+    phone = phone_normalize(phone)
+    if Member.objects.annotate(email_ci=Lower("email")).filter(email_ci=email.lower()).exists():
+        raise MemberExists()
+    return _create_member(
+        given_name=given_name,
+        surname=surname,
+        email=email,
+        phone=phone,
+        joined_via=JoinChannel.FORM,
+        home_store=store,
+        last_activity_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def member_enroll_by_eid(*, store: Store, given_name: str, surname: str, eid_token: str) -> Member:
+    """Enrol a customer from their eID card: the name and a keyed hash of the card number."""
+    member = _create_member(
+        given_name=_clean_name(given_name, "given_name"),
+        surname=_clean_name(surname, "surname"),
+        joined_via=JoinChannel.EID,
+        home_store=store,
+        last_activity_at=timezone.now(),
+    )
+    EidCard.objects.create(member=member, token=eid_token)
+    return member
+
+
+@transaction.atomic
+def member_eid_unlink(*, member: Member) -> bool:
+    """Remove the member's eID card link; they keep their number, points and rewards.
+
+    Returns whether there was a link. Withdrawing eID consent calls this (see loyalty.privacy).
+    """
+    deleted, _ = EidCard.objects.filter(member=member).delete()
+    member._state.fields_cache.pop("eid_card", None)
+    if deleted:
+        Member.objects.filter(pk=member.pk).update(updated_at=timezone.now())
+    return bool(deleted)

@@ -1,0 +1,152 @@
+"""Taking points (redeeming), correcting them (adjust, reverse) and expiring them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from core.errors import EntryNotReversible, InvalidInput, InvalidPoints, RewardUnavailable
+from loyalty.models import EntryKind, LedgerEntry, Member, Reward
+from loyalty.selectors import rewards_offered
+from loyalty.services.ledger import (
+    MAX_POINTS_PER_ENTRY,
+    _clean_key,
+    _clean_points,
+    _idempotent,
+    _lock_member,
+    _replayed,
+    _write,
+)
+from stores.models import Store
+
+
+@_idempotent
+@transaction.atomic
+def points_redeem(
+    *,
+    member: Member,
+    store: Store,
+    staff: AbstractBaseUser | None,
+    points: int | None = None,
+    reward: Reward | None = None,
+    reference: str = "",
+    idempotency_key: str | None = None,
+    at: datetime | None = None,
+) -> LedgerEntry:
+    """Take points from the balance: a reward's cost, or a number of points (part of it)."""
+    at = at or timezone.now()
+    idempotency_key = _clean_key(idempotency_key)
+    if (points is None) == (reward is None):
+        raise InvalidInput("Redeem either a reward or a number of points.")
+    if reward is not None:
+        if not rewards_offered(store=store, at=at).filter(pk=reward.pk).exists():
+            raise RewardUnavailable()
+        points = reward.point_cost
+    points = _clean_points(points)
+    locked = _lock_member(member, store=store, idempotency_key=idempotency_key)
+    replay = _replayed(locked=locked, kind=EntryKind.REDEEM, points=-points)
+    if replay:
+        return replay
+    entry = _write(
+        member=locked,
+        store=store,
+        staff=staff,
+        kind=EntryKind.REDEEM,
+        points=-points,
+        at=at,
+        activity=True,
+        reward=reward,
+        reference=str(reference)[:64],
+        idempotency_key=idempotency_key,
+    )
+    member.points_balance = locked.points_balance
+    return entry
+
+
+@transaction.atomic
+def points_adjust(
+    *,
+    member: Member,
+    store: Store,
+    staff: AbstractBaseUser | None,
+    points: int,
+    reference: str,
+) -> LedgerEntry:
+    """Correct a balance by hand (head office): positive or negative, with a reason."""
+    if isinstance(points, bool) or not isinstance(points, int) or points == 0:
+        raise InvalidPoints("An adjustment is a non-zero whole number of points.")
+    if abs(points) > MAX_POINTS_PER_ENTRY:
+        raise InvalidPoints()
+    if not reference.strip():
+        raise InvalidInput(details={"reference": ["Say why the balance is adjusted."]})
+    locked = _lock_member(member)
+    entry = _write(
+        member=locked,
+        store=store,
+        staff=staff,
+        kind=EntryKind.ADJUST,
+        points=points,
+        at=timezone.now(),
+        activity=False,
+        reference=reference.strip()[:64],
+    )
+    member.points_balance = locked.points_balance
+    return entry
+
+
+@transaction.atomic
+def points_reverse(
+    *, entry: LedgerEntry, staff: AbstractBaseUser | None, reference: str = ""
+) -> LedgerEntry:
+    """Undo an earn or a redemption (a refunded purchase, a cancelled reward) with a new row."""
+    if entry.kind not in (EntryKind.EARN, EntryKind.REDEEM) or entry.member_id is None:
+        raise EntryNotReversible()
+    if entry.points == 0 or LedgerEntry.objects.filter(reverses=entry).exists():
+        raise EntryNotReversible("This entry has already been reversed or moved no points.")
+    locked = _lock_member(entry.member)
+    return _write(
+        member=locked,
+        store=entry.store,
+        staff=staff,
+        kind=EntryKind.REVERSE,
+        points=-entry.points,
+        at=timezone.now(),
+        activity=False,
+        reverses=entry,
+        reference=str(reference)[:64],
+    )
+
+
+@transaction.atomic
+def points_expire(
+    *, member_id: int, cutoff: datetime, at: datetime | None = None
+) -> LedgerEntry | None:
+    """Expire what is left of the member's credits older than `cutoff`, oldest first.
+
+    Idempotent: once expired, the old credits are covered by debits and a re-run writes nothing.
+    """
+    try:
+        locked = Member.objects.select_for_update().get(pk=member_id)
+    except Member.DoesNotExist:
+        return None
+    sums = LedgerEntry.objects.filter(member=locked).aggregate(
+        old_credits=Sum("points", filter=Q(points__gt=0, created_at__lt=cutoff), default=0),
+        debits=Sum("points", filter=Q(points__lt=0), default=0),
+    )
+    expirable = min(sums["old_credits"] + sums["debits"], locked.points_balance)
+    if expirable <= 0:
+        return None
+    return _write(
+        member=locked,
+        store=locked.home_store,
+        staff=None,
+        kind=EntryKind.EXPIRE,
+        points=-expirable,
+        at=at or timezone.now(),
+        activity=False,
+        reference=f"expired before {cutoff.date().isoformat()}",
+    )
