@@ -1,10 +1,9 @@
 """Model instances from hand-written SQL, for the few hot paths that need it.
 
 `Model.objects.raw()` works out, on every call, which column feeds which field and which
-converters apply; on the counter's hot paths that took longer than the query. `models_from_sql`
-does the same work once per model and database, then builds instances with `Model.from_db`.
-The query selects `model_columns(model, alias)` first, then any extra columns, which land on
-the instances as attributes named in `extra`.
+converters apply; on the counter's hot paths that took longer than the query. Here that work
+is done once per model and database: a query selects `model_columns(model, alias)`, and
+`model_from_values` builds the instance from those values with `Model.from_db`.
 """
 
 from __future__ import annotations
@@ -47,25 +46,3 @@ def model_from_values(model: type[M], values: Sequence[Any], *, using: str = "de
         for func in funcs:
             values[position] = func(values[position], col, connection)
     return model.from_db(using, names, values)
-
-
-def models_from_sql(
-    model: type[M],
-    sql: str,
-    params: Sequence[Any],
-    *,
-    extra: Sequence[str] = (),
-    using: str = "default",
-) -> list[M]:
-    """Run `sql` (columns: `model_columns(model, ...)`, then `extra`) and return instances."""
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    width = len(model._meta.concrete_fields)
-    instances = []
-    for row in rows:
-        instance = model_from_values(model, row[:width], using=using)
-        for name, value in zip(extra, row[width:], strict=True):
-            setattr(instance, name, value)
-        instances.append(instance)
-    return instances
