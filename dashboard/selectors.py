@@ -30,6 +30,7 @@ from privacy.models import (
     ConsentLogHead,
     ConsentRecord,
     PrivacyTicket,
+    RetentionRun,
     TicketSource,
     TicketState,
 )
@@ -471,38 +472,41 @@ def schema_forbidden_fields(
 
 
 @dataclass
-class RetentionRun:
-    at: Any
+class RetentionSummary:
+    """The retention job's last run and what the erasures it opened have erased so far."""
+
+    started_at: Any
+    finished_at: Any
+    cutoff: Any
     tickets: int
     completed: int
     erased: dict[str, int]
 
 
-def retention_last_run() -> RetentionRun | None:
-    """Return when the retention job last opened erasures and what they erased so far.
+def retention_last_run() -> RetentionSummary | None:
+    """Return the retention job's last run, or None if it never ran.
 
-    Privacy records no run of its own; its retention tickets carry the run's time.
+    The run records how many erasures it opened; those tickets were received at the run's start
+    and carry what they erased once completed.
     """
-    last = (
-        PrivacyTicket.objects.filter(source=TicketSource.RETENTION)
-        .order_by()
-        .aggregate(at=Max("received_at"))["at"]
-    )
-    if last is None:
+    run = RetentionRun.objects.order_by("-started_at", "-pk").first()
+    if run is None:
         return None
-    tickets = list(
-        PrivacyTicket.objects.filter(source=TicketSource.RETENTION, received_at=last).values_list(
-            "state", "result_counts"
-        )
-    )
+    tickets = PrivacyTicket.objects.filter(
+        source=TicketSource.RETENTION, received_at=run.started_at
+    ).values_list("state", "result_counts")
     erased: dict[str, int] = {}
-    for _, counts in tickets:
+    completed = 0
+    for state, counts in tickets:
+        completed += state == TicketState.COMPLETED
         for key, n in (counts or {}).items():
             erased[key] = erased.get(key, 0) + int(n)
-    return RetentionRun(
-        at=last,
-        tickets=len(tickets),
-        completed=sum(1 for state, _ in tickets if state == TicketState.COMPLETED),
+    return RetentionSummary(
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        cutoff=run.cutoff,
+        tickets=run.tickets_opened,
+        completed=completed,
         erased=dict(sorted(erased.items())),
     )
 
@@ -512,7 +516,7 @@ class ComplianceReport:
     forbidden_fields: list[FieldFinding]
     chain: ChainStatus | None
     overdue: list[PrivacyTicket]
-    retention: RetentionRun | None
+    retention: RetentionSummary | None
 
     @property
     def ok(self) -> bool:

@@ -1,4 +1,4 @@
-"""Admin for privacy: notices (publish only), the consent log (read-only), tickets."""
+"""Admin for privacy: notices (publish only), tickets, consent log, retention runs (read-only)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from django.contrib import admin, messages
 from core.admin import ReadOnlyAdmin
 from core.errors import ApplicationError
 from privacy import services
-from privacy.models import ConsentRecord, NoticeVersion, PrivacyTicket, TicketTransition
+from privacy.models import (
+    ConsentRecord,
+    NoticeVersion,
+    PrivacyTicket,
+    RetentionRun,
+    TicketTransition,
+)
 
 
 @admin.register(NoticeVersion)
@@ -84,3 +90,9 @@ class PrivacyTicketAdmin(ReadOnlyAdmin):
             except ApplicationError as exc:
                 self.message_user(request, f"Ticket {ticket.pk}: {exc.message}", messages.ERROR)
         self.message_user(request, f"{done} ticket(s) scheduled.")
+
+
+@admin.register(RetentionRun)
+class RetentionRunAdmin(ReadOnlyAdmin):
+    list_display = ["started_at", "finished_at", "cutoff", "tickets_opened"]
+    date_hierarchy = "started_at"

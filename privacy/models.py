@@ -208,3 +208,23 @@ class TicketTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_state or '-'} -> {self.to_state}"
+
+
+class RetentionRun(models.Model):
+    """One run of the retention job: when it ran, the cutoff it used, how many erasures it opened.
+
+    Append-only: the retention service writes one on every run, also one that finds nobody, so
+    head office can see that the job runs. Holds counts only: no personal data, no subject key.
+    The erasure tickets a run opened carry its `started_at` as their `received_at`.
+    """
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    cutoff = models.DateTimeField(help_text="Subjects inactive since before this were erased.")
+    tickets_opened = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"retention run {self.started_at:%Y-%m-%d %H:%M} ({self.tickets_opened} opened)"

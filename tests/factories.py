@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
@@ -135,7 +136,26 @@ class PrivacyTicketFactory(factory.django.DjangoModelFactory):
             )
 
 
+class RetentionRunFactory(factory.django.DjangoModelFactory):
+    """A retention run that found nobody (pass `tickets_opened=`, `started_at=`)."""
+
+    class Meta:
+        model = "privacy.RetentionRun"
+
+    started_at = factory.LazyFunction(timezone.now)
+    finished_at = factory.LazyAttribute(lambda r: r.started_at + timedelta(seconds=2))
+    cutoff = factory.LazyAttribute(lambda r: r.started_at - _retention_period())
+    tickets_opened = 0
+
+
 def _one_month():
     from dateutil.relativedelta import relativedelta
 
     return relativedelta(months=1)
+
+
+def _retention_period():
+    from dateutil.relativedelta import relativedelta
+    from django.conf import settings
+
+    return relativedelta(months=settings.PRIVACY_RETENTION_MONTHS)

@@ -25,6 +25,7 @@ from privacy.models import (
     OPEN_STATES,
     ConsentRecord,
     PrivacyTicket,
+    RetentionRun,
     TicketKind,
     TicketSource,
     TicketState,
@@ -103,10 +104,14 @@ registry.register_eraser("privacy.consent", _pseudonymise_consent, order=900)
 registry.register_eraser("privacy.tickets", _unlink_tickets, order=910)
 
 
+def retention_cutoff(*, now: datetime) -> datetime:
+    """Return the moment before which a subject's last activity makes them due for erasure."""
+    return now - relativedelta(months=settings.PRIVACY_RETENTION_MONTHS)
+
+
 def retention_subjects(*, now: datetime | None = None) -> list[str]:
     """Return the keys of subjects inactive for the retention period, without an open erasure."""
-    now = now or timezone.now()
-    cutoff = now - relativedelta(months=settings.PRIVACY_RETENTION_MONTHS)
+    cutoff = retention_cutoff(now=now or timezone.now())
     keys: list[str] = []
     for source in registry.retention_sources.values():
         keys.extend(source(cutoff))
@@ -122,11 +127,14 @@ def retention_open_tickets(*, now: datetime | None = None) -> list[int]:
     """Open a scheduled system erasure ticket for each inactive subject; return their ids.
 
     Tickets go received -> verified -> scheduled (checked against the transition table) and
-    each is sent to the erasure task once its batch commits.
+    each is sent to the erasure task once its batch commits. Every run that gets to the end
+    records itself (a `RetentionRun`), also one that opens nothing; its tickets are received
+    at the run's start.
     """
     path = (TicketState.RECEIVED, TicketState.VERIFIED, TicketState.SCHEDULED)
     path_check(*path)
     now = now or timezone.now()
+    cutoff = retention_cutoff(now=now)
     ticket_ids: list[int] = []
     for batch in _batched(retention_subjects(now=now), RETENTION_BATCH):
         with transaction.atomic():
@@ -164,8 +172,10 @@ def retention_open_tickets(*, now: datetime | None = None) -> list[int]:
             for ticket in tickets:
                 ticket_run_on_commit(ticket)
         ticket_ids.extend(t.pk for t in tickets)
-    if ticket_ids:
-        logger.info("privacy retention: %s erasure ticket(s) opened", len(ticket_ids))
+    RetentionRun.objects.create(
+        started_at=now, finished_at=timezone.now(), cutoff=cutoff, tickets_opened=len(ticket_ids)
+    )
+    logger.info("privacy retention: %s erasure ticket(s) opened", len(ticket_ids))
     return ticket_ids
 
 

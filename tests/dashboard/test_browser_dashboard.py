@@ -18,6 +18,7 @@ from tests.dashboard.conftest import EntryKind, entry, member_joined
 from tests.factories import (
     HeadOfficeFactory,
     PrivacyTicketFactory,
+    RetentionRunFactory,
     RewardFactory,
     StaffFactory,
     StoreFactory,
@@ -68,6 +69,16 @@ def chain(transactional_db):
     PrivacyTicketFactory(
         kind="access", state="awaiting_verification", due_on=today + timedelta(days=20)
     )
+    last_night = now - timedelta(hours=8)
+    RetentionRunFactory(started_at=last_night, tickets_opened=2)
+    for counts in ({"loyalty.members": 1, "loyalty.eid_cards": 1}, {"loyalty.members": 1}):
+        PrivacyTicketFactory(
+            source="retention",
+            state="completed",
+            subject_key=None,
+            received_at=last_night,
+            result_counts=counts,
+        )
     for n in range(6):
         privacy_services.consent_give(
             subject_key=f"member:{n}",
@@ -113,6 +124,8 @@ def test_head_office_opens_every_page(chain, live_server, page, screenshot):
         page.goto(f"{live_server.url}/office/{path}")
         assert page.locator(expect).first.is_visible(), name
         screenshot(name)
+    # the last page, compliance, shows last night's retention run
+    assert "2 erasures opened, 2 completed." in page.locator("#check-retention").inner_text()
 
 
 def test_head_office_acts_on_a_ticket(chain, live_server, page, screenshot, settings):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -13,7 +14,7 @@ from django.utils import timezone
 from dashboard.selectors import compliance_report, schema_forbidden_fields
 from privacy import services
 from privacy.models import Channel, ConsentRecord, Purpose
-from tests.factories import PrivacyTicketFactory
+from tests.factories import PrivacyTicketFactory, RetentionRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +99,10 @@ def test_the_page_reports_a_broken_chain_and_an_overdue_ticket(office, gent):
 
 
 def test_the_retention_job_s_last_run(gent):
+    # given: two runs; the last opened two erasures, both completed
     when = timezone.now() - timedelta(days=1)
+    RetentionRunFactory(started_at=when - timedelta(days=1), tickets_opened=1)
+    RetentionRunFactory(started_at=when, tickets_opened=2)
     PrivacyTicketFactory(
         source="retention",
         state="completed",
@@ -113,11 +117,50 @@ def test_the_retention_job_s_last_run(gent):
     )
     PrivacyTicketFactory(source="retention", received_at=when - timedelta(days=1))
 
+    # when
     run = compliance_report().retention
 
-    assert run.at == when
+    # then
+    assert run.started_at == when
     assert (run.tickets, run.completed) == (2, 2)
     assert run.erased == {"loyalty.eid_cards": 1, "loyalty.members": 2}
+
+
+def test_the_page_shows_the_last_run_s_time_and_count(office, gent):
+    # given: a run last night that opened three erasures, none completed yet
+    when = timezone.make_aware(datetime(2026, 11, 3, 2, 30))
+    RetentionRunFactory(started_at=when - timedelta(days=1), tickets_opened=0)
+    RetentionRunFactory(started_at=when, tickets_opened=3)
+    for _ in range(3):
+        PrivacyTicketFactory(source="retention", state="scheduled", received_at=when)
+    office.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    # when
+    response = office.get(reverse("dashboard:compliance"))
+
+    # then
+    html = response.content.decode()
+    assert "Last run on 3 Nov 2026 02:30, for members with no activity since 3 Nov 2024." in html
+    assert "3 erasures opened, 0 completed." in html
+
+
+def test_the_page_shows_a_run_that_found_nobody(office):
+    RetentionRunFactory(started_at=timezone.make_aware(datetime(2026, 11, 3, 2, 30)))
+    office.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    html = office.get(reverse("dashboard:compliance")).content.decode()
+
+    assert "Last run on 3 Nov 2026 02:30" in html
+    assert "Nobody was inactive that long: no erasure opened." in html
+
+
+def test_the_page_says_when_the_retention_job_never_ran(office):
+    office.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    response = office.get(reverse("dashboard:compliance"))
+
+    assert response.context["report"].retention is None
+    assert "The retention job has never run." in response.content.decode()
 
 
 def test_the_record_of_processing_downloads(office):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from privacy.models import ConsentRecord, NoticeVersion, Purpose
-from privacy.services import consent_give
+from privacy.models import ConsentRecord, NoticeVersion, Purpose, RetentionRun
+from privacy.services import consent_give, retention_open_tickets
 
 
 @pytest.fixture
@@ -26,6 +26,7 @@ def test_admin_pages_render(admin_client):
         "/admin/privacy/privacyticket/",
         "/admin/privacy/noticeversion/",
         "/admin/privacy/noticeversion/add/",
+        "/admin/privacy/retentionrun/",
     ):
         assert admin_client.get(url).status_code == 200, url
 
@@ -41,6 +42,18 @@ def test_consent_records_cannot_be_changed_or_deleted_in_admin(admin_client):
     record.refresh_from_db()
     assert record.action == "given"
     assert ConsentRecord.objects.count() == 1
+
+
+def test_retention_runs_are_read_only_in_admin(admin_client):
+    retention_open_tickets()
+    run = RetentionRun.objects.get()
+
+    assert admin_client.get("/admin/privacy/retentionrun/add/").status_code == 403
+    admin_client.post(f"/admin/privacy/retentionrun/{run.pk}/change/", {"tickets_opened": 9})
+    admin_client.post(f"/admin/privacy/retentionrun/{run.pk}/delete/", {"post": "yes"})
+
+    run.refresh_from_db()
+    assert run.tickets_opened == 0
 
 
 def test_adding_a_notice_in_admin_publishes_a_new_version(admin_client):

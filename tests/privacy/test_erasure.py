@@ -21,6 +21,7 @@ from privacy.models import (
     ConsentRecord,
     PrivacyTicket,
     Purpose,
+    RetentionRun,
     TicketKind,
     TicketSource,
     TicketState,
@@ -241,6 +242,47 @@ def test_retention_erases_inactive_members_each_with_a_system_ticket(store, run_
             "completed",
         ]
     assert {m.pk for m in stale}.isdisjoint(Member.objects.values_list("pk", flat=True))
+
+
+def test_a_retention_run_that_finds_nobody_leaves_a_record(store, settings):
+    # given: one member, active last month
+    settings.PRIVACY_RETENTION_MONTHS = 24
+    MemberFactory(home_store=store, last_activity_at=timezone.now() - timedelta(days=30))
+    before = timezone.now()
+
+    # when
+    assert retention_run() == 0
+
+    # then: the run is on record, with the cutoff it used and nothing opened
+    run = RetentionRun.objects.get()
+    assert before <= run.started_at <= run.finished_at <= timezone.now()
+    assert run.cutoff == run.started_at - relativedelta(months=24)
+    assert run.tickets_opened == 0
+    assert not PrivacyTicket.objects.exists()
+
+
+def test_a_retention_run_records_how_many_erasures_it_opened(store, run_on_commit):
+    # given: two members inactive past the period, one not
+    old = timezone.now() - relativedelta(months=25)
+    MemberFactory.create_batch(2, home_store=store, last_activity_at=old)
+    MemberFactory(home_store=store, last_activity_at=timezone.now())
+
+    # when: the job runs twice
+    with run_on_commit():
+        retention_run()
+    retention_run()
+
+    # then: each run has its record; the first run's tickets were received when it started
+    first, second = RetentionRun.objects.order_by("started_at")
+    assert (first.tickets_opened, second.tickets_opened) == (2, 0)
+    tickets = PrivacyTicket.objects.filter(source=TicketSource.RETENTION)
+    assert {t.received_at for t in tickets} == {first.started_at}
+
+
+def test_a_retention_run_holds_no_personal_data_or_subject_key():
+    fields = {f.name for f in RetentionRun._meta.concrete_fields}
+
+    assert fields == {"id", "started_at", "finished_at", "cutoff", "tickets_opened"}
 
 
 def test_retention_period_is_configurable(store, settings, run_on_commit):
