@@ -1,0 +1,42 @@
+"""Who sees what: every dashboard page starts from `office_access(user)`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from core.errors import Forbidden
+from stores.models import StaffRole, Store
+from stores.selectors import staff_is_head_office, stores_for_staff
+
+
+@dataclass(frozen=True)
+class OfficeAccess:
+    """What a staff member may see in the dashboard."""
+
+    head_office: bool
+    stores: tuple[Store, ...]
+
+    @property
+    def store_ids(self) -> set[int]:
+        return {s.pk for s in self.stores}
+
+
+def office_access(user: AbstractBaseUser) -> OfficeAccess:
+    """Return what this user may see: head office everything, a manager their stores' figures.
+
+    Raises Forbidden for anyone else (cashiers, users without a role).
+    """
+    if staff_is_head_office(user):
+        return OfficeAccess(head_office=True, stores=tuple(Store.objects.order_by("code")))
+    managed = tuple(stores_for_staff(user, roles=(StaffRole.STORE_MANAGER,)).order_by("code"))
+    if not managed:
+        raise Forbidden("The dashboard is for head office and store managers.")
+    return OfficeAccess(head_office=False, stores=managed)
+
+
+def office_head_required(access: OfficeAccess) -> None:
+    """Raise unless the user is head office (the privacy queue, consent log, configuration)."""
+    if not access.head_office:
+        raise Forbidden("Only head office may open this page.")

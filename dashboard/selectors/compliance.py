@@ -1,0 +1,142 @@
+"""The compliance self-check: forbidden fields, the chain, overdue tickets, retention."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import apps
+from django.db import models
+
+from dashboard.selectors.privacy_queue import ChainStatus, consent_chain_status
+from privacy.models import (
+    PrivacyTicket,
+    RetentionRun,
+    TicketSource,
+    TicketState,
+)
+from privacy.selectors import tickets_overdue
+
+FORBIDDEN_FIELD = {
+    "national number": re.compile(
+        r"national|rijksregister|registre national|register\s*(number|nr|no)\b|\bnrn\b|niss|insz"
+        r"|\bssin\b|\bnn\b",
+        re.I,
+    ),
+    "birth date": re.compile(r"birth|\bdob\b|born|geboorte|naissance|\bage\b", re.I),
+    "gender": re.compile(r"gender|\bsex\b|geslacht|\bsexe\b", re.I),
+    "address": re.compile(r"address|street|straat|\brue\b|postcode|postal|\bzip\b|adres", re.I),
+    "photo": re.compile(r"photo|picture|portrait|\bimage\b|foto|selfie", re.I),
+}
+
+
+# An e-mail or network address is not where someone lives.
+NOT_POSTAL = re.compile(r"\b(e ?mail|ip|mac|network|web) address(es)?\b", re.I)
+
+
+@dataclass(frozen=True)
+class FieldFinding:
+    model: str
+    field: str
+    category: str
+
+
+def _words(name: str) -> str:
+    return " ".join(name.replace("_", " ").split())
+
+
+def schema_forbidden_fields(
+    fields: Iterable[models.Field] | None = None,
+) -> list[FieldFinding]:
+    """Return the fields that look as if they may hold a national number, birth date, gender,
+    address or photo. `fields` defaults to every concrete field of every installed model.
+
+    An e-mail address is allowed (the form channel asks for it), and an IP address is not a
+    postal one; an image or file field is always reported as a possible photo.
+    """
+    if fields is None:
+        fields = [f for model in apps.get_models() for f in model._meta.concrete_fields]
+    findings = []
+    for f in fields:
+        label = f"{f.model._meta.label}" if getattr(f, "model", None) else "?"
+        if isinstance(f, models.FileField):
+            findings.append(FieldFinding(label, f.name, "photo"))
+            continue
+        if isinstance(f, models.EmailField | models.GenericIPAddressField):
+            continue
+        text = f"{_words(f.name)} {_words(str(f.verbose_name))} {_words(f.db_column or '')}"
+        text = NOT_POSTAL.sub(" ", text)
+        for category, pattern in FORBIDDEN_FIELD.items():
+            if pattern.search(text):
+                findings.append(FieldFinding(label, f.name, category))
+                break
+    return findings
+
+
+@dataclass
+class RetentionSummary:
+    """The retention job's last run and what the erasures it opened have erased so far."""
+
+    started_at: Any
+    finished_at: Any
+    cutoff: Any
+    tickets: int
+    completed: int
+    erased: dict[str, int]
+
+
+def retention_last_run() -> RetentionSummary | None:
+    """Return the retention job's last run, or None if it never ran.
+
+    The run records how many erasures it opened; those tickets were received at the run's start
+    and carry what they erased once completed.
+    """
+    run = RetentionRun.objects.order_by("-started_at", "-pk").first()
+    if run is None:
+        return None
+    tickets = PrivacyTicket.objects.filter(
+        source=TicketSource.RETENTION, received_at=run.started_at
+    ).values_list("state", "result_counts")
+    erased: dict[str, int] = {}
+    completed = 0
+    for state, counts in tickets:
+        completed += state == TicketState.COMPLETED
+        for key, n in (counts or {}).items():
+            erased[key] = erased.get(key, 0) + int(n)
+    return RetentionSummary(
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        cutoff=run.cutoff,
+        tickets=run.tickets_opened,
+        completed=completed,
+        erased=dict(sorted(erased.items())),
+    )
+
+
+@dataclass
+class ComplianceReport:
+    forbidden_fields: list[FieldFinding]
+    chain: ChainStatus | None
+    overdue: list[PrivacyTicket]
+    retention: RetentionSummary | None
+
+    @property
+    def ok(self) -> bool:
+        return (
+            not self.forbidden_fields
+            and self.chain is not None
+            and self.chain.ok
+            and not self.overdue
+        )
+
+
+def compliance_report(*, fields: Iterable[models.Field] | None = None) -> ComplianceReport:
+    """Return the live compliance self-check."""
+    return ComplianceReport(
+        forbidden_fields=schema_forbidden_fields(fields),
+        chain=consent_chain_status(),
+        overdue=list(tickets_overdue()[:50]),
+        retention=retention_last_run(),
+    )
