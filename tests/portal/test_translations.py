@@ -16,7 +16,7 @@ TEMPLATES = [
     ROOT / "templates/staff_base.html",
     *sorted((ROOT / "portal/templates/portal").glob("*.html")),
 ]
-PYTHON = sorted((ROOT / "portal").glob("*.py"))
+PYTHON = sorted((ROOT / "portal").rglob("*.py"))
 CALL = re.compile(r" (n?)gettext\(([ur]?(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"))", re.S)
 PLACEHOLDER = re.compile(r"%\(\w+\)s")
 

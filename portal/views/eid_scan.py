@@ -1,0 +1,141 @@
+"""Reading the eID card, after consent: the notice, arming a reader, waiting for the card."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from core.errors import ApplicationError, NoticeMissing
+from loyalty import eid_services
+from loyalty.models import Member, ScanState
+from loyalty.selectors import member_at_store
+from portal import selectors
+from portal.errors import error_message, scan_failure_message
+from portal.forms import ConsentForm
+from portal.views.common import counter_view, store_context
+from privacy import selectors as privacy_selectors
+from privacy.models import NoticeVersion, Purpose
+from stores.models import Language, Store
+
+# A reader agent polls at least every 20 s; silence for longer means it is not running.
+READER_SILENT_SECONDS = 60
+
+
+def _customer_language(request: HttpRequest, store: Store) -> str:
+    language = request.GET.get("lang") or request.POST.get("language")
+    return language if language in Language.values else store.language
+
+
+def _consent_screen(
+    request: HttpRequest, store: Store, *, link_member: Member | None, error: str = ""
+) -> HttpResponse:
+    language = _customer_language(request, store)
+    readers = list(selectors.readers_of_store(store=store))
+    try:
+        notice = privacy_selectors.notice_current(
+            purpose=Purpose.EID_RECOGNITION, language=language
+        )
+    except NoticeMissing as exc:
+        notice, error = None, error_message(exc)
+    context = store_context(
+        store,
+        notice=notice,
+        customer_language=language,
+        languages=Language.choices,
+        readers=readers,
+        link_member=link_member,
+        error=error,
+        nav="eid",
+    )
+    return render(request, "portal/eid_consent.html", context, status=400 if error else 200)
+
+
+def _arm(request: HttpRequest, store: Store, *, link_member: Member | None) -> HttpResponse:
+    form = ConsentForm(request.POST)
+    if not form.is_valid():
+        return _consent_screen(
+            request, store, link_member=link_member, error=_("Choose a reader and try again.")
+        )
+    device = selectors.readers_of_store(store=store).filter(pk=form.cleaned_data["device"]).first()
+    notice = NoticeVersion.objects.filter(
+        purpose=Purpose.EID_RECOGNITION,
+        language=form.cleaned_data["language"],
+        version=form.cleaned_data["notice_version"],
+    ).first()
+    if device is None or notice is None:
+        return _consent_screen(
+            request, store, link_member=link_member, error=_("Choose a reader and try again.")
+        )
+    try:
+        scan = eid_services.eid_scan_arm(
+            store=store,
+            device=device,
+            staff=request.user,
+            notice_language=notice.language,
+            notice=notice,
+            link_member=link_member,
+        )
+    except ApplicationError as exc:
+        return _consent_screen(request, store, link_member=link_member, error=error_message(exc))
+    return redirect("portal:scan", store_code=store.code, scan_id=scan.pk)
+
+
+@counter_view
+@require_http_methods(["GET", "POST"])
+def eid_consent(request: HttpRequest, store: Store) -> HttpResponse:
+    """Show the customer the notice; "Yes" records consent and arms the reader."""
+    if request.method == "POST":
+        return _arm(request, store, link_member=None)
+    return _consent_screen(request, store, link_member=None)
+
+
+@counter_view
+@require_http_methods(["GET", "POST"])
+def eid_link(request: HttpRequest, store: Store, member_id: int) -> HttpResponse:
+    """Link a renewed eID card to a member: the same consent first, then the read."""
+    member = member_at_store(store, member_id)
+    if request.method == "POST":
+        return _arm(request, store, link_member=member)
+    return _consent_screen(request, store, link_member=member)
+
+
+def _scan_context(store: Store, scan) -> dict:
+    now = timezone.now()
+    state = scan.state
+    if state == ScanState.ARMED and scan.expires_at <= now:
+        state = ScanState.EXPIRED
+    last_seen = scan.device.last_seen_at
+    reader_silent = state == ScanState.ARMED and (
+        last_seen is None or (now - last_seen).total_seconds() > READER_SILENT_SECONDS
+    )
+    failure = ""
+    if state == ScanState.FAILED:
+        failure = scan_failure_message(scan.failure_code)
+    elif state == ScanState.EXPIRED:
+        failure = scan_failure_message("expired")
+    return store_context(
+        store,
+        scan=scan,
+        state=state,
+        waiting=state == ScanState.ARMED,
+        failure=failure,
+        reader_silent=reader_silent,
+    )
+
+
+@counter_view
+@require_GET
+def scan(request: HttpRequest, store: Store, scan_id) -> HttpResponse:
+    """Wait for the card; the status below refreshes itself every second."""
+    found = selectors.scan_at_store(store=store, scan_id=scan_id)
+    return render(request, "portal/scan.html", _scan_context(store, found))
+
+
+@counter_view
+@require_GET
+def scan_state(request: HttpRequest, store: Store, scan_id) -> HttpResponse:
+    found = selectors.scan_at_store(store=store, scan_id=scan_id)
+    return render(request, "portal/_scan_state.html", _scan_context(store, found))
