@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.apps import apps
 from django.db import models
+from django.utils import timezone
 
 from dashboard.selectors.privacy_queue import ChainStatus, consent_chain_status
 from privacy.models import (
@@ -75,6 +77,10 @@ def schema_forbidden_fields(
     return findings
 
 
+# The retention job runs every night (CELERY_BEAT_SCHEDULE); two missed nights are a finding.
+RETENTION_STALE_AFTER = timedelta(hours=50)
+
+
 @dataclass
 class RetentionSummary:
     """The retention job's last run and what the erasures it opened have erased so far."""
@@ -85,6 +91,11 @@ class RetentionSummary:
     tickets: int
     completed: int
     erased: dict[str, int]
+
+    @property
+    def stale(self) -> bool:
+        """Whether the daily job missed its last runs (is the beat scheduler running?)."""
+        return timezone.now() - self.started_at > RETENTION_STALE_AFTER
 
 
 def retention_last_run() -> RetentionSummary | None:
@@ -129,6 +140,7 @@ class ComplianceReport:
             and self.chain is not None
             and self.chain.ok
             and not self.overdue
+            and not (self.retention is not None and self.retention.stale)
         )
 
 

@@ -163,6 +163,32 @@ def test_the_page_says_when_the_retention_job_never_ran(office):
     assert "The retention job has never run." in response.content.decode()
 
 
+def test_a_retention_job_that_stopped_running_needs_attention(office):
+    # given: the nightly job last ran three days ago
+    RetentionRunFactory(started_at=timezone.now() - timedelta(days=3))
+    office.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    # when
+    response = office.get(reverse("dashboard:compliance"))
+
+    # then
+    assert response.context["report"].retention.stale
+    assert not response.context["report"].ok
+    html = response.content.decode()
+    assert '<li class="card dash-check-bad" id="check-retention">' in html
+    assert "check that the Celery beat scheduler is running" in html
+
+
+def test_last_night_s_retention_run_is_in_order(office):
+    RetentionRunFactory(started_at=timezone.now() - timedelta(hours=20))
+
+    response = office.get(reverse("dashboard:compliance"))
+
+    assert not response.context["report"].retention.stale
+    assert response.context["report"].ok
+    assert '<li class="card dash-check-ok" id="check-retention">' in response.content.decode()
+
+
 def test_the_record_of_processing_downloads(office):
     response = office.get(reverse("dashboard:processing_record"))
 
