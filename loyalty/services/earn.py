@@ -57,7 +57,6 @@ def points_earn(
         reference=str(reference)[:64],
         idempotency_key=idempotency_key,
     )
-    member.points_balance = entry.balance_after
     return entry
 
 
@@ -67,18 +66,19 @@ def _earn_locked(
 ) -> LedgerEntry:
     """Earn the portable way: lock the member, check for a replay, write entry and balance."""
     locked = _lock_member(member, store=store, idempotency_key=idempotency_key)
-    replay = _replayed(locked=locked, kind=EntryKind.EARN, purchase_amount=purchase_amount)
-    if replay:
-        return replay
-    return _write(
-        member=locked,
-        store=store,
-        kind=EntryKind.EARN,
-        activity=True,
-        purchase_amount=purchase_amount,
-        idempotency_key=idempotency_key,
-        **fields,
-    )
+    entry = _replayed(locked=locked, kind=EntryKind.EARN, purchase_amount=purchase_amount)
+    if entry is None:
+        entry = _write(
+            member=locked,
+            store=store,
+            kind=EntryKind.EARN,
+            activity=True,
+            purchase_amount=purchase_amount,
+            idempotency_key=idempotency_key,
+            **fields,
+        )
+    member.points_balance = locked.points_balance
+    return entry
 
 
 # An earn on PostgreSQL in one statement, so in one round trip with no BEGIN and COMMIT of
@@ -110,7 +110,9 @@ _EARN_SQL = """
     SELECT (SELECT id FROM replay),
            (SELECT id FROM entry),
            (SELECT balance_after FROM entry),
-           (SELECT status FROM loyalty_member WHERE id = %(member)s)
+           m.status,
+           m.points_balance
+    FROM (SELECT 1) one LEFT JOIN loyalty_member m ON m.id = %(member)s
 """
 
 
@@ -144,16 +146,19 @@ def _earn_in_one_statement(
     savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
     with savepoint, connection.cursor() as cursor:
         cursor.execute(_EARN_SQL, params)
-        replayed_id, entry_id, balance_after, status = cursor.fetchone()
+        replayed_id, entry_id, balance_after, status, balance = cursor.fetchone()
     if replayed_id is not None:
-        return _replay_checked(
+        entry = _replay_checked(
             LedgerEntry.objects.get(pk=replayed_id),
             member=member,
             kind=EntryKind.EARN,
             purchase_amount=purchase_amount,
         )
+        member.points_balance = balance  # as it is now, as `_earn_locked` answers
+        return entry
     if entry_id is None:
         raise MemberNotFound() if status is None else MemberInactive()
+    member.points_balance = balance_after
     entry = LedgerEntry(
         id=entry_id,
         member=member,

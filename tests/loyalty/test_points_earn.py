@@ -156,3 +156,18 @@ def test_a_retry_for_another_kind_of_entry_with_the_same_key_is_refused(store):
         points_redeem(member=member, store=store, staff=None, points=5, idempotency_key="k-kind")
     member.refresh_from_db()
     assert member.points_balance == 50
+
+
+def test_a_replay_answers_the_first_entry_and_the_balance_as_it_is_now(store):
+    # given: an earn, then another one
+    member = MemberFactory(points_balance=0)
+    first = points_earn(member=member, store=store, staff=None, amount="10", idempotency_key="a")
+    points_earn(member=member, store=store, staff=None, amount="5", idempotency_key="b")
+
+    # when: the first is sent again, for a member object the caller holds
+    held = Member(pk=member.pk)
+    again = points_earn(member=held, store=store, staff=None, amount="10", idempotency_key="a")
+
+    # then
+    assert again.pk == first.pk and again.balance_after == 10
+    assert held.points_balance == 15
