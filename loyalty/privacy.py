@@ -137,11 +137,15 @@ def members_inactive(cutoff: datetime) -> Iterable[str]:
     return [f"{PREFIX}:{pk}" for pk in ids.iterator(chunk_size=5000)]
 
 
-def eid_consent_withdrawn(subject_key: str) -> None:
-    """Remove the eID link when its consent is withdrawn; nothing else about the member changes."""
+def eid_consent_withdrawn(subject_key: str) -> dict[str, int]:
+    """Remove the eID link when its consent is withdrawn; nothing else about the member changes.
+
+    Returns how many links went (0: the member had none, or is no longer a member).
+    """
     member = member_from_subject_key(subject_key)
-    if member is not None:
-        services.member_eid_unlink(member=member)
+    if member is None:
+        return {"eid_cards_unlinked": 0}
+    return {"eid_cards_unlinked": int(services.member_eid_unlink(member=member))}
 
 
 def _retention_text() -> str:

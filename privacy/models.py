@@ -114,6 +114,11 @@ class ConsentLogHead(models.Model):
 class TicketKind(models.TextChoices):
     ERASURE = "erasure", _("Erasure")
     ACCESS = "access", _("Access")
+    EID_WITHDRAWAL = "eid_withdrawal", _("Withdrawal of eID consent")
+
+
+# Kinds that withdraw consent for a purpose (Art. 7(3)), and the purpose each withdraws.
+WITHDRAWAL_PURPOSES = {TicketKind.EID_WITHDRAWAL: Purpose.EID_RECOGNITION}
 
 
 class TicketState(models.TextChoices):
@@ -141,13 +146,13 @@ class TicketSource(models.TextChoices):
 
 
 class PrivacyTicket(models.Model):
-    """An erasure (Art. 17) or access (Art. 15) request and where it stands.
+    """An erasure (Art. 17), access (Art. 15) or consent withdrawal (Art. 7(3)) request.
 
     Holds no personal data: the subject is a pseudonymous key, cleared when the subject is
     erased; the requester's address only as a keyed hash, so a repeat can be recognised.
     """
 
-    kind = models.CharField(max_length=8, choices=TicketKind.choices)
+    kind = models.CharField(max_length=16, choices=TicketKind.choices)
     state = models.CharField(max_length=24, choices=TicketState.choices)
     source = models.CharField(max_length=16, choices=TicketSource.choices)
     subject_key = models.CharField(max_length=64, null=True, blank=True, db_index=True)  # noqa: DJ001

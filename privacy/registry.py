@@ -9,7 +9,8 @@ An app that holds personal data registers, from its `AppConfig.ready()`:
 - an **exporter**: a subject's data as sections of plain dicts (access, Art. 15 and 20);
 - **recipients**: who received a subject's data and must be told of the erasure (Art. 19);
 - a **retention source**: subjects inactive since a cutoff, erased by the retention job;
-- a **withdrawal hook**: what withdrawing consent for a purpose undoes in the app;
+- a **withdrawal hook**: what withdrawing consent for a purpose undoes in the app; it may
+  return counts per kind (like an eraser), which the withdrawal's ticket keeps as its proof;
 - **processing declarations**: the Art. 30 record, printed by `manage.py processing_record`.
 
 Subject keys are "<prefix>:<value>" ("member:42"); the prefix picks the resolver.
@@ -116,7 +117,10 @@ class PrivacyRegistry:
         self._add(self.retention_sources, name, inactive)
 
     def register_withdrawal_hook(self, purpose: str, hook: Callable[[str], Any]) -> None:
-        """Undo what consent for `purpose` allowed, for a subject key, when it is withdrawn."""
+        """Undo what consent for `purpose` allowed, for a subject key, when it is withdrawn.
+
+        The hook may return {kind: count} of what it undid; anything else is ignored.
+        """
         hooks = self.withdrawal_hooks.setdefault(purpose, [])
         if hook not in hooks:
             hooks.append(hook)

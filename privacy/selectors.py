@@ -88,6 +88,17 @@ def tickets_for_requester(*, identifier: str) -> QuerySet[PrivacyTicket]:
     return PrivacyTicket.objects.filter(requester_digest=requester_digest(identifier))
 
 
+# The one count a withdrawal ticket keeps that says nothing about what was withdrawn or undone.
+WITHDRAWAL_RECORDS_APPENDED = "consent_records_appended"
+
+
+def withdrawal_found_nothing(ticket: PrivacyTicket) -> bool:
+    """Return whether a completed withdrawal found no consent in force and nothing to undo."""
+    return not any(
+        n for kind, n in ticket.result_counts.items() if kind != WITHDRAWAL_RECORDS_APPENDED
+    )
+
+
 def ticket_proof(ticket: PrivacyTicket) -> dict[str, Any]:
     """Return what a completed ticket proves, without personal data."""
     approved = ticket.history.filter(to_state=TicketState.SCHEDULED).select_related("by").first()

@@ -13,7 +13,7 @@ from celery import shared_task
 from django.conf import settings
 
 from privacy import services
-from privacy.models import PrivacyTicket, TicketState
+from privacy.models import WITHDRAWAL_PURPOSES, PrivacyTicket, TicketKind, TicketState
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,13 @@ def erasure_run(ticket_id: int) -> str | None:
 def access_run(ticket_id: int) -> str | None:
     """Send a scheduled access ticket's export; return the ticket's state."""
     ticket = services.access_execute(ticket_id=ticket_id)
+    return ticket.state if ticket else None
+
+
+@shared_task(name="privacy.tasks.withdrawal_run")
+def withdrawal_run(ticket_id: int) -> str | None:
+    """Withdraw the consent a scheduled withdrawal ticket asks for; return the ticket's state."""
+    ticket = services.withdrawal_execute(ticket_id=ticket_id)
     return ticket.state if ticket else None
 
 
@@ -55,22 +62,41 @@ def ticket_link_send(ticket_id: int) -> bool:
     return True
 
 
+# Mails that tell a request is done, by kind (erasure leaves no address; access sends the data).
+COMPLETED_MAILS = {TicketKind.EID_WITHDRAWAL: "completed_eid_withdrawal"}
+
+
 @shared_task(name="privacy.tasks.ticket_notify")
 def ticket_notify(ticket_id: int, event: str) -> bool:
-    """Tell the customer their deadline was extended, or their request refused, if we can."""
+    """Tell the customer their deadline was extended, their request refused or done, if we can."""
     from privacy.mail import mail_send
     from privacy.registry import registry
+    from privacy.selectors import withdrawal_found_nothing
 
     ticket = PrivacyTicket.objects.filter(pk=ticket_id).first()
-    if ticket is None or not ticket.subject_key or event not in ("extended", "rejected"):
+    if (
+        ticket is None
+        or not ticket.subject_key
+        or event not in ("extended", "rejected", "completed")
+    ):
         return False
     if event == "rejected" and ticket.state != TicketState.REJECTED:
+        return False
+    if event == "completed" and (
+        ticket.state != TicketState.COMPLETED or ticket.kind not in COMPLETED_MAILS
+    ):
         return False
     subject = registry.subject_get(ticket.subject_key)
     if subject is None or not subject.email:
         return False
+    context = {"ticket": ticket}
+    if event == "completed" and ticket.kind in WITHDRAWAL_PURPOSES:
+        context["nothing_to_withdraw"] = withdrawal_found_nothing(ticket)
     mail_send(
-        to=subject.email, language=ticket.language, template=event, context={"ticket": ticket}
+        to=subject.email,
+        language=ticket.language,
+        template=COMPLETED_MAILS[ticket.kind] if event == "completed" else event,
+        context=context,
     )
     logger.info("privacy ticket %s: customer told (%s)", ticket.pk, event)
     return True

@@ -18,6 +18,11 @@ urlpatterns = [
         views.SubjectRequestView.as_view(kind=TicketKind.ACCESS),
         name="access-request",
     ),
+    path(
+        "eid/",
+        views.SubjectRequestView.as_view(kind=TicketKind.EID_WITHDRAWAL),
+        name="eid-withdrawal-request",
+    ),
     path("sent/<str:kind>/", views.request_sent, name="request-sent"),
     path("confirm/<str:token>/", views.ConfirmView.as_view(), name="confirm"),
 ]

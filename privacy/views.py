@@ -1,4 +1,4 @@
-"""Public pages: request erasure or a copy of one's data, and confirm by the link sent.
+"""Public pages: ask for erasure, a copy of one's data or an end to eID recognition; confirm.
 
 Thin: parse the form, call one service, render. The answer to a request is the same page
 whether or not the person is a member; the address typed never goes into a URL or a log.
@@ -19,9 +19,16 @@ from privacy.forms import SubjectRequestForm
 from privacy.models import TicketKind
 from privacy.ratelimit import ratelimit_hit
 
+# Each request's own page: its language links lead to the same request in another language.
+REQUEST_PAGES = {
+    TicketKind.ERASURE: "privacy:erasure-request",
+    TicketKind.ACCESS: "privacy:access-request",
+    TicketKind.EID_WITHDRAWAL: "privacy:eid-withdrawal-request",
+}
+
 
 class SubjectRequestView(View):
-    """Ask for erasure or for a copy of one's data (`kind`)."""
+    """Ask for erasure, a copy of one's data, or an end to eID recognition (`kind`)."""
 
     kind = TicketKind.ERASURE
     template_name = "privacy/request_form.html"
@@ -46,7 +53,8 @@ class SubjectRequestView(View):
         return redirect("privacy:request-sent", kind=self.kind)
 
     def _form(self, request: HttpRequest, form: SubjectRequestForm, status: int = 200):
-        return render(request, self.template_name, {"form": form, "kind": self.kind}, status=status)
+        context = {"form": form, "kind": self.kind, "url_name": REQUEST_PAGES[self.kind]}
+        return render(request, self.template_name, context, status=status)
 
 
 def request_sent(request: HttpRequest, kind: str) -> HttpResponse:

@@ -32,6 +32,7 @@ from privacy.services.tickets import (
     ticket_verify,
     tickets_drop_unverified,
 )
+from privacy.services.withdrawal import withdrawal_execute
 
 __all__ = [
     "ALL_PURPOSES",
@@ -62,4 +63,5 @@ __all__ = [
     "ticket_request_public",
     "ticket_verify",
     "tickets_drop_unverified",
+    "withdrawal_execute",
 ]

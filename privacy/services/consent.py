@@ -225,6 +225,8 @@ def consent_attach(
 class Withdrawal:
     records: list[ConsentRecord] = field(default_factory=list)
     erasure_ticket: PrivacyTicket | None = None
+    # What the apps' withdrawal hooks undid, per kind, where they say (e.g. eID links removed).
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 @transaction.atomic
@@ -280,7 +282,10 @@ def consent_withdraw(
                 )
             )
         for hook in registry.withdrawal_hooks.get(p, []):
-            hook(subject_key)
+            undone = hook(subject_key)
+            if isinstance(undone, dict):
+                for kind, n in undone.items():
+                    result.counts[kind] = result.counts.get(kind, 0) + int(n)
     logger.info(
         "consent withdrawn: %s via %s (%s record(s))", purpose, channel, len(result.records)
     )

@@ -1,4 +1,4 @@
-"""Erasure and access tickets: opening, verifying, scheduling, extending, rejecting.
+"""Erasure, access and withdrawal tickets: opening, verifying, scheduling, extending, rejecting.
 
 Every change of state goes through `ticket_move`, which checks the one transition table below.
 """
@@ -26,6 +26,7 @@ from core.errors import (
 from privacy.hashing import identifier_normalise, requester_digest, token_hash, token_new
 from privacy.models import (
     OPEN_STATES,
+    WITHDRAWAL_PURPOSES,
     PrivacyTicket,
     TicketKind,
     TicketSource,
@@ -142,7 +143,7 @@ def _create(
 def ticket_request_public(
     *, kind: str, identifier: str, language: str, client_ip: str
 ) -> PrivacyTicket | None:
-    """Take an erasure or access request from the public form.
+    """Take an erasure, access or consent withdrawal request from the public form.
 
     The caller answers the same whatever this returns: whether the person is a member is never
     told. A member with an e-mail on file gets a single-use confirmation link there; anyone
@@ -265,9 +266,14 @@ def ticket_verify(*, ticket: PrivacyTicket, by: AbstractBaseUser, note: str = ""
 
 
 def _after_verification(ticket: PrivacyTicket, *, by: AbstractBaseUser | None = None) -> None:
-    # Access is the customer's own data back to them: nothing to approve. Erasure waits for
-    # head office unless the deployment schedules it at once.
-    if ticket.kind == TicketKind.ACCESS or settings.PRIVACY_ERASURE_AUTO_APPROVE:
+    # Access is the customer's own data back to them, and withdrawing consent must be as easy
+    # as giving it (Art. 7(3)): nothing to approve. Erasure waits for head office unless the
+    # deployment schedules it at once.
+    if (
+        ticket.kind == TicketKind.ACCESS
+        or ticket.kind in WITHDRAWAL_PURPOSES
+        or settings.PRIVACY_ERASURE_AUTO_APPROVE
+    ):
         ticket_approve(ticket=ticket, by=by)
 
 
@@ -312,7 +318,7 @@ def ticket_open_for_subject(
 
 @transaction.atomic
 def ticket_approve(*, ticket: PrivacyTicket, by: AbstractBaseUser | None = None) -> PrivacyTicket:
-    """Schedule a verified ticket's work (erasure or export) and list who must be told."""
+    """Schedule a verified ticket's work (erasure, export, withdrawal); list who must be told."""
     ticket = _lock(ticket)
     recipients: list[str] = []
     if ticket.kind == TicketKind.ERASURE and ticket.subject_key:
@@ -330,7 +336,11 @@ def ticket_run_on_commit(ticket: PrivacyTicket) -> None:
     """Send a scheduled ticket's work to Celery once the transaction commits."""
     from privacy import tasks
 
-    task = tasks.erasure_run if ticket.kind == TicketKind.ERASURE else tasks.access_run
+    task = {
+        TicketKind.ERASURE: tasks.erasure_run,
+        TicketKind.ACCESS: tasks.access_run,
+        TicketKind.EID_WITHDRAWAL: tasks.withdrawal_run,
+    }[ticket.kind]
     ticket_id = ticket.pk
     transaction.on_commit(lambda: task.delay(ticket_id))
 

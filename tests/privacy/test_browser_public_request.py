@@ -1,11 +1,11 @@
-"""The public erasure request as a customer does it, in Chromium: form, mail, link, erasure."""
+"""The public requests as a customer makes them, in Chromium: form, mail, link, done."""
 
 from __future__ import annotations
 
 import pytest
 from django.core import mail
 
-from loyalty.models import LedgerEntry, Member
+from loyalty.models import EidCard, LedgerEntry, Member
 from privacy.models import PrivacyTicket, TicketState
 from tests.privacy.conftest import LINK
 
@@ -44,3 +44,43 @@ def test_a_customer_asks_for_erasure_and_confirms_by_the_link(
     page.goto(link.replace(settings.PRIVACY_SITE_URL, live_server.url))
     assert page.locator("main").inner_text()
     screenshot("link-used")
+
+
+def test_a_customer_stops_eid_recognition_online_and_keeps_their_points(
+    live_server, page, screenshot, member, settings
+):
+    # given: a member with an eID link and points, on the erasure form in Dutch
+    settings.PRIVACY_SITE_URL = live_server.url
+    balance, number = member.points_balance, member.number
+    page.goto(f"{live_server.url}/nl/privacy/erasure/")
+
+    # when: they choose the lighter request instead, and send it
+    page.get_by_role("navigation", name="Wat wilt u ons vragen?").get_by_role(
+        "link", name="Herken mij niet meer aan mijn eID-kaart"
+    ).click()
+    page.wait_for_url("**/nl/privacy/eid/")
+    screenshot("form")
+    assert page.get_by_role("heading", level=1).inner_text() == (
+        "Herken mij niet meer aan mijn eID-kaart"
+    )
+    page.fill("input[name=identifier]", member.email)
+    page.get_by_role("button", name="Aanvraag versturen").click()
+    page.wait_for_url("**/sent/eid_withdrawal/")
+    screenshot("sent")
+
+    # then: the link in the mail confirms, and the card is no longer recognised
+    [link_mail] = mail.outbox
+    link = LINK.search(link_mail.body).group(0)
+    page.goto(link.replace(settings.PRIVACY_SITE_URL, live_server.url))
+    assert "U behoudt uw lidmaatschap" in page.locator("main").inner_text()
+    page.get_by_role("button").click()
+    page.wait_for_load_state()
+    screenshot("confirmed")
+    assert "herkennen u niet langer" in page.locator("main").inner_text()
+
+    member.refresh_from_db()
+    assert not EidCard.objects.filter(member=member).exists()
+    assert (member.points_balance, member.number) == (balance, number)
+    ticket = PrivacyTicket.objects.get()
+    assert (ticket.kind, ticket.state) == ("eid_withdrawal", TicketState.COMPLETED)
+    assert mail.outbox[-1].subject == "We herkennen u niet meer aan uw eID-kaart"
