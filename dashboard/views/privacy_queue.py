@@ -1,4 +1,4 @@
-"""The privacy queue (erasure and access tickets) and the consent log."""
+"""The privacy queue (erasure, access and withdrawal tickets) and the consent log."""
 
 from __future__ import annotations
 
@@ -163,6 +163,10 @@ def ticket_action(request, pk: int, action: str):
     try:
         if action == "verify":
             privacy_services.ticket_verify(ticket=t, by=user, note=form.cleaned_data["note"])
+            t.refresh_from_db(fields=["state"])
+            if t.state != TicketState.VERIFIED:
+                # Access and withdrawals need no approval (nor erasures, where set so).
+                done["verify"] = _("Ticket #%(n)s verified: the work is scheduled.")
         elif action == "approve":
             privacy_services.ticket_approve(ticket=t, by=user)
         elif action == "extend":

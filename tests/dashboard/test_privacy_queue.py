@@ -12,8 +12,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.tasks import tickets_deadline_mail
+from loyalty.models import EidCard
+from loyalty.privacy import member_subject_key
+from privacy import services as privacy_services
 from privacy.models import PrivacyTicket, TicketState
-from tests.factories import HeadOfficeFactory, PrivacyTicketFactory, UserFactory
+from privacy.selectors import consent_latest
+from tests.factories import (
+    EidCardFactory,
+    HeadOfficeFactory,
+    MemberFactory,
+    PrivacyTicketFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -219,3 +229,82 @@ def test_the_deadline_mail_is_scheduled_daily(settings):
         "dashboard.tasks.stats_refresh",
         "dashboard.tasks.consent_chain_check",
     } <= tasks
+
+
+@pytest.mark.parametrize(
+    ("language", "label"),
+    [
+        ("en", "Withdrawal of eID consent"),
+        ("nl", "Intrekking van de eID-toestemming"),
+        ("fr", "Retrait du consentement eID"),
+    ],
+)
+def test_the_queue_lists_eid_withdrawals_with_their_label(
+    office, tickets, settings, language, label
+):
+    # given: a customer's online request to stop recognising their eID card, not yet verified
+    withdrawal = PrivacyTicketFactory(kind="eid_withdrawal", state="awaiting_verification")
+    office.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+
+    # when
+    queue = office.get(reverse("dashboard:tickets"))
+    only = office.get(reverse("dashboard:tickets"), {"kind": "eid_withdrawal"})
+    page = office.get(reverse("dashboard:ticket", args=[withdrawal.pk]))
+
+    # then: listed among the open tickets, filterable, with its label everywhere
+    assert withdrawal.pk in [t.pk for t in queue.context["tickets"]]
+    assert f"<td>{label}</td>" in queue.content.decode()
+    assert [t.pk for t in only.context["tickets"]] == [withdrawal.pk]
+    assert f'<option value="eid_withdrawal">{label}</option>' in queue.content.decode()
+    assert label in page.content.decode()
+    assert page.context["actions"]["verify"]
+
+
+def test_the_queue_csv_names_the_eid_withdrawal_kind(office, db):
+    PrivacyTicketFactory(kind="eid_withdrawal", state="received")
+
+    response = office.get(reverse("dashboard:tickets_csv"), {"kind": "eid_withdrawal"})
+
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").strip().splitlines()
+    assert len(lines) == 2
+    assert ",Intrekking van de eID-toestemming," in lines[1]
+
+
+def test_verifying_an_eid_withdrawal_withdraws_at_once(
+    office, head_office, gent, settings, django_capture_on_commit_callbacks
+):
+    # given: a member whose online request waits for verification, in a chain that otherwise
+    # has head office approve each verified erasure
+    settings.PRIVACY_ERASURE_AUTO_APPROVE = False
+    # Rate-limit counters in a cache of this test's own, never the Redis the broker uses.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "dashboard-withdrawal-test",
+        }
+    }
+    member = MemberFactory(home_store=gent, email="staff.check@example.be")
+    EidCardFactory(member=member)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = privacy_services.ticket_request_public(
+            kind="eid_withdrawal", identifier=member.email, language="nl", client_ip="192.0.2.9"
+        )
+
+    # when: head office verifies it (the customer showed their card at a counter)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = office.post(
+            reverse("dashboard:ticket_action", args=[ticket.pk, "verify"]),
+            {"note": "identity card shown at GNT01"},
+            follow=True,
+        )
+
+    # then: no approval step; the card link is gone, the member and their number stay
+    ticket.refresh_from_db()
+    member.refresh_from_db()
+    assert ticket.state == TicketState.COMPLETED
+    assert not EidCard.objects.filter(member=member).exists()
+    latest = consent_latest(subject_key=member_subject_key(member), purpose="eid_recognition")
+    assert latest.action == "withdrawn"
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages == [f"Verzoek #{ticket.pk} geverifieerd: het werk is ingepland."]
+    assert "Intrekking van de eID-toestemming" in response.content.decode()
