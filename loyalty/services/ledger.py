@@ -51,7 +51,9 @@ def _lock_member(
     locked = next(iter(Member.objects.raw(sql, [*params, member.pk])), None)
     if locked is None:
         raise MemberNotFound()
-    if locked.status != MemberStatus.ACTIVE:
+    # A retry of a call that went through gets the first answer (see `_replayed`), even if the
+    # membership was blocked since: it changes nothing.
+    if locked.status != MemberStatus.ACTIVE and getattr(locked, "replayed_id", None) is None:
         raise MemberInactive()
     return locked
 

@@ -171,3 +171,23 @@ def test_a_replay_answers_the_first_entry_and_the_balance_as_it_is_now(store):
     # then
     assert again.pk == first.pk and again.balance_after == 10
     assert held.points_balance == 15
+
+
+def test_a_retry_after_the_membership_was_blocked_gets_the_first_answer(store):
+    # given: an earn and a redemption went through, then the membership was blocked
+    member = MemberFactory(points_balance=0)
+    earned = points_earn(member=member, store=store, staff=None, amount="20", idempotency_key="e")
+    taken = points_redeem(member=member, store=store, staff=None, points=5, idempotency_key="r")
+    Member.objects.filter(pk=member.pk).update(status=MemberStatus.BLOCKED)
+
+    # when: the tills retry both
+    again = points_earn(member=member, store=store, staff=None, amount="20", idempotency_key="e")
+    again_taken = points_redeem(
+        member=member, store=store, staff=None, points=5, idempotency_key="r"
+    )
+
+    # then: the first answers, nothing new; a new purchase is still refused
+    assert (again.pk, again_taken.pk) == (earned.pk, taken.pk)
+    assert LedgerEntry.objects.filter(member=member).count() == 2
+    with pytest.raises(MemberInactive):
+        points_earn(member=member, store=store, staff=None, amount="20", idempotency_key="new")
