@@ -167,19 +167,24 @@ class LedgerEntryOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
     def to_representation(self, entry) -> dict:
-        # Written out, as MemberOutputSerializer's: every earn and redeem answers with one.
-        amount = entry.purchase_amount
-        return {
-            "id": entry.pk,
-            "kind": entry.kind,
-            "points": entry.points,
-            "balance_after": entry.balance_after,
-            "purchase_amount": None if amount is None else _DECIMAL_2.to_representation(amount),
-            "store": entry.store.code,
-            "reward": entry.reward.name if entry.reward_id is not None else None,
-            "reference": entry.reference,
-            "created_at": _DATETIME.to_representation(entry.created_at),
-        }
+        return ledger_entry_output(entry)
+
+
+def ledger_entry_output(entry) -> dict:
+    """Return what LedgerEntryOutputSerializer renders, written out as `member_output` is:
+    every earn and redeem answers with one."""
+    amount = entry.purchase_amount
+    return {
+        "id": entry.pk,
+        "kind": entry.kind,
+        "points": entry.points,
+        "balance_after": entry.balance_after,
+        "purchase_amount": None if amount is None else _DECIMAL_2.to_representation(amount),
+        "store": entry.store.code,
+        "reward": entry.reward.name if entry.reward_id is not None else None,
+        "reference": entry.reference,
+        "created_at": _DATETIME.to_representation(entry.created_at),
+    }
 
 
 class StoreCodeField(serializers.CharField):
@@ -272,7 +277,7 @@ class PointsOutputSerializer(serializers.Serializer):
     def to_representation(self, entry) -> dict:
         # Written out, as MemberOutputSerializer's.
         return {
-            "entry": LedgerEntryOutputSerializer().to_representation(entry),
+            "entry": ledger_entry_output(entry),
             "member_id": entry.member_id,
             "points_balance": entry.balance_after,
         }
