@@ -145,17 +145,18 @@ def stores_for_staff(user: AbstractBaseUser, *, roles: tuple[str, ...] | None = 
 
 # One hand-written query for the store, the user's right to act for it and its earning rule:
 # it runs on every counter write, and the ORM takes longer to build the Exists and the join
-# than PostgreSQL takes to answer them. `_reachable` is the same rule for querysets.
+# than PostgreSQL takes to answer them. `_reachable` is the same rule for querysets. Rows
+# become instances through core.sql, without raw()'s per-call column resolution.
 _STORE_FOR_STAFF_SQL = """
-    SELECT s.*,
+    SELECT {store_columns},
            EXISTS (
                SELECT 1 FROM stores_staffassignment a
                WHERE a.user_id = %s AND ((a.store_id = s.id{roles}) OR a.role = %s)
-           ) AS reachable,
-           r.id AS rule_id,
-           CAST(r.points_per_euro AS TEXT) AS rule_points_per_euro,
-           r.rounding AS rule_rounding,
-           CAST(r.minimum_purchase AS TEXT) AS rule_minimum_purchase{campaign}
+           ),
+           r.id,
+           CAST(r.points_per_euro AS TEXT),
+           r.rounding,
+           CAST(r.minimum_purchase AS TEXT){campaign}
     FROM stores_store s
     LEFT JOIN stores_earningrule r ON r.store_id = s.id
     WHERE s.code = %s
@@ -181,34 +182,34 @@ def store_for_staff(
     params = [user.pk, *(roles or ()), StaffRole.HEAD_OFFICE]
     campaign_sql = ""
     if campaign_at is not None:
-        campaign_sql = f", ({_CAMPAIGN_MULTIPLIER_SQL.format(store='s.id')}) AS campaign_multiplier"
+        campaign_sql = f", ({_CAMPAIGN_MULTIPLIER_SQL.format(store='s.id')})"
         params += [connection.ops.adapt_datetimefield_value(campaign_at)] * 2
-    sql = _STORE_FOR_STAFF_SQL.format(roles=roles_sql, campaign=campaign_sql)
+    sql = _STORE_FOR_STAFF_SQL.format(
+        store_columns=model_columns(Store, "s"), roles=roles_sql, campaign=campaign_sql
+    )
     params.append(str(store_code).strip().upper())
-    store = next(iter(Store.objects.raw(sql, params)), None)
-    if store is None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
         raise StoreNotFound()
+    width = len(Store._meta.concrete_fields)
+    store = model_from_values(Store, row[:width])
+    reachable, rule_id, points_per_euro, rounding, minimum, *campaign = row[width:]
     if campaign_at is not None:
-        multiplier = store.__dict__.pop("campaign_multiplier")
-        # A raw column skips the ORM's converters (SQLite answers a float).
-        multiplier = Decimal("1") if multiplier is None else Decimal(str(multiplier))
+        # Raw columns skip the ORM's converters (SQLite answers a float).
+        multiplier = Decimal("1") if campaign[0] is None else Decimal(str(campaign[0]))
         store._campaign_multiplier_at = (campaign_at, multiplier)
-    if not store.reachable:
+    if not reachable:
         raise StoreForbidden()
     if require_active and not store.is_active:
         raise StoreInactive()
     rule = None
-    if store.rule_id is not None:
+    if rule_id is not None:
         rule = EarningRule.from_db(
             store._state.db,
             ["id", "store_id", "points_per_euro", "rounding", "minimum_purchase"],
-            [
-                store.rule_id,
-                store.pk,
-                Decimal(store.rule_points_per_euro),
-                store.rule_rounding,
-                Decimal(store.rule_minimum_purchase),
-            ],
+            [rule_id, store.pk, Decimal(points_per_euro), rounding, Decimal(minimum)],
         )
         EarningRule._meta.get_field("store").set_cached_value(rule, store)
     Store._meta.get_field("earning_rule").set_cached_value(store, rule)
