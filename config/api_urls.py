@@ -17,15 +17,15 @@ urlpatterns = [
     ),
     path("members/", loyalty_api.MemberEnrollApi.as_view(), name="member-enroll"),
     path("members/lookup/", loyalty_api.MemberLookupApi.as_view(), name="member-lookup"),
-    path("members/<int:member_id>/", loyalty_api.MemberDetailApi.as_view(), name="member-detail"),
+    path("members/<str:member_ref>/", loyalty_api.MemberDetailApi.as_view(), name="member-detail"),
     path(
-        "members/<int:member_id>/ledger/",
+        "members/<str:member_ref>/ledger/",
         loyalty_api.MemberLedgerApi.as_view(),
         name="member-ledger",
     ),
-    path("members/<int:member_id>/earn/", loyalty_api.PointsEarnApi.as_view(), name="points-earn"),
+    path("members/<str:member_ref>/earn/", loyalty_api.PointsEarnApi.as_view(), name="points-earn"),
     path(
-        "members/<int:member_id>/redeem/",
+        "members/<str:member_ref>/redeem/",
         loyalty_api.PointsRedeemApi.as_view(),
         name="points-redeem",
     ),
@@ -59,22 +59,27 @@ from loyalty import api_privacy  # noqa: E402
 
 urlpatterns += [
     path(
-        "members/<int:member_id>/consent/",
+        "members/<str:member_ref>/consent/",
         api_privacy.MemberConsentApi.as_view(),
         name="member-consent",
     ),
     path(
-        "members/<int:member_id>/consent/withdraw/",
+        "members/<str:member_ref>/consent/withdraw/",
         api_privacy.MemberConsentWithdrawApi.as_view(),
         name="member-consent-withdraw",
     ),
     path(
-        "members/<int:member_id>/erasure/",
+        "members/<str:member_ref>/erasure/",
         api_privacy.MemberErasureApi.as_view(),
         name="member-erasure",
     ),
     path(
-        "members/<int:member_id>/export/",
+        "members/<str:member_ref>/confirm/",
+        api_privacy.TicketConfirmApi.as_view(),
+        name="member-ticket-confirm",
+    ),
+    path(
+        "members/<str:member_ref>/export/",
         api_privacy.MemberExportApi.as_view(),
         name="member-export",
     ),

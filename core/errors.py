@@ -70,6 +70,34 @@ class MemberNotFound(NotFound):
     message = "No such member."
 
 
+class MemberReferenceInvalid(ApplicationError):
+    code = "member_reference_invalid"
+    status = 400
+    message = "This member reference is not valid here: look the member up again."
+
+
+class MemberReferenceExpired(ApplicationError):
+    code = "member_reference_expired"
+    status = 400
+    message = "This member reference has expired: look the member up again."
+
+
+class ConfirmationRequired(Conflict):
+    code = "member_confirmation_required"
+    message = "The member must confirm this request first."
+
+
+class FourEyesRequired(Forbidden):
+    code = "four_eyes_required"
+    message = "Another person than the one who opened this request must verify it."
+
+
+class ConfirmationCodeInvalid(ApplicationError):
+    code = "confirmation_code_invalid"
+    status = 400
+    message = "This confirmation code is not valid: it may be wrong, used or expired."
+
+
 class MemberExists(Conflict):
     code = "member_exists"
     message = "A member with this e-mail address or phone number already exists."

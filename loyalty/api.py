@@ -1,30 +1,26 @@
 """Thin API classes for the counter: find, join, earn, redeem, ledger.
 
-Each class parses input, calls one service or selector and renders the result.
+Each class parses input, calls one service or selector and renders the result. Who may do
+what is decided once per request by `stores.access` (`CounterApi.initial`); members are
+reached only through what the customer presents, then by the reference the lookup handed out.
 """
 
 from __future__ import annotations
 
-import json
-
-from django.http.request import RawPostDataException
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
-from drf_spectacular.authentication import TokenScheme
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, serializers, status
-from rest_framework.authentication import TokenAuthentication
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from core.api import StrictInputMixin
-from core.errors import InvalidMemberNumber
 from loyalty import selectors, services
-from loyalty.models import JoinChannel, Member, MemberStatus, Reward
-from loyalty.numbers import member_number_clean, member_number_looks_like
-from stores.selectors import staff_for_token, store_for_staff
+from loyalty.contact import email_masked, phone_masked
+from loyalty.models import JoinChannel, Member, MemberStatus, ReadKind, Reward
+from stores.access import Action, StaffAccess, staff_access_for_request
+from stores.models import Store
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -34,71 +30,51 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     description="A retry with the same key returns the first answer and writes nothing new.",
 )
 
+MEMBER_REF = OpenApiParameter(
+    "member_ref",
+    str,
+    OpenApiParameter.PATH,
+    description=(
+        "The member reference a lookup (or an eID scan, or joining) handed out: opaque, valid "
+        "for the customer's visit, for the staff member and store it was issued to. A member "
+        "id is refused (`member_reference_invalid`)."
+    ),
+)
 
-class StaffTokenAuthentication(TokenAuthentication):
-    """DRF's token authentication with the token and its user read in one cheap query.
-
-    Same answers and messages as TokenAuthentication; the counter calls these endpoints on
-    every scan and purchase, and the ORM's join cost more than the database's work.
-    """
-
-    def authenticate(self, request):
-        self.request = request  # DRF makes one instance per request
-        return super().authenticate(request)
-
-    def authenticate_credentials(self, key):
-        # A view may read more in the token's query (MemberLookupApi.staff_for_token).
-        view = self.request.parser_context.get("view")
-        staff_for_key = getattr(view, "staff_for_token", None) or _staff_for_token
-        found = staff_for_key(self.request, key)
-        if found is None:
-            raise exceptions.AuthenticationFailed(_("Invalid token."))
-        user, token = found
-        if not user.is_active:
-            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        return user, token
-
-
-def _staff_for_token(request, key: str) -> tuple | None:
-    found = staff_for_token(key)
-    return None if found is None else found[:2]
-
-
-# A scan's request body is a few dozen bytes; anything much larger is left to the parser.
-_READ_ALONG_MAX_BODY = 1024
-
-
-def _member_number_in_body(request) -> str | None:
-    """Return the member number a small JSON body's `query` holds, or None."""
-    if request.content_type.split(";")[0].strip() != "application/json":
-        return None
-    try:
-        if int(request.META.get("CONTENT_LENGTH") or 0) > _READ_ALONG_MAX_BODY:
-            return None
-        query = json.loads(request.body).get("query")
-        if isinstance(query, str) and member_number_looks_like(query.strip()):
-            return member_number_clean(query.strip())
-    except (ValueError, AttributeError, InvalidMemberNumber, RawPostDataException):
-        pass  # the view's parser and validation answer these
-    return None
-
-
-class StaffTokenScheme(TokenScheme):
-    """Describe the counter's token in the schema under a name of its own (same header)."""
-
-    target_class = StaffTokenAuthentication
-    name = "staffTokenAuth"
-    match_subclasses = False
-    priority = 0
+REFERENCE_ERRORS = {
+    400: OpenApiResponse(
+        description="`member_reference_invalid`, `member_reference_expired`, `invalid_input`"
+    ),
+    403: OpenApiResponse(description="`store_forbidden`"),
+    404: OpenApiResponse(description="`member_not_found`, `store_not_found`"),
+}
 
 
 class CounterApi(APIView):
-    """An API class of the counter: the configured authentication, with the faster token."""
+    """An API class of the counter: the caller's access decided once, before the handler."""
 
-    authentication_classes = [
-        StaffTokenAuthentication if cls is TokenAuthentication else cls
-        for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES
-    ]
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.access: StaffAccess = staff_access_for_request(request)
+
+    def counter_store(self, code: str, action: Action = Action.MEMBER_READ, **kwargs) -> Store:
+        return self.access.store(code, action, **kwargs)
+
+
+class MemberFindThrottle(ScopedRateThrottle):
+    """Lookups per staff account (settings REST_FRAMEWORK DEFAULT_THROTTLE_RATES)."""
+
+    def allow_request(self, request, view):
+        return _rate_off(self, request, view) or super().allow_request(request, view)
+
+
+class MemberReadThrottle(MemberFindThrottle):
+    pass
+
+
+def _rate_off(throttle, request, view) -> bool:
+    scope = getattr(view, "throttle_scope", None)
+    return not scope or throttle.THROTTLE_RATES.get(scope) in (None, "off")
 
 
 # Formats a datetime as the declared DateTimeFields do (ISO 8601 in the current time zone).
@@ -108,41 +84,31 @@ _DATETIME = serializers.DateTimeField()
 
 class MemberOutputSerializer(serializers.Serializer):
     # Declared field by field rather than a ModelSerializer, which rebuilds its fields from the
-    # model on every use: a third of a counter lookup's time. Same output.
-    id = serializers.BigIntegerField(read_only=True)
+    # model on every use. Contact details are masked: enough for the customer to confirm.
+    reference = serializers.CharField(help_text="Use it in this visit's other counter calls.")
     number = serializers.CharField()
     given_name = serializers.CharField()
     surname = serializers.CharField()
-    email = serializers.EmailField(allow_null=True)
-    phone = serializers.CharField(allow_null=True, help_text="E.164")
+    email = serializers.CharField(allow_null=True, help_text="Masked: j***@example.be")
+    phone = serializers.CharField(allow_null=True, help_text="Masked: +32 *** 67")
     joined_via = serializers.ChoiceField(choices=JoinChannel.choices)
     home_store = serializers.CharField(source="home_store.code")
     status = serializers.ChoiceField(choices=MemberStatus.choices)
     points_balance = serializers.IntegerField()
-    has_eid_card = serializers.SerializerMethodField()
+    has_eid_card = serializers.BooleanField()
     created_at = serializers.DateTimeField()
 
-    def get_has_eid_card(self, member: Member) -> bool:
-        return hasattr(member, "eid_card")
 
-    def to_representation(self, member: Member) -> dict:
-        return member_output(member)
-
-
-def member_output(member: Member) -> dict:
-    """Return what MemberOutputSerializer renders for `member`, written out.
-
-    DRF deep-copies the twelve declared fields for every member it renders, the largest cost
-    of a counter lookup once its queries were trimmed. The serializer's fields still describe
-    the schema; tests/api/test_counter_hot_paths.py holds both to the same output.
-    """
+def member_output(member: Member, reference: str) -> dict:
+    """Return what MemberOutputSerializer renders for `member`, written out (a counter lookup
+    renders one per scan); tests/api/test_counter_hot_paths.py holds both to the same output."""
     return {
-        "id": member.pk,
+        "reference": reference,
         "number": member.number,
         "given_name": member.given_name,
         "surname": member.surname,
-        "email": member.email,
-        "phone": member.phone,
+        "email": email_masked(member.email),
+        "phone": phone_masked(member.phone),
         "joined_via": member.joined_via,
         "home_store": member.home_store.code,
         "status": member.status,
@@ -150,6 +116,16 @@ def member_output(member: Member) -> dict:
         "has_eid_card": hasattr(member, "eid_card"),
         "created_at": _DATETIME.to_representation(member.created_at),
     }
+
+
+class RewardOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Reward
+        fields = ["id", "name", "description", "point_cost"]
+
+
+class MemberDetailOutputSerializer(MemberOutputSerializer):
+    rewards_within_reach = RewardOutputSerializer(many=True)
 
 
 _DECIMAL_2 = serializers.DecimalField(max_digits=10, decimal_places=2)
@@ -165,9 +141,6 @@ class LedgerEntryOutputSerializer(serializers.Serializer):
     reward = serializers.CharField(source="reward.name", allow_null=True, default=None)
     reference = serializers.CharField()
     created_at = serializers.DateTimeField()
-
-    def to_representation(self, entry) -> dict:
-        return ledger_entry_output(entry)
 
 
 def ledger_entry_output(entry) -> dict:
@@ -187,46 +160,84 @@ def ledger_entry_output(entry) -> dict:
     }
 
 
+class LedgerLineOutputSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    store = serializers.CharField()
+    points = serializers.IntegerField()
+    entry = LedgerEntryOutputSerializer(
+        allow_null=True,
+        help_text="In full for the stores the caller works for; null for other stores' lines.",
+    )
+
+
+def ledger_line_output(entry, *, access: StaffAccess) -> dict:
+    """Return a ledger line as this caller may see it: other stores' lines as date, store and
+    points only (rule 9: the least they need)."""
+    return {
+        "date": timezone.localdate(entry.created_at).isoformat(),
+        "store": entry.store.code,
+        "points": entry.points,
+        "entry": ledger_entry_output(entry) if access.sees_store_in_full(entry.store_id) else None,
+    }
+
+
 class StoreCodeField(serializers.CharField):
     def __init__(self, **kwargs):
         super().__init__(max_length=20, **kwargs)
 
 
 class MemberLookupApi(CounterApi):
-    """Find members by member number, e-mail or phone (a POST, so none of it lands in URLs)."""
+    """Find members by what the customer presents (a POST, so none of it lands in URLs).
+
+    By member number or QR, exact e-mail or phone (`query`); or, as a fallback, the whole
+    surname and the first letters of the given name (at most five answers). Each member found
+    comes with a reference for this visit's other calls, and the read is recorded.
+    """
+
+    throttle_classes = [MemberFindThrottle]
+    throttle_scope = "member_find"
 
     class InputSerializer(StrictInputMixin, serializers.Serializer):
-        query = serializers.CharField(max_length=254)
+        store = StoreCodeField()
+        query = serializers.CharField(max_length=254, required=False)
+        surname = serializers.CharField(max_length=110, required=False)
+        given_name_start = serializers.CharField(max_length=95, required=False)
 
-    def staff_for_token(self, request, key: str) -> tuple | None:
-        """The token check of this endpoint, which also reads the member a scanned number names.
+        def validate(self, attrs):
+            by_name = "surname" in attrs or "given_name_start" in attrs
+            if by_name == ("query" in attrs):
+                raise serializers.ValidationError(
+                    "Give either a query, or a surname with the first letters of the given name."
+                )
+            return attrs
 
-        The counter's most frequent call then costs one statement instead of two. The member's
-        columns are read only for an active user who works for a store
-        (`member_lookup_with_staff`), and `post` uses them only for the number it validated.
-        Anything else (no number, a malformed body) takes the usual path, with the usual errors.
-        """
-        number = _member_number_in_body(request)
-        if number is None:
-            return _staff_for_token(request, key)
-        found = selectors.member_lookup_with_staff(key, number)
-        if found is None:
-            return None
-        user, token, members = found
-        request.members_by_number = {number: members}
-        return user, token
-
-    @extend_schema(request=InputSerializer, responses={200: MemberOutputSerializer(many=True)})
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: MemberOutputSerializer(many=True), **REFERENCE_ERRORS},
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        selectors.stores_for_staff_required(request.user)
-        members = selectors.member_find_for_counter(
-            query=data.validated_data["query"],
-            read_along=getattr(request, "members_by_number", None),
+        fields = data.validated_data
+        store = self.counter_store(fields["store"], Action.MEMBER_FIND)
+        if "query" in fields:
+            found = selectors.member_find_for_counter(query=fields["query"])
+        else:
+            found = selectors.members_by_name_narrow(
+                surname=fields.get("surname", ""),
+                given_name_start=fields.get("given_name_start", ""),
+            )
+        services.member_reads_record(
+            members=found.members,
+            staff=request.user,
+            store=store,
+            found_by=found.found_by,
+            kind=ReadKind.LOOKUP,
         )
-        # MemberOutputSerializer(members, many=True).data, without building the serializers.
-        return Response({"results": [member_output(member) for member in members]})
+        refs = services.member_references_issue(
+            members=found.members, staff=request.user, store=store, found_by=found.found_by
+        )
+        return Response({"results": [member_output(m, refs[m.pk]) for m in found.members]})
 
 
 class MemberEnrollApi(CounterApi):
@@ -244,43 +255,85 @@ class MemberEnrollApi(CounterApi):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        store = store_for_staff(request.user, fields.pop("store"))
+        store = self.counter_store(fields.pop("store"), Action.MEMBER_ENROLL)
         member = services.member_enroll_by_form(store=store, **fields)
-        return Response(MemberOutputSerializer(member).data, status=status.HTTP_201_CREATED)
+        ref = services.member_references_issue(
+            members=[member], staff=request.user, store=store, found_by="enrolment"
+        )[member.pk]
+        return Response(member_output(member, ref), status=status.HTTP_201_CREATED)
+
+
+class StoreQueryParam(serializers.Serializer):
+    store = StoreCodeField()
+
+
+STORE_PARAM = OpenApiParameter(
+    "store", str, OpenApiParameter.QUERY, required=True, description="The counter's store code."
+)
 
 
 class MemberDetailApi(CounterApi):
-    """Show one member to staff."""
+    """Show the member the reference designates: balance, rewards within reach. Recorded."""
 
-    @extend_schema(responses={200: MemberOutputSerializer})
-    def get(self, request, member_id: int):
-        member = selectors.member_for_staff(request.user, member_id)
-        return Response(MemberOutputSerializer(member).data)
+    throttle_classes = [MemberReadThrottle]
+    throttle_scope = "member_read"
+
+    @extend_schema(
+        parameters=[MEMBER_REF, STORE_PARAM],
+        responses={200: MemberDetailOutputSerializer, **REFERENCE_ERRORS},
+    )
+    def get(self, request, member_ref: str):
+        query = StoreQueryParam(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        store = self.counter_store(query.validated_data["store"], require_active=False)
+        member, ref = selectors.member_by_reference(
+            access=self.access, store=store, reference=member_ref
+        )
+        services.member_reads_record(
+            members=[member], staff=request.user, store=store, found_by=ref.found_by,
+            kind=ReadKind.PROFILE,
+        )
+        body = member_output(member, member_ref)
+        body["rewards_within_reach"] = RewardOutputSerializer(
+            selectors.rewards_within_reach(store=store, balance=member.points_balance), many=True
+        ).data
+        return Response(body)
 
 
 class MemberLedgerApi(CounterApi):
-    """List a member's ledger entries, newest first."""
+    """List the member's ledger, newest first: own stores' lines in full. Recorded."""
 
-    @extend_schema(responses={200: LedgerEntryOutputSerializer(many=True)})
-    def get(self, request, member_id: int):
-        member = selectors.member_for_staff(request.user, member_id)
+    throttle_classes = [MemberReadThrottle]
+    throttle_scope = "member_read"
+
+    @extend_schema(
+        parameters=[MEMBER_REF, STORE_PARAM],
+        responses={200: LedgerLineOutputSerializer(many=True), **REFERENCE_ERRORS},
+    )
+    def get(self, request, member_ref: str):
+        query = StoreQueryParam(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        store = self.counter_store(query.validated_data["store"], require_active=False)
+        member, ref = selectors.member_by_reference(
+            access=self.access, store=store, reference=member_ref
+        )
+        services.member_reads_record(
+            members=[member], staff=request.user, store=store, found_by=ref.found_by,
+            kind=ReadKind.LEDGER,
+        )
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(selectors.member_ledger(member=member), request, self)
-        return paginator.get_paginated_response(LedgerEntryOutputSerializer(page, many=True).data)
+        lines = [ledger_line_output(entry, access=self.access) for entry in page]
+        return paginator.get_paginated_response(lines)
 
 
 class PointsOutputSerializer(serializers.Serializer):
     entry = LedgerEntryOutputSerializer(source="*")
-    member_id = serializers.IntegerField()
     points_balance = serializers.IntegerField(source="balance_after")
 
-    def to_representation(self, entry) -> dict:
-        # Written out, as MemberOutputSerializer's.
-        return {
-            "entry": ledger_entry_output(entry),
-            "member_id": entry.member_id,
-            "points_balance": entry.balance_after,
-        }
+
+def points_output(entry) -> dict:
+    return {"entry": ledger_entry_output(entry), "points_balance": entry.balance_after}
 
 
 class PointsEarnApi(CounterApi):
@@ -295,17 +348,18 @@ class PointsEarnApi(CounterApi):
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: PointsOutputSerializer},
-        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: PointsOutputSerializer, **REFERENCE_ERRORS},
+        parameters=[MEMBER_REF, IDEMPOTENCY_HEADER],
     )
-    def post(self, request, member_id: int):
+    def post(self, request, member_ref: str):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        now = timezone.now()
-        store = store_for_staff(request.user, data.validated_data["store"], campaign_at=now)
-        member = selectors.member_to_lock_at_store(store, member_id)
+        store = self.counter_store(data.validated_data["store"], Action.POINTS_EARN)
+        member, _ = selectors.member_ref_only(
+            access=self.access, store=store, reference=member_ref, action=Action.POINTS_EARN
+        )
         entry = services.points_earn(
-            at=now,
+            at=timezone.now(),
             member=member,
             store=store,
             staff=request.user,
@@ -313,7 +367,7 @@ class PointsEarnApi(CounterApi):
             reference=data.validated_data["reference"],
             idempotency_key=request.headers.get("Idempotency-Key"),
         )
-        return Response(PointsOutputSerializer(entry).data, status=status.HTTP_201_CREATED)
+        return Response(points_output(entry), status=status.HTTP_201_CREATED)
 
 
 class PointsRedeemApi(CounterApi):
@@ -321,7 +375,7 @@ class PointsRedeemApi(CounterApi):
 
     class InputSerializer(StrictInputMixin, serializers.Serializer):
         store = StoreCodeField()
-        reward = serializers.IntegerField(required=False, min_value=1)
+        reward = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
         points = serializers.IntegerField(required=False, min_value=1, max_value=10_000_000)
         reference = serializers.CharField(
             max_length=64, required=False, default="", allow_blank=True
@@ -334,14 +388,16 @@ class PointsRedeemApi(CounterApi):
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: PointsOutputSerializer},
-        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: PointsOutputSerializer, **REFERENCE_ERRORS},
+        parameters=[MEMBER_REF, IDEMPOTENCY_HEADER],
     )
-    def post(self, request, member_id: int):
+    def post(self, request, member_ref: str):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        store = store_for_staff(request.user, data.validated_data["store"])
-        member = selectors.member_to_lock_at_store(store, member_id)
+        store = self.counter_store(data.validated_data["store"], Action.POINTS_REDEEM)
+        member, _ = selectors.member_ref_only(
+            access=self.access, store=store, reference=member_ref, action=Action.POINTS_REDEEM
+        )
         reward = None
         if "reward" in data.validated_data:
             reward = selectors.reward_get(data.validated_data["reward"])
@@ -354,20 +410,15 @@ class PointsRedeemApi(CounterApi):
             reference=data.validated_data["reference"],
             idempotency_key=request.headers.get("Idempotency-Key"),
         )
-        return Response(PointsOutputSerializer(entry).data, status=status.HTTP_201_CREATED)
+        return Response(points_output(entry), status=status.HTTP_201_CREATED)
 
 
 class RewardListApi(CounterApi):
     """List the rewards a store offers now."""
 
-    class OutputSerializer(serializers.ModelSerializer):
-        class Meta:
-            model = Reward
-            fields = ["id", "name", "description", "point_cost"]
-
-    @extend_schema(responses={200: OutputSerializer(many=True)})
+    @extend_schema(responses={200: RewardOutputSerializer(many=True)})
     def get(self, request, store_code: str):
-        store = store_for_staff(request.user, store_code, require_active=False)
+        store = self.counter_store(store_code, require_active=False)
         return Response(
-            self.OutputSerializer(selectors.rewards_offered(store=store), many=True).data
+            RewardOutputSerializer(selectors.rewards_offered(store=store), many=True).data
         )

@@ -17,12 +17,12 @@ from rest_framework.views import APIView
 
 from core.api import StrictInputMixin
 from core.errors import NoticeMissing, ScanNotFound
-from loyalty import eid_services, selectors
-from loyalty.models import EidScan
+from loyalty import eid_services, selectors, services
+from loyalty.models import EidScan, FoundBy, ReadKind
 from privacy.models import NoticeVersion, Purpose
 from stores.authentication import DeviceTokenAuthentication, IsReaderDevice
 from stores.models import Language, ReaderDevice
-from stores.selectors import store_for_staff, stores_for_staff
+from stores.access import Action, staff_access_for_request
 
 
 class ScanOutputSerializer(serializers.ModelSerializer):
@@ -47,7 +47,9 @@ class ScanOutputSerializer(serializers.ModelSerializer):
         inline_serializer(
             "ScanMember",
             {
-                "id": serializers.IntegerField(),
+                "reference": serializers.CharField(
+                    help_text="The member reference for this visit's other counter calls."
+                ),
                 "number": serializers.CharField(),
                 "given_name": serializers.CharField(),
             },
@@ -57,10 +59,26 @@ class ScanOutputSerializer(serializers.ModelSerializer):
         if scan.member is None:
             return None
         return {
-            "id": scan.member_id,
+            "reference": self.context["references"].get(scan.member_id),
             "number": scan.member.number,
             "given_name": scan.member.given_name,
         }
+
+
+def scan_output(scan: EidScan, *, request) -> dict:
+    """Render a scan for the staff member at its counter; a recognised member comes with a
+    reference (found by eID) and the read is recorded."""
+    references = {}
+    if scan.member is not None:
+        store = scan.store
+        services.member_reads_record(
+            members=[scan.member], staff=request.user, store=store, found_by=FoundBy.EID,
+            kind=ReadKind.LOOKUP,
+        )
+        references = services.member_references_issue(
+            members=[scan.member], staff=request.user, store=store, found_by=FoundBy.EID
+        )
+    return ScanOutputSerializer(scan, context={"references": references}).data
 
 
 class EidScanArmApi(APIView):
@@ -74,7 +92,11 @@ class EidScanArmApi(APIView):
             min_value=1, required=False, help_text="The notice version shown (default: current)."
         )
         consent_given = serializers.BooleanField()
-        link_member = serializers.IntegerField(min_value=1, required=False)
+        link_member = serializers.CharField(
+            max_length=100,
+            required=False,
+            help_text="The member reference of the member whose renewed card this is.",
+        )
 
         def validate_consent_given(self, value: bool) -> bool:
             if not value:
@@ -87,7 +109,8 @@ class EidScanArmApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        store = store_for_staff(request.user, data.validated_data["store"])
+        access = staff_access_for_request(request)
+        store = access.store(data.validated_data["store"], Action.EID_SCAN)
         device = ReaderDevice.objects.filter(
             store=store, pk=data.validated_data["device"], revoked_at__isnull=True
         ).first()
@@ -95,7 +118,12 @@ class EidScanArmApi(APIView):
             raise ScanNotFound("No active reader with this id in this store.")
         link_member = None
         if "link_member" in data.validated_data:
-            link_member = selectors.member_at_store(store, data.validated_data["link_member"])
+            link_member, _ = selectors.member_by_reference(
+                access=access,
+                store=store,
+                reference=data.validated_data["link_member"],
+                action=Action.EID_SCAN,
+            )
         notice = None
         if "notice_version" in data.validated_data:
             notice = NoticeVersion.objects.filter(
@@ -113,7 +141,7 @@ class EidScanArmApi(APIView):
             notice=notice,
             link_member=link_member,
         )
-        return Response(ScanOutputSerializer(scan).data, status=status.HTTP_201_CREATED)
+        return Response(scan_output(scan, request=request), status=status.HTTP_201_CREATED)
 
 
 class EidScanDetailApi(APIView):
@@ -121,14 +149,15 @@ class EidScanDetailApi(APIView):
 
     @extend_schema(responses={200: ScanOutputSerializer})
     def get(self, request, scan_id):
+        access = staff_access_for_request(request)
         scan = (
             EidScan.objects.select_related("store", "member")
-            .filter(pk=scan_id, store__in=stores_for_staff(request.user))
+            .filter(pk=scan_id, store__in=access.stores(Action.EID_SCAN))
             .first()
         )
         if scan is None:
             raise ScanNotFound()
-        return Response(ScanOutputSerializer(scan).data)
+        return Response(scan_output(scan, request=request))
 
 
 class DeviceApi(APIView):

@@ -6,22 +6,33 @@ service with the member's subject key, and renders the result.
 
 from __future__ import annotations
 
+import time
+
+from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from core.api import StrictInputMixin
-from loyalty import selectors
-from loyalty.api import StoreCodeField
+from core.errors import ConfirmationRequired
+from loyalty import selectors, services
+from loyalty.api import (
+    MEMBER_REF,
+    REFERENCE_ERRORS,
+    STORE_PARAM,
+    CounterApi,
+    StoreCodeField,
+    StoreQueryParam,
+)
+from loyalty.models import FoundBy, ReadKind
 from loyalty.privacy import member_subject_key
 from privacy import selectors as privacy_selectors
 from privacy import services as privacy_services
 from privacy.downloads import export_response
-from privacy.models import Channel, PrivacyTicket, Purpose
-from privacy.services import ALL_PURPOSES
+from privacy.models import Channel, PrivacyTicket, Purpose, TicketKind, TicketState, Verification
+from privacy.services.consent import ERASING_WITHDRAWALS
+from stores.access import Action
 from stores.models import Language
-from stores.selectors import store_for_staff
 
 
 class ConsentOutputSerializer(serializers.Serializer):
@@ -57,40 +68,74 @@ class TicketOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "state", "source", "received_at", "due_on", "extended_at"]
 
 
-class MemberConsentApi(APIView):
+class CounterPrivacyApi(CounterApi):
+    """A member's privacy at the counter, reached by the visit's member reference."""
+
+    def member_here(self, request, store_code: str, member_ref: str, action: Action):
+        store = self.counter_store(store_code, action)
+        member, ref = selectors.member_by_reference(
+            access=self.access, store=store, reference=member_ref, action=action
+        )
+        return store, member, ref
+
+
+def _presented(ref) -> str | None:
+    """Return "card" when an eID scan recognised the member at this counter just now."""
+    fresh = time.time() - ref.issued_at <= settings.EID_PRESENTED_SECONDS
+    return "card" if ref.found_by == FoundBy.EID and fresh else None
+
+
+class MemberConsentApi(CounterPrivacyApi):
     """Show a member's consent, per purpose: given, withdrawn, or none (never asked)."""
 
-    @extend_schema(responses={200: ConsentOutputSerializer(many=True)})
-    def get(self, request, member_id: int):
-        member = selectors.member_for_staff(request.user, member_id)
-        return Response({"results": _consent_rows(member_subject_key(member))})
+    @extend_schema(
+        parameters=[MEMBER_REF, STORE_PARAM],
+        responses={200: ConsentOutputSerializer(many=True), **REFERENCE_ERRORS},
+    )
+    def get(self, request, member_ref: str):
+        query = StoreQueryParam(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        store, member, ref = self.member_here(
+            request, query.validated_data["store"], member_ref, Action.MEMBER_READ
+        )
+        services.member_reads_record(
+            members=[member], staff=request.user, store=store, found_by=ref.found_by,
+            kind=ReadKind.CONSENT,
+        )
+        return Response(_consent_rows(member_subject_key(member)))
 
 
-class MemberConsentWithdrawApi(APIView):
-    """Withdraw consent in one action. eID: the card link goes, number and points stay.
+# At the counter a withdrawal never erases: ending the membership is an erasure request, which
+# waits for the member's confirmation (MemberErasureApi).
+COUNTER_WITHDRAWALS = [p for p in Purpose.values if p not in ERASING_WITHDRAWALS]
 
-    Withdrawing the membership, or "all", also opens an erasure ticket (verified in person).
-    """
+
+class MemberConsentWithdrawApi(CounterPrivacyApi):
+    """Withdraw consent in one action. eID: the card link goes, number and points stay."""
 
     class InputSerializer(StrictInputMixin, serializers.Serializer):
         store = StoreCodeField()
-        purpose = serializers.ChoiceField(choices=[*Purpose.values, ALL_PURPOSES])
+        purpose = serializers.ChoiceField(choices=COUNTER_WITHDRAWALS)
         channel = serializers.ChoiceField(choices=Channel.values)
         language = serializers.ChoiceField(choices=Language.values, required=False)
 
     class OutputSerializer(serializers.Serializer):
         consent = ConsentOutputSerializer(many=True)
         has_eid_card = serializers.BooleanField()
-        erasure_ticket = TicketOutputSerializer(allow_null=True)
 
-    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
-    def post(self, request, member_id: int):
+    @extend_schema(
+        parameters=[MEMBER_REF],
+        request=InputSerializer,
+        responses={200: OutputSerializer, **REFERENCE_ERRORS},
+    )
+    def post(self, request, member_ref: str):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        store = store_for_staff(request.user, data.validated_data["store"])
-        member = selectors.member_at_store(store, member_id)
+        store, member, _ = self.member_here(
+            request, data.validated_data["store"], member_ref, Action.CONSENT_WITHDRAW
+        )
         subject_key = member_subject_key(member)
-        withdrawal = privacy_services.consent_withdraw(
+        privacy_services.consent_withdraw(
             subject_key=subject_key,
             purpose=data.validated_data["purpose"],
             channel=data.validated_data["channel"],
@@ -99,58 +144,130 @@ class MemberConsentWithdrawApi(APIView):
             staff=request.user,
         )
         has_eid_card = type(member).objects.filter(pk=member.pk, eid_card__isnull=False).exists()
-        return Response(
-            {
-                "consent": _consent_rows(subject_key),
-                "has_eid_card": has_eid_card,
-                "erasure_ticket": (
-                    TicketOutputSerializer(withdrawal.erasure_ticket).data
-                    if withdrawal.erasure_ticket
-                    else None
-                ),
-            }
-        )
+        return Response({"consent": _consent_rows(subject_key), "has_eid_card": has_eid_card})
 
 
-class MemberErasureApi(APIView):
-    """Open an erasure ticket for a member standing at the counter, verified in person."""
+class CounterTicketOutputSerializer(serializers.ModelSerializer):
+    confirmation = serializers.SerializerMethodField(
+        help_text="What the request waits for: `email_code` (type the code the member "
+        "received), `head_office` (a second person verifies), or `none`."
+    )
+
+    class Meta:
+        model = PrivacyTicket
+        fields = [
+            "id", "kind", "state", "source", "verification", "confirmation",
+            "received_at", "due_on", "extended_at",
+        ]
+
+    def get_confirmation(self, ticket) -> str:
+        if ticket.state not in (TicketState.RECEIVED, TicketState.AWAITING_VERIFICATION):
+            return "none"
+        return "email_code" if ticket.code_hash or _code_pending(ticket) else "head_office"
+
+
+def _code_pending(ticket) -> bool:
+    # The code is issued by a task after commit; until then the ticket's note tells.
+    return ticket.history.filter(note="code sent to e-mail on file").exists()
+
+
+class MemberErasureApi(CounterPrivacyApi):
+    """Ask to erase the member at the counter. It runs once the member confirms: by their
+    eID card just scanned, by the code sent to their e-mail, or else head office verifies."""
 
     class InputSerializer(StrictInputMixin, serializers.Serializer):
         store = StoreCodeField()
 
-    @extend_schema(request=InputSerializer, responses={201: TicketOutputSerializer})
-    def post(self, request, member_id: int):
+    @extend_schema(
+        parameters=[MEMBER_REF],
+        request=InputSerializer,
+        responses={201: CounterTicketOutputSerializer, **REFERENCE_ERRORS},
+    )
+    def post(self, request, member_ref: str):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        store = store_for_staff(request.user, data.validated_data["store"])
-        member = selectors.member_at_store(store, member_id)
-        ticket = privacy_services.ticket_open_for_subject(
-            kind="erasure",
+        store, member, ref = self.member_here(
+            request, data.validated_data["store"], member_ref, Action.TICKET_OPEN
+        )
+        ticket = privacy_services.ticket_open_at_counter(
+            kind=TicketKind.ERASURE,
             subject_key=member_subject_key(member),
-            source="counter",
             store=store,
             by=request.user,
+            presented=_presented(ref),
         )
-        return Response(TicketOutputSerializer(ticket).data, status=status.HTTP_201_CREATED)
+        return Response(CounterTicketOutputSerializer(ticket).data, status=status.HTTP_201_CREATED)
 
 
-class MemberExportApi(APIView):
-    """Hand a member at the counter their data: JSON, or a zip of CSV files (one per kind)."""
+class TicketConfirmApi(CounterPrivacyApi):
+    """Confirm the member's counter request with the code they received by e-mail."""
+
+    class InputSerializer(StrictInputMixin, serializers.Serializer):
+        store = StoreCodeField()
+        kind = serializers.ChoiceField(choices=[TicketKind.ERASURE, TicketKind.ACCESS])
+        code = serializers.CharField(max_length=12)
+
+    @extend_schema(
+        parameters=[MEMBER_REF],
+        request=InputSerializer,
+        responses={
+            200: CounterTicketOutputSerializer,
+            409: OpenApiResponse(description="`member_confirmation_required`"),
+            **REFERENCE_ERRORS,
+        },
+    )
+    def post(self, request, member_ref: str):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        store, member, _ = self.member_here(
+            request, data.validated_data["store"], member_ref, Action.TICKET_OPEN
+        )
+        ticket = privacy_selectors.ticket_open_find(
+            kind=data.validated_data["kind"], subject_key=member_subject_key(member)
+        )
+        if ticket is None:
+            raise ConfirmationRequired("There is no request of this member to confirm.")
+        ticket = privacy_services.ticket_code_confirm(
+            ticket=ticket, code=data.validated_data["code"], by=request.user
+        )
+        return Response(CounterTicketOutputSerializer(ticket).data)
+
+
+class MemberExportApi(CounterPrivacyApi):
+    """Give a member their data. Just after their eID card was scanned: handed over here (JSON,
+    or a zip of CSV files). Otherwise a code goes to their e-mail; once they give it to the
+    cashier (TicketConfirmApi) the data is sent to that address."""
 
     class InputSerializer(StrictInputMixin, serializers.Serializer):
         store = StoreCodeField()
         format = serializers.ChoiceField(choices=["json", "csv"], default="json")
 
     @extend_schema(
+        parameters=[MEMBER_REF],
         request=InputSerializer,
-        responses={200: OpenApiResponse(description="The export: JSON, or a zip of CSV files.")},
+        responses={
+            200: OpenApiResponse(description="The export: JSON, or a zip of CSV files."),
+            202: CounterTicketOutputSerializer,
+            409: OpenApiResponse(description="`member_confirmation_required`"),
+            **REFERENCE_ERRORS,
+        },
     )
-    def post(self, request, member_id: int):
+    def post(self, request, member_ref: str):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        store = store_for_staff(request.user, data.validated_data["store"])
-        member = selectors.member_at_store(store, member_id)
-        ticket, export = privacy_services.access_export_at_counter(
-            subject_key=member_subject_key(member), store=store, staff=request.user
+        store, member, ref = self.member_here(
+            request, data.validated_data["store"], member_ref, Action.TICKET_OPEN
         )
+        ticket = privacy_services.ticket_open_at_counter(
+            kind=TicketKind.ACCESS,
+            subject_key=member_subject_key(member),
+            store=store,
+            by=request.user,
+            presented=_presented(ref),
+        )
+        if ticket.verification != Verification.CREDENTIAL or ticket.state != TicketState.VERIFIED:
+            return Response(
+                CounterTicketOutputSerializer(ticket).data, status=status.HTTP_202_ACCEPTED
+            )
+        ticket, export = privacy_services.access_export_at_counter(ticket=ticket, staff=request.user)
         return export_response(ticket=ticket, export=export, fmt=data.validated_data["format"])

@@ -45,3 +45,25 @@ def phone_display(value: str) -> str:
     except phonenumbers.NumberParseException:
         return value
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def email_masked(value: str | None) -> str | None:
+    """Return the e-mail with all but the first letter of its local part hidden: j***@gmail.com.
+
+    Enough for a customer to confirm "yes, that is my address", too little to copy it.
+    """
+    if not value:
+        return None
+    local, _, domain = value.rpartition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def phone_masked(value: str | None) -> str | None:
+    """Return the phone number with all but its country code and last two digits hidden."""
+    if not value:
+        return None
+    try:
+        code = f"+{phonenumbers.parse(value, None).country_code}"
+    except phonenumbers.NumberParseException:
+        code = ""
+    return f"{code} *** {value[-2:]}".strip()

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 from stores.models import Store
 
@@ -193,3 +194,51 @@ class EidScan(models.Model):
 
     def __str__(self) -> str:
         return f"scan {self.pk} ({self.state})"
+
+
+class FoundBy(models.TextChoices):
+    """How staff found a member: what the customer presented, never the value typed."""
+
+    NUMBER = "number", _("Member number or card")
+    EMAIL = "email", _("E-mail address")
+    PHONE = "phone", _("Phone number")
+    EID = "eid", _("eID card")
+    NAME_SEARCH = "name_search", _("Name search")
+    ENROLMENT = "enrolment", _("Joined at the counter")
+
+
+class ReadKind(models.TextChoices):
+    LOOKUP = "lookup", _("Found at the counter")
+    PROFILE = "profile", _("Profile")
+    LEDGER = "ledger", _("Points history")
+    PAGE = "page", _("Member page")
+    CONSENT = "consent", _("Consent")
+
+
+class MemberRead(models.Model):
+    """One read of a member's data by staff: who, when, at which store, how they were found.
+
+    Accountability (Art. 5(2), rule 9). On erasure `member` is set to NULL: the record of what
+    the staff account did stays, the link to the person goes.
+    """
+
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    found_by = models.CharField(max_length=12, choices=FoundBy.choices)
+    kind = models.CharField(max_length=8, choices=ReadKind.choices)
+    read_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-read_at", "-pk"]
+        indexes = [
+            models.Index(fields=["member", "read_at"], name="member_read_member"),
+            models.Index(fields=["staff", "read_at"], name="member_read_staff"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.staff_id} at {self.read_at:%Y-%m-%d %H:%M}"

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 
 from loyalty import services
-from loyalty.models import EidCard, LedgerEntry, Member
+from loyalty.models import EidCard, LedgerEntry, Member, MemberRead
 from loyalty.numbers import member_number_is_valid
 from privacy.models import Purpose
 from privacy.registry import ProcessingDeclaration, Subject, registry
@@ -119,6 +119,28 @@ def export_member(subject_key: str) -> dict[str, list[dict[str, Any]]]:
     return {"profile": [profile], "ledger": ledger}
 
 
+def erase_member_reads(subject_key: str) -> dict[str, int]:
+    """Unlink the record of staff reads from the member: what staff did stays, not who."""
+    member = member_from_subject_key(subject_key)
+    if member is None:
+        return {"member_reads_unlinked": 0}
+    return {"member_reads_unlinked": MemberRead.objects.filter(member=member).update(member=None)}
+
+
+def export_member_reads(subject_key: str) -> dict[str, list[dict[str, Any]]]:
+    """Return when, at which store and how staff read the member's data (Art. 15)."""
+    member = member_from_subject_key(subject_key)
+    if member is None:
+        return {}
+    reads = MemberRead.objects.filter(member=member).select_related("store").order_by("read_at", "pk")
+    return {
+        "member_reads": [
+            {"at": r.read_at.isoformat(), "store": r.store.code, "found_by": r.found_by, "what": r.kind}
+            for r in reads
+        ]
+    }
+
+
 def member_recipients(subject_key: str) -> list[str]:
     """Name who received the member's data outside the chain (today: mail delivery only)."""
     member = member_from_subject_key(subject_key)
@@ -188,6 +210,18 @@ DECLARATIONS = (
         stored_in=("loyalty.Member", "loyalty.LedgerEntry"),
     ),
     ProcessingDeclaration(
+        code="staff_accountability",
+        title="Record of staff reading a member's data at the counter",
+        legal_basis="accountability and security of processing (GDPR Art. 5(2), 32; Art. 6(1)(c))",
+        data_categories=(
+            "member, staff member, store, time, how the member was found (never what was typed)",
+        ),
+        recipients=("none outside the chain",),
+        retention="as long as the member exists; unlinked from the member when they are erased",
+        app="loyalty",
+        stored_in=("loyalty.MemberRead",),
+    ),
+    ProcessingDeclaration(
         code=Purpose.MARKETING_EMAIL,
         title="Offers by e-mail",
         legal_basis="consent (GDPR Art. 6(1)(a); Belgian Code of Economic Law, XII.13)",
@@ -203,8 +237,11 @@ DECLARATIONS = (
 def register() -> None:
     """Plug loyalty into privacy's registry (called once, from LoyaltyConfig.ready)."""
     registry.register_resolver(PREFIX, find=subject_find, get=subject_get)
+    # Reads first: the member's row goes with `erase_member`.
+    registry.register_eraser("loyalty.reads", erase_member_reads, order=50)
     registry.register_eraser("loyalty", erase_member)
     registry.register_exporter("loyalty", export_member)
+    registry.register_exporter("loyalty.reads", export_member_reads)
     registry.register_recipients("loyalty", member_recipients)
     registry.register_retention("loyalty", members_inactive)
     registry.register_withdrawal_hook(Purpose.EID_RECOGNITION, eid_consent_withdrawn)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from stores.models import EarningRule, Rounding
+from stores.selectors import EarningTerms
 
 _ROUNDING = {
     Rounding.DOWN: ROUND_FLOOR,
@@ -17,7 +18,7 @@ _ROUNDING = {
 }
 
 
-def points_for_purchase(*, amount: Decimal, rule: EarningRule, multiplier: Decimal) -> int:
+def points_for_purchase(*, amount: Decimal, rule: EarningTerms | EarningRule, multiplier: Decimal) -> int:
     """Return the points a purchase of `amount` euros earns under this rule and multiplier."""
     if amount < rule.minimum_purchase:
         return 0

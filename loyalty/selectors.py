@@ -4,141 +4,106 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection
+from dataclasses import dataclass
+
 from django.db.models import F, Q, QuerySet, Sum
 from django.db.models.functions import Lower
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
-from core.errors import Forbidden, InvalidInput, MemberNotFound, RewardNotFound
-from core.sql import model_columns, model_from_values
+from core.errors import InvalidInput, MemberNotFound, RewardNotFound
 from loyalty.contact import phone_normalize
-from loyalty.models import EidCard, LedgerEntry, Member, Reward
+from loyalty.models import FoundBy, LedgerEntry, Member, MemberRead, Reward
 from loyalty.numbers import member_number_clean, member_number_looks_like
+from loyalty.references import MemberReference, member_reference_read
+from stores.access import Action, StaffAccess
 from stores.models import Store
-from stores.selectors import ReadAlong, staff_for_token, staff_works_for_a_store
 
 MAX_RESULTS = 20
+# A name search at the counter is a fallback, narrow on purpose (rule 9).
+NAME_SEARCH_MAX = 5
 
 
-def stores_for_staff_required(user: AbstractBaseUser) -> None:
-    """Raise unless the user works for at least one store (members are the chain's)."""
-    if not staff_works_for_a_store(user):
-        raise Forbidden("You are not assigned to any store.")
+@dataclass(frozen=True)
+class CounterFind:
+    """What a counter lookup found, and how (stored with each read; never the value typed)."""
+
+    members: list[Member]
+    found_by: str
 
 
-def member_for_staff(user: AbstractBaseUser, member_id: int) -> Member:
-    """Return the member for a staff member of the chain, or raise MemberNotFound."""
-    stores_for_staff_required(user)
-    try:
-        return Member.objects.select_related("home_store").get(pk=int(member_id))
-    except (Member.DoesNotExist, ValueError, TypeError):
-        raise MemberNotFound() from None
+def _members() -> QuerySet[Member]:
+    return Member.objects.select_related("home_store", "eid_card")
 
 
-def member_at_store(store: Store, member_id: int) -> Member:
-    """Return a member for staff already cleared for `store` (members belong to the chain)."""
-    try:
-        return Member.objects.get(pk=int(member_id))
-    except (Member.DoesNotExist, ValueError, TypeError):
-        raise MemberNotFound() from None
-
-
-def member_to_lock_at_store(store: Store, member_id: int) -> Member:
-    """Return a reference to a member for a service that locks the row (earn, redeem).
-
-    No query: the lock reads the row anyway and raises MemberNotFound if there is none.
-    Members belong to the chain, as for `member_at_store`.
-    """
-    try:
-        return Member(pk=int(member_id))
-    except (ValueError, TypeError):
-        raise MemberNotFound() from None
-
-
-# A card scanned or a number typed at the counter: the most frequent read of all, so one
-# hand-written query for the member and what the counter shows with it (the home store's code,
-# whether an eID card is linked). The ORM's two-join select_related costs more to build.
-# Column names come from the models, never from input.
-_MEMBER_COLUMNS = f"{model_columns(Member, 'm')}, s.code, e.id"
-_MEMBER_JOINS = """
-    loyalty_member m
-    JOIN stores_store s ON s.id = m.home_store_id
-    LEFT JOIN loyalty_eidcard e ON e.member_id = m.id
-"""
-_MEMBER_BY_NUMBER_SQL = f"SELECT {_MEMBER_COLUMNS} FROM {_MEMBER_JOINS} WHERE m.number = %s"  # noqa: S608
-
-# The same read along with the token's query (`member_lookup_with_staff`).
-_MEMBER_ALONG_TOKEN = ReadAlong(
-    columns=_MEMBER_COLUMNS,
-    joins=f"LEFT JOIN ({_MEMBER_JOINS}) ON m.number = %(number)s AND {{may_act}}",
-)
-
-
-def _member_from_row(values: tuple) -> Member:
-    """Return the member of a `_MEMBER_COLUMNS` row, home store and eID card link loaded."""
-    width = len(Member._meta.concrete_fields)
-    member = model_from_values(Member, values[:width])
-    home_store_code, eid_card_id = values[width:]
-    db = member._state.db
-    home = Store.from_db(db, ["id", "code"], [member.home_store_id, home_store_code])
-    card = None
-    if eid_card_id is not None:
-        card = EidCard.from_db(db, ["id", "member_id"], [eid_card_id, member.pk])
-    Member._meta.get_field("home_store").set_cached_value(member, home)
-    Member._meta.get_field("eid_card").set_cached_value(member, card)
-    return member
-
-
-def _members_by_number(number: str) -> list[Member]:
-    """Return the member with this number (0 or 1), home store and eID card link loaded."""
-    with connection.cursor() as cursor:
-        cursor.execute(_MEMBER_BY_NUMBER_SQL, [number])
-        return [_member_from_row(row) for row in cursor.fetchall()]
-
-
-def member_lookup_with_staff(
-    key: str, number: str
-) -> tuple[AbstractBaseUser, Token, list[Member]] | None:
-    """Return `staff_for_token(key)` and the member with this number, in one statement.
-
-    The member's columns are read only for an active user who works for a store, the rule
-    the lookup applies to them anyway. None for an unknown key.
-    """
-    found = staff_for_token(key, also=_MEMBER_ALONG_TOKEN, params={"number": number})
-    if found is None:
-        return None
-    user, token, values = found
-    members = [] if values[0] is None else [_member_from_row(values)]
-    return user, token, members
-
-
-def member_find_for_counter(
-    *, query: str, read_along: dict[str, list[Member]] | None = None
-) -> list[Member]:
+def member_find_for_counter(*, query: str) -> CounterFind:
     """Return the members a counter lookup means: by member number, e-mail or phone (exact).
 
     A number shaped like a member number with a wrong check digit raises, so a typo is told
-    apart from a stranger. `read_along` maps a member number to what `member_lookup_with_staff`
-    already read for it in this request.
+    apart from a stranger.
     """
     query = (query or "").strip()
     if not query or len(query) > 254:
         raise InvalidInput("Type a member number, an e-mail address or a phone number.")
     if member_number_looks_like(query):
         number = member_number_clean(query)
-        if read_along and number in read_along:
-            return read_along[number]
-        return _members_by_number(number)
-    members = Member.objects.select_related("home_store", "eid_card")
+        return CounterFind(list(_members().filter(number=number)), FoundBy.NUMBER)
     if "@" in query:
-        return list(
-            members.annotate(email_ci=Lower("email")).filter(email_ci=query.lower())[:MAX_RESULTS]
-        )
+        found = _members().annotate(email_ci=Lower("email")).filter(email_ci=query.lower())
+        return CounterFind(list(found[:MAX_RESULTS]), FoundBy.EMAIL)
     if sum(ch.isdigit() for ch in query) >= 6:
-        return list(members.filter(phone=phone_normalize(query)).order_by("pk")[:MAX_RESULTS])
+        found = _members().filter(phone=phone_normalize(query)).order_by("pk")
+        return CounterFind(list(found[:MAX_RESULTS]), FoundBy.PHONE)
     raise InvalidInput("Type a member number, an e-mail address or a phone number.")
+
+
+def members_by_name_narrow(*, surname: str, given_name_start: str) -> CounterFind:
+    """Return at most five members with exactly this surname whose given name starts so.
+
+    The fallback when a customer has nothing with them: the whole surname and the first
+    letters of the given name, so nobody can browse the members by typing a letter.
+    """
+    surname = " ".join((surname or "").lower().split())
+    start = " ".join((given_name_start or "").lower().split())
+    if len(surname) < 2 or not start or any(ch.isdigit() for ch in surname + start):
+        raise InvalidInput("Type the whole surname and the first letters of the given name.")
+    found = (
+        _members()
+        .annotate(surname_ci=Lower("surname"), given_name_ci=Lower("given_name"))
+        .filter(
+            surname_ci=surname,
+            given_name_ci__gte=start,
+            given_name_ci__lt=start + "\U0010ffff",
+        )
+        .order_by("given_name_ci", "pk")[:NAME_SEARCH_MAX]
+    )
+    return CounterFind(list(found), FoundBy.NAME_SEARCH)
+
+
+def member_by_reference(
+    *, access: StaffAccess, store: Store, reference: str, action: Action = Action.MEMBER_READ
+) -> tuple[Member, MemberReference]:
+    """Return the member a counter reference designates for this staff member at this store.
+
+    Raises StoreForbidden unless the staff member may do `action` here, MemberReferenceInvalid
+    or MemberReferenceExpired for a reference that is not theirs, and MemberNotFound for a
+    member erased since.
+    """
+    access.require(action, store)
+    ref = member_reference_read(reference, store_id=store.pk, staff_id=access.user.pk)
+    member = _members().filter(pk=ref.member_id).first()
+    if member is None:
+        raise MemberNotFound()
+    return member, ref
+
+
+def member_ref_only(*, access: StaffAccess, store: Store, reference: str, action: Action) -> tuple[Member, MemberReference]:
+    """Return an unsaved stand-in for the designated member, for a service that locks the row.
+
+    No query: the lock reads the row anyway and raises MemberNotFound if there is none.
+    """
+    access.require(action, store)
+    ref = member_reference_read(reference, store_id=store.pk, staff_id=access.user.pk)
+    return Member(pk=ref.member_id), ref
 
 
 def member_ledger(*, member: Member) -> QuerySet[LedgerEntry]:
@@ -178,6 +143,16 @@ def members_with_expirable_points(*, cutoff: datetime) -> QuerySet:
         .filter(old_credits__gt=-F("debits"))
         .values_list("member_id", flat=True)
     )
+
+
+def rewards_within_reach(*, store: Store, balance: int) -> list[Reward]:
+    """Return the rewards this store offers now that the balance pays for, cheapest first."""
+    return list(rewards_offered(store=store).filter(point_cost__lte=balance).order_by("point_cost"))
+
+
+def member_reads_recent(*, member: Member, limit: int = 50) -> QuerySet[MemberRead]:
+    """Return the latest reads of a member's data by staff, newest first."""
+    return MemberRead.objects.filter(member=member).select_related("staff", "store")[:limit]
 
 
 def reward_get(reward_id: int) -> Reward:

@@ -4,8 +4,3 @@ from django.apps import AppConfig
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = "Store staff portal"
-
-    def ready(self) -> None:
-        from portal import privacy
-
-        privacy.register()

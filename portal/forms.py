@@ -81,3 +81,9 @@ class ConsentForm(forms.Form):
 
 class ExportForm(forms.Form):
     format = forms.ChoiceField(choices=[("json", "JSON"), ("csv", "CSV")])
+
+
+class ConfirmCodeForm(forms.Form):
+    """The code the member received by e-mail, typed by the cashier."""
+
+    code = forms.CharField(max_length=12, label=_("Code from the member's e-mail"))

@@ -9,8 +9,14 @@ from django.db.models.functions import Lower
 from core.errors import InvalidInput, MemberNotFound, ScanNotFound
 from loyalty.models import EidScan, LedgerEntry, Member
 from loyalty.numbers import member_number_looks_like
-from loyalty.selectors import MAX_RESULTS, member_find_for_counter, member_ledger
-from portal.models import MemberPageView
+from loyalty.models import FoundBy
+from loyalty.selectors import (
+    NAME_SEARCH_MAX,
+    CounterFind,
+    member_find_for_counter,
+    member_ledger,
+    members_by_name_narrow,
+)
 from stores.models import ReaderDevice, Store
 
 NAME_MIN = 2
@@ -25,63 +31,29 @@ def _looks_like_contact(query: str) -> bool:
     return member_number_looks_like(query) or "@" in query or sum(ch.isdigit() for ch in query) >= 6
 
 
-def _prefix(field: str, prefix: str) -> Q:
-    """Match `lower(field)` starting with `prefix`, as a range the `member_name_ci` index serves."""
-    return Q(**{f"{field}_ci__gte": prefix, f"{field}_ci__lt": prefix + "\U0010ffff"})
+def member_search(*, query: str) -> CounterFind:
+    """Return the members a counter search means: number, e-mail, phone, or else a name.
 
-
-def _name_order(member: Member) -> tuple:
-    return (member.surname_ci, member.given_name_ci, member.pk)
-
-
-def members_by_name(*, query: str) -> list[Member]:
-    """Return up to 20 members whose name matches what was typed.
-
-    First the names that start with it, in name order, on the `member_name_ci` index: the
-    surname ("de smet"), or given name and surname either way round ("Lotte Pe", "Peeters
-    L"). If that leaves room, on PostgreSQL, names that contain every word of three letters or
-    more anywhere (trigram indexes, migration loyalty 0003): "smet" finds "De Smet".
+    A name is the whole surname and the first letters of the given name, either way round
+    ("De Smet Jo", "Jo De Smet"): at most five members (`members_by_name_narrow`).
     """
-    words = query.lower().split()
-    if len("".join(words)) < NAME_MIN or any(ch.isdigit() for ch in query):
-        raise InvalidInput("Type at least two letters of the name.")
-    members = Member.objects.annotate(
-        surname_ci=Lower("surname"), given_name_ci=Lower("given_name")
-    ).select_related("home_store", "eid_card")
-    # One query per reading of the words, each a range on the name index in index order
-    # (an OR of ranges would make the database walk the whole index).
-    readings = [_prefix("surname", " ".join(words))]
-    for cut in range(1, min(len(words), MAX_NAME_WORDS)):
-        first, rest = " ".join(words[:cut]), " ".join(words[cut:])
-        readings.append(_prefix("surname", rest) & _prefix("given_name", first))
-        readings.append(_prefix("surname", first) & _prefix("given_name", rest))
-    by_pk: dict[int, Member] = {}
-    for reading in readings:
-        for found_member in members.filter(reading).order_by("surname_ci", "given_name_ci")[
-            :MAX_RESULTS
-        ]:
-            by_pk.setdefault(found_member.pk, found_member)
-    found = sorted(by_pk.values(), key=_name_order)[:MAX_RESULTS]
-    room = MAX_RESULTS - len(found)
-    if room and connection.vendor == "postgresql" and all(len(w) >= TRIGRAM_MIN for w in words):
-        contains = Q()
-        for word in words:
-            contains &= Q(surname_ci__contains=word) | Q(given_name_ci__contains=word)
-        # No ORDER BY: sorting by name would walk the name index past every non-match; the
-        # trigram indexes find a handful of rows, sorted here.
-        more = members.filter(contains).exclude(pk__in=[m.pk for m in found])[:room]
-        found += sorted(more, key=_name_order)
-    return found
-
-
-def member_search(*, query: str) -> list[Member]:
-    """Return the members a counter search means: number, e-mail, phone, or else a name."""
     query = " ".join((query or "").split())
     if not query or len(query) > 254:
         raise InvalidInput("Type a member number, an e-mail address, a phone number or a name.")
     if _looks_like_contact(query):
         return member_find_for_counter(query=query)
-    return members_by_name(query=query)
+    words = query.split()
+    if len(words) < 2:
+        raise InvalidInput("Type the whole surname and the first letters of the given name.")
+    found: dict[int, Member] = {}
+    for surname, start in ((" ".join(words[:-1]), words[-1]), (" ".join(words[1:]), words[0])):
+        try:
+            for member in members_by_name_narrow(surname=surname, given_name_start=start).members:
+                found.setdefault(member.pk, member)
+        except InvalidInput:
+            continue
+    members = sorted(found.values(), key=lambda m: (m.surname.lower(), m.given_name.lower()))
+    return CounterFind(members[:NAME_SEARCH_MAX], FoundBy.NAME_SEARCH)
 
 
 def member_ledger_recent(*, member: Member, limit: int = LEDGER_SHOWN) -> list[LedgerEntry]:
@@ -102,24 +74,3 @@ def scan_at_store(*, store: Store, scan_id) -> EidScan:
     if scan is None:
         raise ScanNotFound()
     return scan
-
-
-def member_page_views_recent(*, member: Member, limit: int = 5) -> list[MemberPageView]:
-    """Return the latest openings of the member's page, newest first."""
-    return list(
-        MemberPageView.objects.filter(member=member).select_related("staff", "store")[:limit]
-    )
-
-
-def member_for_counter_page(*, store: Store, member_id: int) -> Member:
-    """Return a member for staff already cleared for `store`, with what their page shows.
-
-    Members belong to the chain (as `loyalty.selectors.member_at_store`); the store is where
-    the cashier acts, checked by `store_for_staff` before this is called.
-    """
-    member = (
-        Member.objects.select_related("home_store", "eid_card").filter(pk=int(member_id)).first()
-    )
-    if member is None:
-        raise MemberNotFound()
-    return member

@@ -8,7 +8,7 @@ from portal import views
 app_name = "portal"
 
 counter = "<str:store_code>/"
-member = counter + "members/<int:member_id>/"
+member = counter + "members/<str:member_ref>/"
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -35,5 +35,6 @@ urlpatterns = [
     path(member + "eid/link/", views.eid_link, name="eid_link"),
     path(member + "export/", views.member_export, name="member_export"),
     path(member + "erasure/", views.member_erasure, name="member_erasure"),
+    path(member + "confirm/", views.member_request_confirm, name="member_request_confirm"),
     path(member + "card/", views.member_card, name="member_card"),
 ]

@@ -145,6 +145,17 @@ class TicketSource(models.TextChoices):
     RETENTION = "retention", _("Retention period ended")
 
 
+class Verification(models.TextChoices):
+    """How the requester was confirmed to be the data subject (recorded on the ticket)."""
+
+    EMAIL_LINK = "email_link", _("Link sent to the e-mail address on file")
+    EMAIL_CODE = "email_code", _("Code sent to the e-mail address on file")
+    CREDENTIAL = "credential", _("Presented their card at the counter")
+    HEAD_OFFICE = "head_office", _("Checked by head office (second person)")
+    STAFF_CHECK = "staff_check", _("Checked by staff another way")
+    AUTOMATIC = "automatic", _("Not needed (retention or withdrawal)")
+
+
 class PrivacyTicket(models.Model):
     """An erasure (Art. 17), access (Art. 15) or consent withdrawal (Art. 7(3)) request.
 
@@ -172,6 +183,11 @@ class PrivacyTicket(models.Model):
     token_expires_at = models.DateTimeField(null=True, blank=True)
     token_sent_at = models.DateTimeField(null=True, blank=True)
     reject_reason = models.TextField(blank=True)
+    verification = models.CharField(max_length=12, choices=Verification.choices, blank=True)
+    # A counter request's one-time code, as a hash only (privacy.services.counter).
+    code_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    code_expires_at = models.DateTimeField(null=True, blank=True)
+    code_attempts = models.PositiveSmallIntegerField(default=0)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

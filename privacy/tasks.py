@@ -62,6 +62,29 @@ def ticket_link_send(ticket_id: int) -> bool:
     return True
 
 
+@shared_task(name="privacy.tasks.ticket_code_send")
+def ticket_code_send(ticket_id: int) -> bool:
+    """Mail a fresh confirmation code for a counter request; return whether one went out."""
+    from privacy.mail import mail_send
+
+    issued = services.ticket_code_issue(ticket_id=ticket_id)
+    if issued is None:
+        return False
+    ticket, code, email = issued
+    mail_send(
+        to=email,
+        language=ticket.language,
+        template="confirm_code",
+        context={
+            "code": code,
+            "ticket": ticket,
+            "minutes": settings.PRIVACY_CONFIRMATION_CODE_MINUTES,
+        },
+    )
+    logger.info("privacy ticket %s: confirmation code sent", ticket.pk)
+    return True
+
+
 # Mails that tell a request is done, by kind (erasure leaves no address; access sends the data).
 COMPLETED_MAILS = {TicketKind.EID_WITHDRAWAL: "completed_eid_withdrawal"}
 

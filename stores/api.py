@@ -12,8 +12,7 @@ from rest_framework.views import APIView
 
 from core.api import StrictInputMixin
 from core.errors import ApplicationError, NotFound
-from stores.models import StaffRole
-from stores.selectors import store_for_staff, stores_for_staff
+from stores.access import Action, staff_access_for_request
 from stores.services import reader_device_register, reader_device_revoke
 
 
@@ -82,7 +81,7 @@ class StoreListApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer(many=True)})
     def get(self, request):
-        stores = stores_for_staff(request.user).order_by("code")
+        stores = staff_access_for_request(request).stores().order_by("code")
         return Response(self.OutputSerializer(stores, many=True).data)
 
 
@@ -96,9 +95,6 @@ class ReaderDeviceOutputSerializer(serializers.Serializer):
     revoked_at = serializers.DateTimeField(allow_null=True)
 
 
-MANAGERS = (StaffRole.STORE_MANAGER,)
-
-
 class ReaderDeviceListApi(APIView):
     """List a store's readers (any staff of the store); register one (manager, head office)."""
 
@@ -110,7 +106,7 @@ class ReaderDeviceListApi(APIView):
 
     @extend_schema(responses={200: ReaderDeviceOutputSerializer(many=True)})
     def get(self, request, store_code: str):
-        store = store_for_staff(request.user, store_code, require_active=False)
+        store = staff_access_for_request(request).store(store_code, require_active=False)
         devices = store.reader_devices.select_related("store").order_by("name")
         return Response(ReaderDeviceOutputSerializer(devices, many=True).data)
 
@@ -118,7 +114,7 @@ class ReaderDeviceListApi(APIView):
     def post(self, request, store_code: str):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        store = store_for_staff(request.user, store_code, roles=MANAGERS)
+        store = staff_access_for_request(request).store(store_code, Action.READERS_MANAGE)
         device, token = reader_device_register(
             store=store, name=data.validated_data["name"], created_by=request.user
         )
@@ -131,7 +127,9 @@ class ReaderDeviceRevokeApi(APIView):
 
     @extend_schema(request=None, responses={200: ReaderDeviceOutputSerializer})
     def post(self, request, store_code: str, device_id: int):
-        store = store_for_staff(request.user, store_code, roles=MANAGERS, require_active=False)
+        store = staff_access_for_request(request).store(
+            store_code, Action.READERS_MANAGE, require_active=False
+        )
         device = store.reader_devices.filter(pk=device_id).first()
         if device is None:
             raise NotFound("No such reader in this store.")

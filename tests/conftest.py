@@ -211,3 +211,22 @@ def pcsc(tmp_path):
         pytest.skip(reason)
     with pcsc_stack(card=None, apdu_log=tmp_path / "apdu.log") as stack:
         yield stack
+
+
+@pytest.fixture(autouse=True)
+def _cache_cleared():
+    """Start every test with an empty cache: cached staff access and store terms are keyed by
+    primary keys, which a database rolled back between tests hands out again."""
+    from django.core.cache import cache
+    from django.core.cache.backends.redis import RedisCache
+
+    if isinstance(cache, RedisCache):
+        # The broker may share this Redis database: drop only what the app caches.
+        client = cache._cache.get_client(write=True)
+        for pattern in ("*stores.*", "*throttle_*"):
+            keys = list(client.scan_iter(match=pattern))
+            if keys:
+                client.delete(*keys)
+    else:
+        cache.clear()
+    yield

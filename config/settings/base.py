@@ -221,6 +221,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Per staff account (ScopedRateThrottle keys by user): a stolen cashier login cannot walk
+    # the members. A busy counter finds a member every few seconds; "off" lifts a limit.
+    "DEFAULT_THROTTLE_RATES": {
+        "member_find": env("THROTTLE_MEMBER_FIND", default="30/min"),
+        "member_read": env("THROTTLE_MEMBER_READ", default="120/min"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {
@@ -292,6 +298,14 @@ PRIVACY_ERASURE_AUTO_APPROVE = env.bool("PRIVACY_ERASURE_AUTO_APPROVE", default=
 PRIVACY_RATE_LIMIT_WINDOW_SECONDS = env.int("PRIVACY_RATE_LIMIT_WINDOW_SECONDS", default=3600)
 PRIVACY_RATE_LIMIT_PER_IP = env.int("PRIVACY_RATE_LIMIT_PER_IP", default=20)
 PRIVACY_RATE_LIMIT_PER_IDENTIFIER = env.int("PRIVACY_RATE_LIMIT_PER_IDENTIFIER", default=3)
+# Counter access (stores.access, loyalty.references): how long a member found at the counter
+# stays reachable by the reference the lookup handed out, and when head office is warned.
+MEMBER_REFERENCE_SECONDS = env.int("MEMBER_REFERENCE_SECONDS", default=30 * 60)
+# A counter request counts as confirmed by the card when a scan recognised the member this
+# long ago at most.
+EID_PRESENTED_SECONDS = env.int("EID_PRESENTED_SECONDS", default=5 * 60)
+MEMBER_READS_ALERT_PER_HOUR = env.int("MEMBER_READS_ALERT_PER_HOUR", default=120)
+PRIVACY_CONFIRMATION_CODE_MINUTES = env.int("PRIVACY_CONFIRMATION_CODE_MINUTES", default=15)
 PRIVACY_SITE_URL = env("PRIVACY_SITE_URL", default="http://127.0.0.1:8000")
 
 # eID channel: how long an armed scan waits for the card, and the longest device long-poll.

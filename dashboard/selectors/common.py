@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 
 from core.errors import Forbidden
-from stores.models import StaffRole, Store
-from stores.selectors import staff_is_head_office, stores_for_staff
+from stores.access import Action, staff_access
+from stores.models import Store
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,10 @@ def office_access(user: AbstractBaseUser) -> OfficeAccess:
 
     Raises Forbidden for anyone else (cashiers, users without a role).
     """
-    if staff_is_head_office(user):
+    access = staff_access(user)
+    if access.may(Action.OFFICE_HEAD):
         return OfficeAccess(head_office=True, stores=tuple(Store.objects.order_by("code")))
-    managed = tuple(stores_for_staff(user, roles=(StaffRole.STORE_MANAGER,)).order_by("code"))
+    managed = tuple(access.stores(Action.OFFICE_FIGURES).order_by("code"))
     if not managed:
         raise Forbidden("The dashboard is for head office and store managers.")
     return OfficeAccess(head_office=False, stores=managed)

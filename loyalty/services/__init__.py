@@ -12,12 +12,15 @@ from loyalty.services.earn import points_earn
 from loyalty.services.ledger import MAX_POINTS_PER_ENTRY
 from loyalty.services.members import member_eid_unlink, member_enroll_by_eid, member_enroll_by_form
 from loyalty.services.points import points_adjust, points_expire, points_redeem, points_reverse
+from loyalty.services.reads import member_reads_record, member_references_issue
 
 __all__ = [
     "MAX_POINTS_PER_ENTRY",
     "member_eid_unlink",
     "member_enroll_by_eid",
     "member_enroll_by_form",
+    "member_reads_record",
+    "member_references_issue",
     "points_adjust",
     "points_earn",
     "points_expire",

@@ -23,7 +23,7 @@ from loyalty.services.ledger import (
     _write,
 )
 from stores.models import Store
-from stores.selectors import campaign_multiplier, earning_rule_for_store
+from stores.selectors import earning_terms
 
 
 @_idempotent
@@ -41,11 +41,8 @@ def points_earn(
     amount = _clean_amount(amount)
     idempotency_key = _clean_key(idempotency_key)
     at = at or timezone.now()
-    points = points_for_purchase(
-        amount=amount,
-        rule=earning_rule_for_store(store),
-        multiplier=campaign_multiplier(store, at=at),
-    )
+    terms = earning_terms(store)
+    points = points_for_purchase(amount=amount, rule=terms, multiplier=terms.multiplier_at(at))
     write = _earn_in_one_statement if connection.vendor == "postgresql" else _earn_locked
     entry = write(
         member=member,

@@ -1,6 +1,6 @@
 """The counter screen's pages. Thin: parse the form, call one service or selector, render.
 
-Every page under /counter/<store>/ reaches its store through `store_for_staff` (`common`'s
+Every page under /counter/<store>/ reaches its store through `stores.access` (`common`'s
 `counter_view`), so a cashier acts only for a store they work in. Search terms travel in POST
 bodies, never in URLs.
 
@@ -18,6 +18,7 @@ from portal.views.member_page import (
     member_erasure,
     member_export,
     member_redeem,
+    member_request_confirm,
 )
 from portal.views.member_search import counter, search
 from portal.views.store_choice import home, store_change, store_pick
@@ -35,6 +36,7 @@ __all__ = [
     "member_erasure",
     "member_export",
     "member_redeem",
+    "member_request_confirm",
     "scan",
     "scan_state",
     "search",

@@ -8,10 +8,18 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from core.errors import MemberNotFound, ScanNotFound, StoreForbidden, StoreInactive, StoreNotFound
+from core.errors import (
+    MemberNotFound,
+    MemberReferenceExpired,
+    MemberReferenceInvalid,
+    ScanNotFound,
+    StoreForbidden,
+    StoreInactive,
+    StoreNotFound,
+)
 from portal.errors import error_message
+from stores.access import Action, staff_access_for_request
 from stores.models import Store
-from stores.selectors import store_for_staff
 
 SESSION_STORE = "portal_store"
 
@@ -21,13 +29,15 @@ def problem_page(request: HttpRequest, message: str, status: int) -> HttpRespons
 
 
 def counter_view(view):
-    """Sign-in required; resolve `store_code` to a store the user works for, else 403/404."""
+    """Sign-in required; resolve `store_code` to a store where the user works at the counter
+    (decided once, by `stores.access`), else 403/404; a member reference that is not this
+    cashier's, or has expired, sends them back to the search."""
 
     @login_required
     @wraps(view)
     def wrapped(request: HttpRequest, store_code: str, **kwargs) -> HttpResponse:
         try:
-            store = store_for_staff(request.user, store_code)
+            store = staff_access_for_request(request).store(store_code, Action.MEMBER_FIND)
         except (StoreForbidden, StoreNotFound) as error:
             return problem_page(request, error_message(error), error.status)
         except StoreInactive as error:
@@ -36,6 +46,8 @@ def counter_view(view):
             return view(request, store, **kwargs)
         except (MemberNotFound, ScanNotFound) as error:
             return problem_page(request, error_message(error), 404)
+        except (MemberReferenceInvalid, MemberReferenceExpired) as error:
+            return problem_page(request, error_message(error), 400)
 
     return wrapped
 

@@ -9,15 +9,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import ApplicationError, NoticeMissing
-from loyalty import eid_services
-from loyalty.models import Member, ScanState
-from loyalty.selectors import member_at_store
+from django.urls import reverse
+
+from loyalty import eid_services, services
+from loyalty.models import FoundBy, Member, ReadKind, ScanState
+from loyalty.selectors import member_by_reference
 from portal import selectors
 from portal.errors import error_message, scan_failure_message
 from portal.forms import ConsentForm
 from portal.views.common import counter_view, store_context
 from privacy import selectors as privacy_selectors
 from privacy.models import NoticeVersion, Purpose
+from stores.access import Action, staff_access_for_request
 from stores.models import Language, Store
 
 # A reader agent polls at least every 20 s; silence for longer means it is not running.
@@ -30,7 +33,12 @@ def _customer_language(request: HttpRequest, store: Store) -> str:
 
 
 def _consent_screen(
-    request: HttpRequest, store: Store, *, link_member: Member | None, error: str = ""
+    request: HttpRequest,
+    store: Store,
+    *,
+    link_member: Member | None,
+    link_ref: str = "",
+    error: str = "",
 ) -> HttpResponse:
     language = _customer_language(request, store)
     readers = list(selectors.readers_of_store(store=store))
@@ -47,18 +55,20 @@ def _consent_screen(
         languages=Language.choices,
         readers=readers,
         link_member=link_member,
+        link_ref=link_ref,
         error=error,
         nav="eid",
     )
     return render(request, "portal/eid_consent.html", context, status=400 if error else 200)
 
 
-def _arm(request: HttpRequest, store: Store, *, link_member: Member | None) -> HttpResponse:
+def _arm(
+    request: HttpRequest, store: Store, *, link_member: Member | None, link_ref: str = ""
+) -> HttpResponse:
     form = ConsentForm(request.POST)
+    again = {"link_member": link_member, "link_ref": link_ref}
     if not form.is_valid():
-        return _consent_screen(
-            request, store, link_member=link_member, error=_("Choose a reader and try again.")
-        )
+        return _consent_screen(request, store, **again, error=_("Choose a reader and try again."))
     device = selectors.readers_of_store(store=store).filter(pk=form.cleaned_data["device"]).first()
     notice = NoticeVersion.objects.filter(
         purpose=Purpose.EID_RECOGNITION,
@@ -66,9 +76,7 @@ def _arm(request: HttpRequest, store: Store, *, link_member: Member | None) -> H
         version=form.cleaned_data["notice_version"],
     ).first()
     if device is None or notice is None:
-        return _consent_screen(
-            request, store, link_member=link_member, error=_("Choose a reader and try again.")
-        )
+        return _consent_screen(request, store, **again, error=_("Choose a reader and try again."))
     try:
         scan = eid_services.eid_scan_arm(
             store=store,
@@ -79,8 +87,9 @@ def _arm(request: HttpRequest, store: Store, *, link_member: Member | None) -> H
             link_member=link_member,
         )
     except ApplicationError as exc:
-        return _consent_screen(request, store, link_member=link_member, error=error_message(exc))
-    return redirect("portal:scan", store_code=store.code, scan_id=scan.pk)
+        return _consent_screen(request, store, **again, error=error_message(exc))
+    url = reverse("portal:scan", args=[store.code, scan.pk])
+    return redirect(f"{url}?link={link_ref}" if link_ref else url)
 
 
 @counter_view
@@ -94,15 +103,20 @@ def eid_consent(request: HttpRequest, store: Store) -> HttpResponse:
 
 @counter_view
 @require_http_methods(["GET", "POST"])
-def eid_link(request: HttpRequest, store: Store, member_id: int) -> HttpResponse:
-    """Link a renewed eID card to a member: the same consent first, then the read."""
-    member = member_at_store(store, member_id)
+def eid_link(request: HttpRequest, store: Store, member_ref: str) -> HttpResponse:
+    """Link a renewed eID card to a member reached at the counter: the same consent first."""
+    member, _ref = member_by_reference(
+        access=staff_access_for_request(request),
+        store=store,
+        reference=member_ref,
+        action=Action.EID_SCAN,
+    )
     if request.method == "POST":
-        return _arm(request, store, link_member=member)
-    return _consent_screen(request, store, link_member=member)
+        return _arm(request, store, link_member=member, link_ref=member_ref)
+    return _consent_screen(request, store, link_member=member, link_ref=member_ref)
 
 
-def _scan_context(store: Store, scan) -> dict:
+def _scan_context(request: HttpRequest, store: Store, scan) -> dict:
     now = timezone.now()
     state = scan.state
     if state == ScanState.ARMED and scan.expires_at <= now:
@@ -116,9 +130,32 @@ def _scan_context(store: Store, scan) -> dict:
         failure = scan_failure_message(scan.failure_code)
     elif state == ScanState.EXPIRED:
         failure = scan_failure_message("expired")
+    member_ref = link_ref = ""
+    if state == ScanState.COMPLETED and scan.member is not None:
+        # The customer presented their card: the member is found by eID, and that is a read.
+        services.member_reads_record(
+            members=[scan.member], staff=request.user, store=store, found_by=FoundBy.EID,
+            kind=ReadKind.LOOKUP,
+        )
+        member_ref = services.member_references_issue(
+            members=[scan.member], staff=request.user, store=store, found_by=FoundBy.EID
+        )[scan.member.pk]
+    elif scan.link_member_id is not None and request.GET.get("link"):
+        try:
+            member_by_reference(
+                access=staff_access_for_request(request),
+                store=store,
+                reference=request.GET["link"],
+                action=Action.EID_SCAN,
+            )
+            link_ref = request.GET["link"]
+        except ApplicationError:
+            link_ref = ""
     return store_context(
         store,
         scan=scan,
+        member_ref=member_ref,
+        link_ref=link_ref,
         state=state,
         waiting=state == ScanState.ARMED,
         failure=failure,
@@ -131,11 +168,11 @@ def _scan_context(store: Store, scan) -> dict:
 def scan(request: HttpRequest, store: Store, scan_id) -> HttpResponse:
     """Wait for the card; the status below refreshes itself every second."""
     found = selectors.scan_at_store(store=store, scan_id=scan_id)
-    return render(request, "portal/scan.html", _scan_context(store, found))
+    return render(request, "portal/scan.html", _scan_context(request, store, found))
 
 
 @counter_view
 @require_GET
 def scan_state(request: HttpRequest, store: Store, scan_id) -> HttpResponse:
     found = selectors.scan_at_store(store=store, scan_id=scan_id)
-    return render(request, "portal/_scan_state.html", _scan_context(store, found))
+    return render(request, "portal/_scan_state.html", _scan_context(request, store, found))

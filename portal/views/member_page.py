@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -13,16 +16,18 @@ from core.errors import ApplicationError
 from loyalty import services
 from loyalty.models import Member
 from loyalty.privacy import member_subject_key
-from loyalty.selectors import reward_get, rewards_offered
+from loyalty.contact import email_masked, phone_masked
+from loyalty.models import FoundBy, ReadKind
+from loyalty.selectors import member_by_reference, reward_get, rewards_offered
 from portal import selectors
 from portal.errors import error_message
-from portal.forms import EarnForm, ExportForm, RedeemPointsForm, RedeemRewardForm
-from portal.services import member_page_view_record
+from portal.forms import ConfirmCodeForm, EarnForm, ExportForm, RedeemPointsForm, RedeemRewardForm
 from portal.views.common import counter_view, store_context
 from privacy import selectors as privacy_selectors
 from privacy import services as privacy_services
 from privacy.downloads import export_response
-from privacy.models import Channel, Purpose, TicketKind, TicketSource
+from privacy.models import Channel, Purpose, TicketKind, TicketState, Verification
+from stores.access import staff_access_for_request
 from stores.models import Store
 
 
@@ -32,11 +37,18 @@ def _member_page(
     subject_key = member_subject_key(member)
     consent = privacy_selectors.consent_state(subject_key=subject_key)
     rewards = list(rewards_offered(store=store))
+    access = staff_access_for_request(request)
     context = store_context(
         store,
         member=member,
+        member_ref=request.member_ref,
+        email_masked=email_masked(member.email),
+        phone_masked=phone_masked(member.phone),
         has_eid_card=hasattr(member, "eid_card"),
-        ledger=selectors.member_ledger_recent(member=member),
+        ledger=[
+            (entry, access.sees_store_in_full(entry.store_id))
+            for entry in selectors.member_ledger_recent(member=member)
+        ],
         rewards=rewards,
         consent=[(Purpose(p).label, record) for p, record in consent.items()],
         eid_consent=consent.get(Purpose.EID_RECOGNITION),
@@ -52,29 +64,37 @@ def _member_page(
     return render(request, "portal/member.html", context, status=status)
 
 
-def _member_loaded(store: Store, member_id: int) -> Member:
-    return selectors.member_for_counter_page(store=store, member_id=member_id)
+def _member_loaded(request: HttpRequest, store: Store, member_ref: str):
+    """Return the member this visit's reference designates, and the reference read."""
+    member, ref = member_by_reference(
+        access=staff_access_for_request(request), store=store, reference=member_ref
+    )
+    request.member_ref = member_ref  # the page's links carry it on
+    return member, ref
 
 
 @counter_view
 @require_GET
-def member(request: HttpRequest, store: Store, member_id: int) -> HttpResponse:
+def member(request: HttpRequest, store: Store, member_ref: str) -> HttpResponse:
     """Show a member: balance, ledger, purchase, redeem, consent. Every opening is recorded."""
-    found = _member_loaded(store, member_id)
-    member_page_view_record(member=found, staff=request.user, store=store)
+    found, ref = _member_loaded(request, store, member_ref)
+    services.member_reads_record(
+        members=[found], staff=request.user, store=store, found_by=ref.found_by,
+        kind=ReadKind.PAGE,
+    )
     return _member_page(request, store, found)
 
 
 def _after_write(request: HttpRequest, store: Store, member: Member, text: str) -> HttpResponse:
     messages.success(request, text)
-    return redirect("portal:member", store_code=store.code, member_id=member.pk)
+    return redirect("portal:member", store_code=store.code, member_ref=request.member_ref)
 
 
 @counter_view
 @require_POST
-def member_earn(request: HttpRequest, store: Store, member_id: int) -> HttpResponse:
+def member_earn(request: HttpRequest, store: Store, member_ref: str) -> HttpResponse:
     """Record a purchase; the points it earned show at once."""
-    found = _member_loaded(store, member_id)
+    found, ref = _member_loaded(request, store, member_ref)
     form = EarnForm(request.POST)
     if form.is_valid():
         try:
@@ -105,9 +125,9 @@ def member_earn(request: HttpRequest, store: Store, member_id: int) -> HttpRespo
 
 @counter_view
 @require_POST
-def member_redeem(request: HttpRequest, store: Store, member_id: int) -> HttpResponse:
+def member_redeem(request: HttpRequest, store: Store, member_ref: str) -> HttpResponse:
     """Redeem a reward, or part of the balance in points."""
-    found = _member_loaded(store, member_id)
+    found, ref = _member_loaded(request, store, member_ref)
     if "reward" in request.POST:
         form = RedeemRewardForm(request.POST)
         points_form = None
@@ -157,9 +177,9 @@ def member_redeem(request: HttpRequest, store: Store, member_id: int) -> HttpRes
 
 @counter_view
 @require_POST
-def member_eid_withdraw(request: HttpRequest, store: Store, member_id: int) -> HttpResponse:
+def member_eid_withdraw(request: HttpRequest, store: Store, member_ref: str) -> HttpResponse:
     """Withdraw eID consent in one action: the card link goes; number and points stay."""
-    found = _member_loaded(store, member_id)
+    found, ref = _member_loaded(request, store, member_ref)
     try:
         privacy_services.consent_withdraw(
             subject_key=member_subject_key(found),
@@ -179,53 +199,142 @@ def member_eid_withdraw(request: HttpRequest, store: Store, member_id: int) -> H
     )
 
 
+def _presented(ref) -> str | None:
+    """Return "card" when an eID scan recognised the member at this counter just now."""
+    fresh = time.time() - ref.issued_at <= settings.EID_PRESENTED_SECONDS
+    return "card" if ref.found_by == FoundBy.EID and fresh else None
+
+
+def _waiting(request: HttpRequest, store: Store, member: Member, ticket, *, status=200):
+    """The screen of a counter request that waits for the member: the code, or head office."""
+    return render(
+        request,
+        "portal/request_waiting.html",
+        store_context(
+            store,
+            member=member,
+            member_ref=request.member_ref,
+            ticket=ticket,
+            email_masked=email_masked(member.email),
+            form=ConfirmCodeForm(),
+        ),
+        status=status,
+    )
+
+
 @counter_view
 @require_POST
-def member_export(request: HttpRequest, store: Store, member_id: int) -> HttpResponse:
-    """Hand the member their data: a JSON file, or a zip of CSV files."""
-    found = _member_loaded(store, member_id)
+def member_export(request: HttpRequest, store: Store, member_ref: str) -> HttpResponse:
+    """Give the member their data: here, just after their card was scanned (JSON or a zip of
+    CSV files); otherwise by e-mail, once they confirm with the code sent there."""
+    found, ref = _member_loaded(request, store, member_ref)
     form = ExportForm(request.POST)
     if not form.is_valid():
         return _member_page(request, store, found, status=400, error=_("Choose JSON or CSV."))
     try:
-        ticket, export = privacy_services.access_export_at_counter(
-            subject_key=member_subject_key(found), store=store, staff=request.user
+        ticket = privacy_services.ticket_open_at_counter(
+            kind=TicketKind.ACCESS,
+            subject_key=member_subject_key(found),
+            store=store,
+            by=request.user,
+            presented=_presented(ref),
         )
+        if ticket.verification == Verification.CREDENTIAL and ticket.state == TicketState.VERIFIED:
+            ticket, export = privacy_services.access_export_at_counter(
+                ticket=ticket, staff=request.user
+            )
+            return export_response(ticket=ticket, export=export, fmt=form.cleaned_data["format"])
     except ApplicationError as exc:
         return _member_page(request, store, found, status=400, error=error_message(exc))
-    return export_response(ticket=ticket, export=export, fmt=form.cleaned_data["format"])
+    return _waiting(request, store, found, ticket)
 
 
 @counter_view
 @require_http_methods(["GET", "POST"])
-def member_erasure(request: HttpRequest, store: Store, member_id: int) -> HttpResponse:
-    """Open an erasure request for the customer standing at the counter (verified in person)."""
-    found = _member_loaded(store, member_id)
+def member_erasure(request: HttpRequest, store: Store, member_ref: str) -> HttpResponse:
+    """Ask to erase the member's data; it runs once the member confirms it is them."""
+    found, ref = _member_loaded(request, store, member_ref)
     if request.method == "GET":
-        return render(request, "portal/erasure_confirm.html", store_context(store, member=found))
+        return render(
+            request,
+            "portal/erasure_confirm.html",
+            store_context(store, member=found, member_ref=member_ref),
+        )
     try:
-        ticket = privacy_services.ticket_open_for_subject(
+        ticket = privacy_services.ticket_open_at_counter(
             kind=TicketKind.ERASURE,
             subject_key=member_subject_key(found),
-            source=TicketSource.COUNTER,
             store=store,
             by=request.user,
+            presented=_presented(ref),
         )
     except ApplicationError as exc:
         return _member_page(request, store, found, status=400, error=error_message(exc))
+    if ticket.state in (TicketState.RECEIVED, TicketState.AWAITING_VERIFICATION):
+        return _waiting(request, store, found, ticket)
+    return _erasure_done(request, store, ticket)
+
+
+def _erasure_done(request: HttpRequest, store: Store, ticket) -> HttpResponse:
+    ticket.refresh_from_db()
+    if ticket.state == TicketState.COMPLETED:
+        text = _("Erasure request %(ticket)s: the member's data has been erased.")
+    elif ticket.state == TicketState.SCHEDULED:
+        text = _("Erasure request %(ticket)s confirmed: the data is being erased now.")
+    else:
+        text = _(
+            "Erasure request %(ticket)s confirmed. Head office approves it; the data will be "
+            "erased by %(due)s at the latest."
+        )
     messages.success(
-        request,
-        _("Erasure request %(ticket)s recorded. The data will be erased by %(due)s at the latest.")
-        % {"ticket": ticket.pk, "due": ticket.due_on.strftime("%d/%m/%Y")},
+        request, text % {"ticket": ticket.pk, "due": ticket.due_on.strftime("%d/%m/%Y")}
     )
     return redirect("portal:counter", store_code=store.code)
 
 
 @counter_view
+@require_POST
+def member_request_confirm(request: HttpRequest, store: Store, member_ref: str) -> HttpResponse:
+    """Confirm the member's erasure or export request with the code they received."""
+    found, _ref = _member_loaded(request, store, member_ref)
+    form = ConfirmCodeForm(request.POST)
+    kind = request.POST.get("kind")
+    ticket = None
+    if kind in (TicketKind.ERASURE, TicketKind.ACCESS):
+        ticket = privacy_selectors.ticket_open_find(
+            kind=kind, subject_key=member_subject_key(found)
+        )
+    if ticket is None:
+        return _member_page(request, store, found, status=400, error=_("No request to confirm."))
+    if not form.is_valid():
+        return _waiting(request, store, found, ticket, status=400)
+    try:
+        ticket = privacy_services.ticket_code_confirm(
+            ticket=ticket, code=form.cleaned_data["code"], by=request.user
+        )
+    except ApplicationError as exc:
+        form.add_error("code", error_message(exc))
+        return render(
+            request,
+            "portal/request_waiting.html",
+            store_context(
+                store, member=found, member_ref=member_ref, ticket=ticket,
+                email_masked=email_masked(found.email), form=form,
+            ),
+            status=400,
+        )
+    if ticket.kind == TicketKind.ERASURE:
+        return _erasure_done(request, store, ticket)
+    return _after_write(
+        request, store, found, _("Confirmed: the member's data is sent to their e-mail address.")
+    )
+
+
+@counter_view
 @require_GET
-def member_card(request: HttpRequest, store: Store, member_id: int) -> HttpResponse:
+def member_card(request: HttpRequest, store: Store, member_ref: str) -> HttpResponse:
     """A printable member card: the member number as a QR code and in digits."""
-    found = _member_loaded(store, member_id)
+    found, ref = _member_loaded(request, store, member_ref)
     qr = segno.make(found.number, error="m", micro=False)
     return render(
         request,

@@ -16,6 +16,11 @@ from privacy.services.consent import (
     consent_subject_new,
     consent_withdraw,
 )
+from privacy.services.counter import (
+    ticket_code_confirm,
+    ticket_code_issue,
+    ticket_open_at_counter,
+)
 from privacy.services.erasure import erasure_execute, retention_open_tickets, retention_subjects
 from privacy.services.notices import notice_publish
 from privacy.services.tickets import (
@@ -53,11 +58,14 @@ __all__ = [
     "retention_open_tickets",
     "retention_subjects",
     "ticket_approve",
+    "ticket_code_confirm",
+    "ticket_code_issue",
     "ticket_due_on",
     "ticket_extend",
     "ticket_link_check",
     "ticket_link_confirm",
     "ticket_link_issue",
+    "ticket_open_at_counter",
     "ticket_open_for_subject",
     "ticket_reject",
     "ticket_request_public",

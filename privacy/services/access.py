@@ -13,11 +13,11 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from privacy.models import PrivacyTicket, TicketKind, TicketSource, TicketState
+from core.errors import ConfirmationRequired
+from privacy.models import PrivacyTicket, TicketKind, TicketSource, TicketState, Verification
 from privacy.registry import registry
 from privacy.selectors import consent_history
-from privacy.services.tickets import ticket_move, ticket_open_for_subject
-from stores.models import Store
+from privacy.services.tickets import ticket_move
 
 logger = logging.getLogger(__name__)
 
@@ -95,30 +95,36 @@ def access_execute(*, ticket_id: int) -> PrivacyTicket | None:
 
 @transaction.atomic
 def access_export_at_counter(
-    *, subject_key: str, store: Store, staff: AbstractBaseUser
+    *, ticket: PrivacyTicket, staff: AbstractBaseUser
 ) -> tuple[PrivacyTicket, Export]:
-    """Produce a customer's export at the counter, verified in person; record it as a ticket."""
-    ticket = ticket_open_for_subject(
-        kind=TicketKind.ACCESS,
-        subject_key=subject_key,
-        source=TicketSource.COUNTER,
-        store=store,
-        by=staff,
-        approve=False,
-    )
-    ticket = PrivacyTicket.objects.select_for_update().get(pk=ticket.pk)
-    if ticket.state in (TicketState.RECEIVED, TicketState.AWAITING_VERIFICATION):
-        ticket.token_hash = None
-        ticket.save(update_fields=["token_hash"])
-        ticket_move(ticket, TicketState.VERIFIED, by=staff, note="verified in person")
-    if ticket.state == TicketState.VERIFIED:
+    """Hand a member their export at the counter, once they confirmed it is them there.
+
+    The ticket must be a counter request verified by the credential the member presented
+    (`privacy.services.counter`); the ticket says so when it completes.
+    """
+    with transaction.atomic():
+        ticket = PrivacyTicket.objects.select_for_update().get(pk=ticket.pk)
+        if not (
+            ticket.kind == TicketKind.ACCESS
+            and ticket.source == TicketSource.COUNTER
+            and ticket.state == TicketState.VERIFIED
+            and ticket.verification == Verification.CREDENTIAL
+            and ticket.subject_key
+        ):
+            raise ConfirmationRequired()
         ticket_move(ticket, TicketState.SCHEDULED, by=staff, note="export at the counter")
-    export = access_export_build(subject_key=subject_key)
-    now = timezone.now()
-    ticket_move(ticket, TicketState.COMPLETED, by=staff, at=now, note="handed over at the counter")
-    ticket.completed_at = now
-    ticket.result_counts = _counts(export)
-    ticket.save(update_fields=["completed_at", "result_counts"])
+        export = access_export_build(subject_key=ticket.subject_key)
+        now = timezone.now()
+        ticket_move(
+            ticket,
+            TicketState.COMPLETED,
+            by=staff,
+            at=now,
+            note="handed over at the counter after the member presented their card",
+        )
+        ticket.completed_at = now
+        ticket.result_counts = _counts(export)
+        ticket.save(update_fields=["completed_at", "result_counts"])
     return ticket, export
 
 

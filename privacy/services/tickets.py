@@ -22,6 +22,7 @@ from core.errors import (
     SubjectNotFound,
     TicketExtensionInvalid,
     TicketTransitionInvalid,
+    FourEyesRequired,
 )
 from privacy.hashing import identifier_normalise, requester_digest, token_hash, token_new
 from privacy.models import (
@@ -32,6 +33,7 @@ from privacy.models import (
     TicketSource,
     TicketState,
     TicketTransition,
+    Verification,
 )
 from privacy.ratelimit import ratelimit_hit
 from privacy.registry import Subject, registry
@@ -243,7 +245,8 @@ def ticket_link_confirm(*, token: str) -> PrivacyTicket:
     ticket = _ticket_by_token(token, lock=True)
     ticket.token_hash = None
     ticket.token_expires_at = None
-    ticket.save(update_fields=["token_hash", "token_expires_at"])
+    ticket.verification = Verification.EMAIL_LINK
+    ticket.save(update_fields=["token_hash", "token_expires_at", "verification"])
     ticket_move(ticket, S.VERIFIED, note="confirmed by the link sent to the address on file")
     _after_verification(ticket)
     return ticket
@@ -256,11 +259,17 @@ def ticket_verify(*, ticket: PrivacyTicket, by: AbstractBaseUser, note: str = ""
     The confirmation link, if one is out, stops working; approval follows as after a link.
     """
     ticket = _lock(ticket)
+    counter = ticket.source == TicketSource.COUNTER
+    if counter and ticket.opened_by_id is not None and ticket.opened_by_id == getattr(by, "pk", None):
+        # Four eyes: whoever opened a counter request cannot also vouch for the member.
+        raise FourEyesRequired()
     note = " ".join((note or "").split())[:400]
     ticket_move(ticket, S.VERIFIED, by=by, note=f"verified by staff: {note}".strip(": "))
     ticket.token_hash = None
     ticket.token_expires_at = None
-    ticket.save(update_fields=["token_hash", "token_expires_at"])
+    ticket.code_hash = None
+    ticket.verification = Verification.HEAD_OFFICE if counter else Verification.STAFF_CHECK
+    ticket.save(update_fields=["token_hash", "token_expires_at", "code_hash", "verification"])
     _after_verification(ticket, by=by)
     return ticket
 
@@ -293,6 +302,9 @@ def ticket_open_for_subject(
     work at once when `approve` is true (default: the deployment's auto-approve setting, and
     always for access).
     """
+    if source == TicketSource.COUNTER:
+        # Counter requests wait for the member's confirmation: privacy.services.counter.
+        raise ValueError("open counter requests with ticket_open_at_counter")
     subject = registry.subject_get(subject_key)
     if subject is None:
         raise SubjectNotFound()
@@ -307,8 +319,9 @@ def ticket_open_for_subject(
         )
         ticket = _lock(ticket)
         if created:
-            note = "verified in person" if source == TicketSource.COUNTER else source
-            ticket_move(ticket, S.VERIFIED, by=by, note=note)
+            ticket_move(ticket, S.VERIFIED, by=by, note=source)
+            ticket.verification = Verification.AUTOMATIC
+            ticket.save(update_fields=["verification"])
             if approve is None:
                 _after_verification(ticket, by=by)
             elif approve:

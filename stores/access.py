@@ -1,0 +1,205 @@
+"""Who may do what, and where: the one place that answers it.
+
+Every API class, counter page, dashboard page and admin action asks a `StaffAccess`, built
+once per request from the user's role assignments. The table `ROLE_ACTIONS` is the whole
+rule: adding a role, or letting one more role do something, is one edit here.
+
+A user's assignments are kept in Django's cache (misses included) and dropped by
+`staff_access_forget` whenever an assignment changes, so the counter's calls cost no query for
+them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.db.models import QuerySet
+
+from core.errors import Forbidden, StoreForbidden, StoreInactive, StoreNotFound
+from stores.models import StaffAssignment, StaffRole, Store
+
+logger = logging.getLogger(__name__)
+
+
+class Action(StrEnum):
+    """What staff do. Each is granted to roles in `ROLE_ACTIONS`."""
+
+    # At the counter, on a member the customer presented.
+    MEMBER_FIND = "member.find"  # lookup by number, e-mail, phone, eID, narrow name search
+    MEMBER_ENROLL = "member.enroll"
+    MEMBER_READ = "member.read"  # profile, balance, ledger (own stores' lines in full)
+    POINTS_EARN = "points.earn"
+    POINTS_REDEEM = "points.redeem"
+    CONSENT_WITHDRAW = "consent.withdraw"
+    EID_SCAN = "eid.scan"  # arm a reader, link a card to a member reached at the counter
+    TICKET_OPEN = "ticket.open"  # erasure or export, run only once the member confirms
+    # Store management.
+    READERS_MANAGE = "readers.manage"
+    OFFICE_FIGURES = "office.figures"  # the dashboard's figures for the stores one manages
+    # Head office only: chain-wide tools, which may use ids.
+    OFFICE_HEAD = "office.head"  # privacy queue, consent log, configuration, staff
+    TICKET_APPROVE = "ticket.approve"  # the second pair of eyes on counter requests
+    MEMBER_READS_AUDIT = "member_reads.audit"
+
+
+_COUNTER = frozenset(
+    {
+        Action.MEMBER_FIND,
+        Action.MEMBER_ENROLL,
+        Action.MEMBER_READ,
+        Action.POINTS_EARN,
+        Action.POINTS_REDEEM,
+        Action.CONSENT_WITHDRAW,
+        Action.EID_SCAN,
+        Action.TICKET_OPEN,
+    }
+)
+
+# The whole access rule: what each role may do, in the stores it is assigned to (head office:
+# in every store).
+ROLE_ACTIONS: dict[str, frozenset[Action]] = {
+    StaffRole.CASHIER: _COUNTER,
+    StaffRole.STORE_MANAGER: _COUNTER | {Action.READERS_MANAGE, Action.OFFICE_FIGURES},
+    StaffRole.HEAD_OFFICE: frozenset(Action),
+}
+
+_CACHE_KEY = "stores.access.v1:{}"
+_STORE_KEY = "stores.store.v1:{}"
+_CACHE_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class StaffAccess:
+    """What one signed-in user may do, and in which stores. Build it with `staff_access`."""
+
+    user: AbstractBaseUser
+    head_office: bool = False
+    # store id -> role, for the stores the user is assigned to.
+    roles: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def is_staff_member(self) -> bool:
+        return self.head_office or bool(self.roles)
+
+    @property
+    def store_ids(self) -> frozenset[int]:
+        """The stores the user is assigned to (head office: see `reaches_every_store`)."""
+        return frozenset(self.roles)
+
+    def may(self, action: Action, store: Store | int | None = None) -> bool:
+        """Return whether the user may do `action` at `store` (anywhere, without one)."""
+        if self.head_office and action in ROLE_ACTIONS[StaffRole.HEAD_OFFICE]:
+            return True
+        if store is None:
+            return any(action in ROLE_ACTIONS[role] for role in self.roles.values())
+        store_id = store if isinstance(store, int) else store.pk
+        role = self.roles.get(store_id)
+        return role is not None and action in ROLE_ACTIONS[role]
+
+    def require(self, action: Action, store: Store | int | None = None) -> None:
+        """Raise Forbidden (StoreForbidden with a store) unless `may(action, store)`."""
+        if not self.may(action, store):
+            raise StoreForbidden() if store is not None else Forbidden()
+
+    def sees_store_in_full(self, store_id: int | None) -> bool:
+        """Return whether ledger lines of this store are shown in full (else date, store, points).
+
+        A cashier and a store manager see their own stores' lines; head office every store's.
+        """
+        return self.head_office or (store_id is not None and store_id in self.roles)
+
+    def stores(self, action: Action | None = None) -> QuerySet[Store]:
+        """Return the stores where the user may do `action` (any role's, without one)."""
+        if self.head_office and (action is None or action in ROLE_ACTIONS[StaffRole.HEAD_OFFICE]):
+            return Store.objects.all()
+        ids = [
+            store_id
+            for store_id, role in self.roles.items()
+            if action is None or action in ROLE_ACTIONS[role]
+        ]
+        return Store.objects.filter(pk__in=ids)
+
+    def store(
+        self, store_code: str, action: Action = Action.MEMBER_READ, *, require_active: bool = True
+    ) -> Store:
+        """Return the store with this code if the user may do `action` there, else raise."""
+        store = store_by_code(store_code)
+        self.require(action, store)
+        if require_active and not store.is_active:
+            raise StoreInactive()
+        return store
+
+
+
+def staff_access(user: AbstractBaseUser | None) -> StaffAccess:
+    """Return what `user` may do; no rights for an anonymous or inactive user."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return StaffAccess(user=user)
+    key = _CACHE_KEY.format(user.pk)
+    assignments = _cache_get(key)
+    if assignments is None:
+        assignments = tuple(
+            StaffAssignment.objects.filter(user_id=user.pk).values_list("store_id", "role")
+        )
+        _cache_set(key, assignments)
+    roles = {store_id: role for store_id, role in assignments if store_id is not None}
+    head_office = any(role == StaffRole.HEAD_OFFICE for _, role in assignments)
+    return StaffAccess(user=user, head_office=head_office, roles=roles)
+
+
+def staff_access_forget(*, user_id: int) -> None:
+    """Drop the cached assignments of this user (call whenever they change)."""
+    try:
+        cache.delete(_CACHE_KEY.format(user_id))
+    except Exception:  # the cache is a speed-up: a dead one must not stop the write
+        logger.warning("cache unavailable: staff access of user %s not dropped", user_id)
+
+
+def staff_access_for_request(request) -> StaffAccess:
+    """Return the request's StaffAccess, built on first use and kept for the request."""
+    access = getattr(request, "staff_access", None)
+    if access is None or access.user is not request.user:
+        access = staff_access(request.user)
+        request.staff_access = access
+    return access
+
+
+def store_by_code(store_code: str) -> Store:
+    """Return the store with this code, or raise StoreNotFound (kept in the cache)."""
+    code = str(store_code or "").strip().upper()
+    if not code or len(code) > 20 or not code.isascii() or not code.isprintable():
+        raise StoreNotFound()
+    key = _STORE_KEY.format(code)
+    store = _cache_get(key)
+    if store is None:
+        store = Store.objects.filter(code=code).first()
+        if store is None:
+            raise StoreNotFound()
+        _cache_set(key, store)
+    return store
+
+
+def store_forget(*, code: str) -> None:
+    """Drop the cached store with this code (call whenever a store changes)."""
+    try:
+        cache.delete(_STORE_KEY.format(code))
+    except Exception:
+        pass
+
+
+def _cache_get(key: str):
+    try:
+        return cache.get(key)
+    except Exception:  # Redis down: answer from the database
+        return None
+
+
+def _cache_set(key: str, value) -> None:
+    try:
+        cache.set(key, value, _CACHE_SECONDS)
+    except Exception:
+        pass
