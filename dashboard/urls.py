@@ -33,6 +33,7 @@ urlpatterns = [
     path("notices/", views.notices, name="notices"),
     path("notices/notices.csv", views.notices_csv, name="notices_csv"),
     path("notices/<int:pk>/", views.notice, name="notice"),
+    path("reads/", views.member_reads, name="member_reads"),
     path("compliance/", views.compliance, name="compliance"),
     path(
         "compliance/record-of-processing.json",

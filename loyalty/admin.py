@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
-from loyalty.models import EidCard, EidScan, LedgerEntry, Member, Reward
+from loyalty.models import EidCard, EidScan, LedgerEntry, Member, MemberRead, Reward
 
 
 @admin.register(Member)
@@ -19,6 +19,20 @@ class MemberAdmin(admin.ModelAdmin):
         "last_activity_at",
     ]
     list_select_related = ["home_store"]
+    show_full_result_count = False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A member leaves only through erasure (the privacy queue), which also unlinks their
+        # ledger, consent records and card and tells the recipients; a bare delete would not.
+        return False
+
+
+@admin.register(MemberRead)
+class MemberReadAdmin(ReadOnlyAdmin):
+    list_display = ["read_at", "staff", "store", "found_by", "kind"]
+    list_filter = ["found_by", "kind", "store"]
+    list_select_related = ["staff", "store"]
+    raw_id_fields = ["member"]
     show_full_result_count = False
 
 

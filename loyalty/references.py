@@ -26,7 +26,7 @@ from core.errors import MemberReferenceExpired, MemberReferenceInvalid
 
 PREFIX = "mr_"
 # member id, store id, staff user id, issued at (seconds), how the member was found
-_PAYLOAD = struct.Struct(">QIIIB")
+_PAYLOAD = struct.Struct(">QIIIBxx")  # 23 bytes: the token has no base64 padding
 _NONCE = 12
 _LENGTH = len(PREFIX) + len(base64.urlsafe_b64encode(bytes(_NONCE + _PAYLOAD.size + 16)))
 

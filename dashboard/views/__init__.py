@@ -23,6 +23,7 @@ from dashboard.views.configuration import (
     stores_csv,
 )
 from dashboard.views.figures import figures, figures_csv
+from dashboard.views.member_reads import member_reads
 from dashboard.views.privacy_queue import (
     consent,
     consent_csv,
@@ -45,6 +46,7 @@ __all__ = [
     "devices_csv",
     "figures",
     "figures_csv",
+    "member_reads",
     "notice",
     "notices",
     "notices_csv",
