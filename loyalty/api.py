@@ -290,7 +290,10 @@ class MemberDetailApi(CounterApi):
             access=self.access, store=store, reference=member_ref
         )
         services.member_reads_record(
-            members=[member], staff=request.user, store=store, found_by=ref.found_by,
+            members=[member],
+            staff=request.user,
+            store=store,
+            found_by=ref.found_by,
             kind=ReadKind.PROFILE,
         )
         body = member_output(member, member_ref)
@@ -318,7 +321,10 @@ class MemberLedgerApi(CounterApi):
             access=self.access, store=store, reference=member_ref
         )
         services.member_reads_record(
-            members=[member], staff=request.user, store=store, found_by=ref.found_by,
+            members=[member],
+            staff=request.user,
+            store=store,
+            found_by=ref.found_by,
             kind=ReadKind.LEDGER,
         )
         paginator = LimitOffsetPagination()

@@ -20,9 +20,9 @@ from core.errors import NoticeMissing, ScanNotFound
 from loyalty import eid_services, selectors, services
 from loyalty.models import EidScan, FoundBy, ReadKind
 from privacy.models import NoticeVersion, Purpose
+from stores.access import Action, staff_access_for_request
 from stores.authentication import DeviceTokenAuthentication, IsReaderDevice
 from stores.models import Language, ReaderDevice
-from stores.access import Action, staff_access_for_request
 
 
 class ScanOutputSerializer(serializers.ModelSerializer):
@@ -72,7 +72,10 @@ def scan_output(scan: EidScan, *, request) -> dict:
     if scan.member is not None:
         store = scan.store
         services.member_reads_record(
-            members=[scan.member], staff=request.user, store=store, found_by=FoundBy.EID,
+            members=[scan.member],
+            staff=request.user,
+            store=store,
+            found_by=FoundBy.EID,
             kind=ReadKind.LOOKUP,
         )
         references = services.member_references_issue(

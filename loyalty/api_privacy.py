@@ -6,9 +6,6 @@ service with the member's subject key, and renders the result.
 
 from __future__ import annotations
 
-import time
-
-from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -24,7 +21,7 @@ from loyalty.api import (
     StoreCodeField,
     StoreQueryParam,
 )
-from loyalty.models import FoundBy, ReadKind
+from loyalty.models import ReadKind
 from loyalty.privacy import member_subject_key
 from privacy import selectors as privacy_selectors
 from privacy import services as privacy_services
@@ -79,12 +76,6 @@ class CounterPrivacyApi(CounterApi):
         return store, member, ref
 
 
-def _presented(ref) -> str | None:
-    """Return "card" when an eID scan recognised the member at this counter just now."""
-    fresh = time.time() - ref.issued_at <= settings.EID_PRESENTED_SECONDS
-    return "card" if ref.found_by == FoundBy.EID and fresh else None
-
-
 class MemberConsentApi(CounterPrivacyApi):
     """Show a member's consent, per purpose: given, withdrawn, or none (never asked)."""
 
@@ -99,7 +90,10 @@ class MemberConsentApi(CounterPrivacyApi):
             request, query.validated_data["store"], member_ref, Action.MEMBER_READ
         )
         services.member_reads_record(
-            members=[member], staff=request.user, store=store, found_by=ref.found_by,
+            members=[member],
+            staff=request.user,
+            store=store,
+            found_by=ref.found_by,
             kind=ReadKind.CONSENT,
         )
         return Response(_consent_rows(member_subject_key(member)))
@@ -156,8 +150,15 @@ class CounterTicketOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = PrivacyTicket
         fields = [
-            "id", "kind", "state", "source", "verification", "confirmation",
-            "received_at", "due_on", "extended_at",
+            "id",
+            "kind",
+            "state",
+            "source",
+            "verification",
+            "confirmation",
+            "received_at",
+            "due_on",
+            "extended_at",
         ]
 
     def get_confirmation(self, ticket) -> str:
@@ -194,7 +195,7 @@ class MemberErasureApi(CounterPrivacyApi):
             subject_key=member_subject_key(member),
             store=store,
             by=request.user,
-            presented=_presented(ref),
+            presented=selectors.member_card_presented(ref),
         )
         return Response(CounterTicketOutputSerializer(ticket).data, status=status.HTTP_201_CREATED)
 
@@ -219,7 +220,7 @@ class TicketConfirmApi(CounterPrivacyApi):
     def post(self, request, member_ref: str):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        store, member, _ = self.member_here(
+        _store, member, _ref = self.member_here(
             request, data.validated_data["store"], member_ref, Action.TICKET_OPEN
         )
         ticket = privacy_selectors.ticket_open_find(
@@ -263,11 +264,13 @@ class MemberExportApi(CounterPrivacyApi):
             subject_key=member_subject_key(member),
             store=store,
             by=request.user,
-            presented=_presented(ref),
+            presented=selectors.member_card_presented(ref),
         )
         if ticket.verification != Verification.CREDENTIAL or ticket.state != TicketState.VERIFIED:
             return Response(
                 CounterTicketOutputSerializer(ticket).data, status=status.HTTP_202_ACCEPTED
             )
-        ticket, export = privacy_services.access_export_at_counter(ticket=ticket, staff=request.user)
+        ticket, export = privacy_services.access_export_at_counter(
+            ticket=ticket, staff=request.user
+        )
         return export_response(ticket=ticket, export=export, fmt=data.validated_data["format"])

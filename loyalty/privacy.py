@@ -132,10 +132,17 @@ def export_member_reads(subject_key: str) -> dict[str, list[dict[str, Any]]]:
     member = member_from_subject_key(subject_key)
     if member is None:
         return {}
-    reads = MemberRead.objects.filter(member=member).select_related("store").order_by("read_at", "pk")
+    reads = (
+        MemberRead.objects.filter(member=member).select_related("store").order_by("read_at", "pk")
+    )
     return {
         "member_reads": [
-            {"at": r.read_at.isoformat(), "store": r.store.code, "found_by": r.found_by, "what": r.kind}
+            {
+                "at": r.read_at.isoformat(),
+                "store": r.store.code,
+                "found_by": r.found_by,
+                "what": r.kind,
+            }
             for r in reads
         ]
     }

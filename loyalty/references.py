@@ -69,7 +69,11 @@ def member_reference_read(
     Raises MemberReferenceInvalid for anything else (a bare id, a forged or foreign reference)
     and MemberReferenceExpired once its time is up (settings.MEMBER_REFERENCE_SECONDS).
     """
-    if not isinstance(reference, str) or len(reference) != _LENGTH or not reference.startswith(PREFIX):
+    if (
+        not isinstance(reference, str)
+        or len(reference) != _LENGTH
+        or not reference.startswith(PREFIX)
+    ):
         raise MemberReferenceInvalid()
     try:
         raw = base64.urlsafe_b64decode(reference[len(PREFIX) :].encode("ascii"))

@@ -18,7 +18,9 @@ _ROUNDING = {
 }
 
 
-def points_for_purchase(*, amount: Decimal, rule: EarningTerms | EarningRule, multiplier: Decimal) -> int:
+def points_for_purchase(
+    *, amount: Decimal, rule: EarningTerms | EarningRule, multiplier: Decimal
+) -> int:
     """Return the points a purchase of `amount` euros earns under this rule and multiplier."""
     if amount < rule.minimum_purchase:
         return 0

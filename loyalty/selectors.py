@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from datetime import datetime
 
-from dataclasses import dataclass
-
+from django.conf import settings
 from django.db.models import F, Q, QuerySet, Sum
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -96,7 +97,19 @@ def member_by_reference(
     return member, ref
 
 
-def member_ref_only(*, access: StaffAccess, store: Store, reference: str, action: Action) -> tuple[Member, MemberReference]:
+def member_card_presented(ref: MemberReference) -> str | None:
+    """Return "card" when an eID scan recognised the member at this counter just now.
+
+    The member then showed a credential only they hold, in this visit: enough to confirm an
+    erasure or an export they ask for (privacy.services.counter).
+    """
+    fresh = time.time() - ref.issued_at <= settings.EID_PRESENTED_SECONDS
+    return "card" if ref.found_by == FoundBy.EID and fresh else None
+
+
+def member_ref_only(
+    *, access: StaffAccess, store: Store, reference: str, action: Action
+) -> tuple[Member, MemberReference]:
     """Return an unsaved stand-in for the designated member, for a service that locks the row.
 
     No query: the lock reads the row anyway and raises MemberNotFound if there is none.

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from django.db import connection
-from django.db.models import Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import QuerySet
 
-from core.errors import InvalidInput, MemberNotFound, ScanNotFound
-from loyalty.models import EidScan, LedgerEntry, Member
+from core.errors import InvalidInput, ScanNotFound
+from loyalty.models import EidScan, FoundBy, LedgerEntry, Member
 from loyalty.numbers import member_number_looks_like
-from loyalty.models import FoundBy
 from loyalty.selectors import (
     NAME_SEARCH_MAX,
     CounterFind,

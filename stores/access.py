@@ -11,18 +11,15 @@ them.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
 from django.db.models import QuerySet
 
+from core.cache import cache_delete, cache_get, cache_set
 from core.errors import Forbidden, StoreForbidden, StoreInactive, StoreNotFound
 from stores.models import StaffAssignment, StaffRole, Store
-
-logger = logging.getLogger(__name__)
 
 
 class Action(StrEnum):
@@ -134,18 +131,17 @@ class StaffAccess:
         return store
 
 
-
 def staff_access(user: AbstractBaseUser | None) -> StaffAccess:
     """Return what `user` may do; no rights for an anonymous or inactive user."""
     if user is None or not user.is_authenticated or not user.is_active:
         return StaffAccess(user=user)
     key = _CACHE_KEY.format(user.pk)
-    assignments = _cache_get(key)
+    assignments = cache_get(key)
     if assignments is None:
         assignments = tuple(
             StaffAssignment.objects.filter(user_id=user.pk).values_list("store_id", "role")
         )
-        _cache_set(key, assignments)
+        cache_set(key, assignments, _CACHE_SECONDS)
     roles = {store_id: role for store_id, role in assignments if store_id is not None}
     head_office = any(role == StaffRole.HEAD_OFFICE for _, role in assignments)
     return StaffAccess(user=user, head_office=head_office, roles=roles)
@@ -153,10 +149,7 @@ def staff_access(user: AbstractBaseUser | None) -> StaffAccess:
 
 def staff_access_forget(*, user_id: int) -> None:
     """Drop the cached assignments of this user (call whenever they change)."""
-    try:
-        cache.delete(_CACHE_KEY.format(user_id))
-    except Exception:  # the cache is a speed-up: a dead one must not stop the write
-        logger.warning("cache unavailable: staff access of user %s not dropped", user_id)
+    cache_delete(_CACHE_KEY.format(user_id))
 
 
 def staff_access_for_request(request) -> StaffAccess:
@@ -174,32 +167,15 @@ def store_by_code(store_code: str) -> Store:
     if not code or len(code) > 20 or not code.isascii() or not code.isprintable():
         raise StoreNotFound()
     key = _STORE_KEY.format(code)
-    store = _cache_get(key)
+    store = cache_get(key)
     if store is None:
         store = Store.objects.filter(code=code).first()
         if store is None:
             raise StoreNotFound()
-        _cache_set(key, store)
+        cache_set(key, store, _CACHE_SECONDS)
     return store
 
 
 def store_forget(*, code: str) -> None:
     """Drop the cached store with this code (call whenever a store changes)."""
-    try:
-        cache.delete(_STORE_KEY.format(code))
-    except Exception:
-        pass
-
-
-def _cache_get(key: str):
-    try:
-        return cache.get(key)
-    except Exception:  # Redis down: answer from the database
-        return None
-
-
-def _cache_set(key: str, value) -> None:
-    try:
-        cache.set(key, value, _CACHE_SECONDS)
-    except Exception:
-        pass
+    cache_delete(_STORE_KEY.format(code))

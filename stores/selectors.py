@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.cache import cache_delete, cache_get, cache_set
 from stores.models import Campaign, EarningRule, Rounding, Store
 
 _TERMS_KEY = "stores.terms.v1:{}"
@@ -50,16 +50,10 @@ class EarningTerms:
 def earning_terms(store: Store, *, now: datetime | None = None) -> EarningTerms:
     """Return the store's earning terms (the default rule, 1 point per euro, when it has none)."""
     key = _TERMS_KEY.format(store.pk)
-    try:
-        terms = cache.get(key)
-    except Exception:  # the cache is a speed-up; the database answers without it
-        terms = None
+    terms = cache_get(key)
     if terms is None:
         terms = _earning_terms_read(store, now=now or timezone.now())
-        try:
-            cache.set(key, terms, _TERMS_SECONDS)
-        except Exception:
-            pass
+        cache_set(key, terms, _TERMS_SECONDS)
     return terms
 
 
@@ -82,10 +76,7 @@ def _earning_terms_read(store: Store, *, now: datetime) -> EarningTerms:
 
 def earning_terms_forget(*, store_id: int) -> None:
     """Drop the cached terms of this store (call whenever its rule or a campaign changes)."""
-    try:
-        cache.delete(_TERMS_KEY.format(store_id))
-    except Exception:
-        pass
+    cache_delete(_TERMS_KEY.format(store_id))
 
 
 def earning_rule_for_store(store: Store) -> EarningRule:

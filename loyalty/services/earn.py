@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.errors import MemberInactive, MemberNotFound
+from loyalty import ledger_sql
 from loyalty.models import EntryKind, LedgerEntry, Member, MemberStatus
 from loyalty.rules import points_for_purchase
 from loyalty.services.ledger import (
@@ -78,41 +79,6 @@ def _earn_locked(
     return entry
 
 
-# An earn on PostgreSQL in one statement, so in one round trip with no BEGIN and COMMIT of
-# its own: the UPDATE locks the member row and moves the balance (an earn never makes it
-# negative), the INSERT appends the entry with the balance it left, and nothing is written
-# when an entry with this idempotency key exists at the store. Same effect as `_earn_locked`.
-_EARN_SQL = """
-    WITH replay AS (
-        SELECT e.id FROM loyalty_ledgerentry e
-        WHERE e.store_id = %(store)s AND e.idempotency_key = %(key)s
-    ), member AS (
-        UPDATE loyalty_member
-        SET points_balance = points_balance + %(points)s,
-            last_activity_at = %(at)s,
-            updated_at = %(now)s
-        WHERE id = %(member)s AND status = %(active)s AND NOT EXISTS (SELECT 1 FROM replay)
-        RETURNING id, points_balance
-    ), entry AS (
-        INSERT INTO loyalty_ledgerentry (
-            member_id, store_id, staff_id, kind, points, balance_after, purchase_amount,
-            reference, idempotency_key, created_at
-        )
-        SELECT member.id, %(store)s, CAST(%(staff)s AS bigint), %(kind)s, %(points)s,
-               member.points_balance, CAST(%(amount)s AS numeric), %(reference)s,
-               CAST(%(key)s AS varchar), %(at)s
-        FROM member
-        RETURNING id, balance_after
-    )
-    SELECT (SELECT id FROM replay),
-           (SELECT id FROM entry),
-           (SELECT balance_after FROM entry),
-           m.status,
-           m.points_balance
-    FROM (SELECT 1) one LEFT JOIN loyalty_member m ON m.id = %(member)s
-"""
-
-
 def _earn_in_one_statement(
     *,
     member: Member,
@@ -124,7 +90,7 @@ def _earn_in_one_statement(
     reference: str,
     idempotency_key: str | None,
 ) -> LedgerEntry:
-    """Earn with `_EARN_SQL`; raise as `_earn_locked` does when nothing could be written."""
+    """Earn with `ledger_sql.earn_row`; raise as `_earn_locked` does when nothing was written."""
     params = {
         "store": store.pk,
         "key": idempotency_key,
@@ -141,9 +107,8 @@ def _earn_in_one_statement(
     # Alone, the statement is its own transaction; inside a caller's, a savepoint keeps that
     # transaction usable if it fails (a concurrent retry with the same key, see _idempotent).
     savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
-    with savepoint, connection.cursor() as cursor:
-        cursor.execute(_EARN_SQL, params)
-        replayed_id, entry_id, balance_after, status, balance = cursor.fetchone()
+    with savepoint:
+        replayed_id, entry_id, balance_after, status, balance = ledger_sql.earn_row(params)
     if replayed_id is not None:
         entry = _replay_checked(
             LedgerEntry.objects.get(pk=replayed_id),

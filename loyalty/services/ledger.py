@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection
+from django.db import IntegrityError
 
 from core.errors import (
     IdempotencyKeyReused,
@@ -19,6 +19,7 @@ from core.errors import (
     MemberInactive,
     MemberNotFound,
 )
+from loyalty import ledger_sql
 from loyalty.models import LedgerEntry, Member, MemberStatus
 from stores.models import Store
 
@@ -36,19 +37,9 @@ def _lock_member(
     With an idempotency key the same query also reads `replayed_id`, the entry an earlier
     call with this key wrote at `store` (None if none), saving a round trip.
     """
-    # Written by hand: the ORM took longer to build this SELECT ... FOR UPDATE with its
-    # subquery than PostgreSQL takes to run it.
-    columns, params = ["m.*"], []
-    if idempotency_key:
-        # (store, idempotency_key) is unique: at most one row.
-        columns.append(
-            "(SELECT e.id FROM loyalty_ledgerentry e"
-            " WHERE e.store_id = %s AND e.idempotency_key = %s) AS replayed_id"
-        )
-        params += [store.pk, idempotency_key]
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    sql = f"SELECT {', '.join(columns)} FROM loyalty_member m WHERE m.id = %s{lock}"  # noqa: S608
-    locked = next(iter(Member.objects.raw(sql, [*params, member.pk])), None)
+    locked = ledger_sql.member_lock(
+        member.pk, store_id=store.pk if store is not None else None, idempotency_key=idempotency_key
+    )
     if locked is None:
         raise MemberNotFound()
     # A retry of a call that went through gets the first answer (see `_replayed`), even if the

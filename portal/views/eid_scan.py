@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import ApplicationError, NoticeMissing
-from django.urls import reverse
-
 from loyalty import eid_services, services
 from loyalty.models import FoundBy, Member, ReadKind, ScanState
 from loyalty.selectors import member_by_reference
@@ -134,7 +133,10 @@ def _scan_context(request: HttpRequest, store: Store, scan) -> dict:
     if state == ScanState.COMPLETED and scan.member is not None:
         # The customer presented their card: the member is found by eID, and that is a read.
         services.member_reads_record(
-            members=[scan.member], staff=request.user, store=store, found_by=FoundBy.EID,
+            members=[scan.member],
+            staff=request.user,
+            store=store,
+            found_by=FoundBy.EID,
             kind=ReadKind.LOOKUP,
         )
         member_ref = services.member_references_issue(

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
 import segno
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,11 +11,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.errors import ApplicationError
 from loyalty import services
-from loyalty.models import Member
-from loyalty.privacy import member_subject_key
 from loyalty.contact import email_masked, phone_masked
-from loyalty.models import FoundBy, ReadKind
-from loyalty.selectors import member_by_reference, reward_get, rewards_offered
+from loyalty.models import Member, ReadKind
+from loyalty.privacy import member_subject_key
+from loyalty.selectors import (
+    member_by_reference,
+    member_card_presented,
+    reward_get,
+    rewards_offered,
+)
 from portal import selectors
 from portal.errors import error_message
 from portal.forms import ConfirmCodeForm, EarnForm, ExportForm, RedeemPointsForm, RedeemRewardForm
@@ -79,7 +80,10 @@ def member(request: HttpRequest, store: Store, member_ref: str) -> HttpResponse:
     """Show a member: balance, ledger, purchase, redeem, consent. Every opening is recorded."""
     found, ref = _member_loaded(request, store, member_ref)
     services.member_reads_record(
-        members=[found], staff=request.user, store=store, found_by=ref.found_by,
+        members=[found],
+        staff=request.user,
+        store=store,
+        found_by=ref.found_by,
         kind=ReadKind.PAGE,
     )
     return _member_page(request, store, found)
@@ -94,7 +98,7 @@ def _after_write(request: HttpRequest, store: Store, member: Member, text: str) 
 @require_POST
 def member_earn(request: HttpRequest, store: Store, member_ref: str) -> HttpResponse:
     """Record a purchase; the points it earned show at once."""
-    found, ref = _member_loaded(request, store, member_ref)
+    found, _ref = _member_loaded(request, store, member_ref)
     form = EarnForm(request.POST)
     if form.is_valid():
         try:
@@ -127,7 +131,7 @@ def member_earn(request: HttpRequest, store: Store, member_ref: str) -> HttpResp
 @require_POST
 def member_redeem(request: HttpRequest, store: Store, member_ref: str) -> HttpResponse:
     """Redeem a reward, or part of the balance in points."""
-    found, ref = _member_loaded(request, store, member_ref)
+    found, _ref = _member_loaded(request, store, member_ref)
     if "reward" in request.POST:
         form = RedeemRewardForm(request.POST)
         points_form = None
@@ -179,7 +183,7 @@ def member_redeem(request: HttpRequest, store: Store, member_ref: str) -> HttpRe
 @require_POST
 def member_eid_withdraw(request: HttpRequest, store: Store, member_ref: str) -> HttpResponse:
     """Withdraw eID consent in one action: the card link goes; number and points stay."""
-    found, ref = _member_loaded(request, store, member_ref)
+    found, _ref = _member_loaded(request, store, member_ref)
     try:
         privacy_services.consent_withdraw(
             subject_key=member_subject_key(found),
@@ -197,12 +201,6 @@ def member_eid_withdraw(request: HttpRequest, store: Store, member_ref: str) -> 
         found,
         _("eID consent withdrawn. The card is no longer linked; the member keeps their points."),
     )
-
-
-def _presented(ref) -> str | None:
-    """Return "card" when an eID scan recognised the member at this counter just now."""
-    fresh = time.time() - ref.issued_at <= settings.EID_PRESENTED_SECONDS
-    return "card" if ref.found_by == FoundBy.EID and fresh else None
 
 
 def _waiting(request: HttpRequest, store: Store, member: Member, ticket, *, status=200):
@@ -237,7 +235,7 @@ def member_export(request: HttpRequest, store: Store, member_ref: str) -> HttpRe
             subject_key=member_subject_key(found),
             store=store,
             by=request.user,
-            presented=_presented(ref),
+            presented=member_card_presented(ref),
         )
         if ticket.verification == Verification.CREDENTIAL and ticket.state == TicketState.VERIFIED:
             ticket, export = privacy_services.access_export_at_counter(
@@ -266,7 +264,7 @@ def member_erasure(request: HttpRequest, store: Store, member_ref: str) -> HttpR
             subject_key=member_subject_key(found),
             store=store,
             by=request.user,
-            presented=_presented(ref),
+            presented=member_card_presented(ref),
         )
     except ApplicationError as exc:
         return _member_page(request, store, found, status=400, error=error_message(exc))
@@ -318,8 +316,12 @@ def member_request_confirm(request: HttpRequest, store: Store, member_ref: str) 
             request,
             "portal/request_waiting.html",
             store_context(
-                store, member=found, member_ref=member_ref, ticket=ticket,
-                email_masked=email_masked(found.email), form=form,
+                store,
+                member=found,
+                member_ref=member_ref,
+                ticket=ticket,
+                email_masked=email_masked(found.email),
+                form=form,
             ),
             status=400,
         )
@@ -334,7 +336,7 @@ def member_request_confirm(request: HttpRequest, store: Store, member_ref: str) 
 @require_GET
 def member_card(request: HttpRequest, store: Store, member_ref: str) -> HttpResponse:
     """A printable member card: the member number as a QR code and in digits."""
-    found, ref = _member_loaded(request, store, member_ref)
+    found, _ref = _member_loaded(request, store, member_ref)
     qr = segno.make(found.number, error="m", micro=False)
     return render(
         request,

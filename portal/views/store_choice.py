@@ -18,7 +18,12 @@ from stores.access import Action, staff_access_for_request
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     """Go to the counter of the user's store; ask which one when they work in several."""
-    stores = list(staff_access_for_request(request).stores(Action.MEMBER_FIND).filter(is_active=True).order_by("code"))
+    stores = list(
+        staff_access_for_request(request)
+        .stores(Action.MEMBER_FIND)
+        .filter(is_active=True)
+        .order_by("code")
+    )
     if not stores:
         return problem_page(request, _("You are not assigned to any store. Ask your manager."), 403)
     remembered = request.session.get(SESSION_STORE)
@@ -47,5 +52,10 @@ def store_pick(request: HttpRequest) -> HttpResponse:
 def store_change(request: HttpRequest) -> HttpResponse:
     """Forget the remembered store and show the list again."""
     request.session.pop(SESSION_STORE, None)
-    stores = list(staff_access_for_request(request).stores(Action.MEMBER_FIND).filter(is_active=True).order_by("code"))
+    stores = list(
+        staff_access_for_request(request)
+        .stores(Action.MEMBER_FIND)
+        .filter(is_active=True)
+        .order_by("code")
+    )
     return render(request, "portal/store_pick.html", {"stores": stores})

@@ -129,9 +129,7 @@ def _code_hash(ticket: PrivacyTicket, code: str) -> str:
     return token_hash(f"counter-code:{ticket.pk}:{ticket.received_at.isoformat()}:{code}")
 
 
-def ticket_code_confirm(
-    *, ticket: PrivacyTicket, code: str, by: AbstractBaseUser
-) -> PrivacyTicket:
+def ticket_code_confirm(*, ticket: PrivacyTicket, code: str, by: AbstractBaseUser) -> PrivacyTicket:
     """Verify a counter ticket with the code the member received; raise if it is not theirs.
 
     After five wrong codes the code stops working (a new request sends a new one).

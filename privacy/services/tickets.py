@@ -16,13 +16,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.errors import (
+    FourEyesRequired,
     InvalidInput,
     LinkInvalid,
     RateLimited,
     SubjectNotFound,
     TicketExtensionInvalid,
     TicketTransitionInvalid,
-    FourEyesRequired,
 )
 from privacy.hashing import identifier_normalise, requester_digest, token_hash, token_new
 from privacy.models import (
@@ -260,7 +260,11 @@ def ticket_verify(*, ticket: PrivacyTicket, by: AbstractBaseUser, note: str = ""
     """
     ticket = _lock(ticket)
     counter = ticket.source == TicketSource.COUNTER
-    if counter and ticket.opened_by_id is not None and ticket.opened_by_id == getattr(by, "pk", None):
+    if (
+        counter
+        and ticket.opened_by_id is not None
+        and ticket.opened_by_id == getattr(by, "pk", None)
+    ):
         # Four eyes: whoever opened a counter request cannot also vouch for the member.
         raise FourEyesRequired()
     note = " ".join((note or "").split())[:400]

@@ -1,0 +1,79 @@
+"""The ledger's hand-written SQL, and only here: the member's row lock and the one-statement earn.
+
+The counter's two hottest writes. The ORM took longer to build these statements than the
+database takes to run them; `tests/loyalty/test_ledger_sql.py` runs the same cases through
+this module and the portable ORM path, on SQLite and PostgreSQL, and holds them to one answer.
+Table and column names are the models' own; nothing from input is put into the SQL text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+
+from loyalty.models import Member
+
+
+def member_lock(
+    member_id: int, *, store_id: int | None = None, idempotency_key: str | None = None
+) -> Member | None:
+    """Lock the member's row (FOR UPDATE where the database has it) and return it fresh.
+
+    With an idempotency key the same query reads `replayed_id`: the entry an earlier call with
+    this key wrote at the store (None if none). None when there is no such member.
+    """
+    columns, params = ["m.*"], []
+    if idempotency_key:
+        # (store, idempotency_key) is unique: at most one row.
+        columns.append(
+            "(SELECT e.id FROM loyalty_ledgerentry e"
+            " WHERE e.store_id = %s AND e.idempotency_key = %s) AS replayed_id"
+        )
+        params += [store_id, idempotency_key]
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    sql = f"SELECT {', '.join(columns)} FROM loyalty_member m WHERE m.id = %s{lock}"  # noqa: S608
+    return next(iter(Member.objects.raw(sql, [*params, member_id])), None)
+
+
+# An earn on PostgreSQL in one statement, so in one round trip with no BEGIN and COMMIT of
+# its own: the UPDATE locks the member row and moves the balance (an earn never makes it
+# negative), the INSERT appends the entry with the balance it left, and nothing is written
+# when an entry with this idempotency key exists at the store. Same effect as `_earn_locked`.
+EARN_SQL = """
+    WITH replay AS (
+        SELECT e.id FROM loyalty_ledgerentry e
+        WHERE e.store_id = %(store)s AND e.idempotency_key = %(key)s
+    ), member AS (
+        UPDATE loyalty_member
+        SET points_balance = points_balance + %(points)s,
+            last_activity_at = %(at)s,
+            updated_at = %(now)s
+        WHERE id = %(member)s AND status = %(active)s AND NOT EXISTS (SELECT 1 FROM replay)
+        RETURNING id, points_balance
+    ), entry AS (
+        INSERT INTO loyalty_ledgerentry (
+            member_id, store_id, staff_id, kind, points, balance_after, purchase_amount,
+            reference, idempotency_key, created_at
+        )
+        SELECT member.id, %(store)s, CAST(%(staff)s AS bigint), %(kind)s, %(points)s,
+               member.points_balance, CAST(%(amount)s AS numeric), %(reference)s,
+               CAST(%(key)s AS varchar), %(at)s
+        FROM member
+        RETURNING id, balance_after
+    )
+    SELECT (SELECT id FROM replay),
+           (SELECT id FROM entry),
+           (SELECT balance_after FROM entry),
+           m.status,
+           m.points_balance
+    FROM (SELECT 1) one LEFT JOIN loyalty_member m ON m.id = %(member)s
+"""
+
+
+def earn_row(params: dict[str, Any]) -> tuple:
+    """Run `EARN_SQL` (PostgreSQL only); return (replayed id, entry id, balance after the
+    entry, member status, member balance)."""
+    with connection.cursor() as cursor:
+        cursor.execute(EARN_SQL, params)
+        return cursor.fetchone()
