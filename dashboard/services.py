@@ -298,9 +298,3 @@ def reward_set_active(*, reward: Reward, active: bool) -> Reward:
         reward.is_active = active
         reward.save(update_fields=["is_active"])
     return reward
-
-
-def reward_stores_set(*, reward: Reward, stores: list[Store]) -> Reward:
-    """Set where a reward is offered."""
-    reward.stores.set(stores)
-    return reward

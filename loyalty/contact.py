@@ -36,12 +36,3 @@ def phone_normalize(value: str, *, region: str = DEFAULT_REGION) -> str:
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidPhone()
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
-def phone_display(value: str) -> str:
-    """Return an E.164 number in the international format people read."""
-    try:
-        parsed = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        return value
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

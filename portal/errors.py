@@ -29,7 +29,6 @@ MESSAGES = {
     "scan_not_found": _("No such scan."),
     "scan_expired": _("This scan is no longer waiting for a card. Start a new scan."),
     "eid_card_linked_elsewhere": _("This eID card is already linked to another member."),
-    "device_busy": _("This reader is already waiting for a card."),
 }
 
 # Why a reader could not read the card (EidScan.failure_code), and an expired scan.

@@ -10,7 +10,6 @@ from core.errors import InvalidInput, MemberNotFound, ScanNotFound
 from loyalty.models import EidScan, LedgerEntry, Member
 from loyalty.numbers import member_number_looks_like
 from loyalty.selectors import MAX_RESULTS, member_find_for_counter, member_ledger
-from portal.models import MemberPageView
 from stores.models import ReaderDevice, Store
 
 NAME_MIN = 2
@@ -102,13 +101,6 @@ def scan_at_store(*, store: Store, scan_id) -> EidScan:
     if scan is None:
         raise ScanNotFound()
     return scan
-
-
-def member_page_views_recent(*, member: Member, limit: int = 5) -> list[MemberPageView]:
-    """Return the latest openings of the member's page, newest first."""
-    return list(
-        MemberPageView.objects.filter(member=member).select_related("staff", "store")[:limit]
-    )
 
 
 def member_for_counter_page(*, store: Store, member_id: int) -> Member:

@@ -9,10 +9,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.errors import NoticeMissing, PurposeInvalid
-from privacy.hashing import requester_digest
 from privacy.models import (
     OPEN_STATES,
-    ConsentAction,
     ConsentRecord,
     NoticeVersion,
     PrivacyTicket,
@@ -45,12 +43,6 @@ def consent_latest(*, subject_key: str, purpose: str) -> ConsentRecord | None:
     )
 
 
-def consent_is_given(*, subject_key: str, purpose: str) -> bool:
-    """Return whether the subject's latest word on this purpose is consent given."""
-    latest = consent_latest(subject_key=subject_key, purpose=purpose)
-    return latest is not None and latest.action == ConsentAction.GIVEN
-
-
 def consent_state(*, subject_key: str) -> dict[str, ConsentRecord | None]:
     """Return, per purpose, the subject's latest consent record (None: never asked)."""
     return {
@@ -81,11 +73,6 @@ def tickets_overdue(*, today: date | None = None) -> QuerySet[PrivacyTicket]:
     return PrivacyTicket.objects.filter(state__in=OPEN_STATES, due_on__lt=today).order_by(
         "due_on", "pk"
     )
-
-
-def tickets_for_requester(*, identifier: str) -> QuerySet[PrivacyTicket]:
-    """Return every ticket opened for this address or member number, to recognise a repeat."""
-    return PrivacyTicket.objects.filter(requester_digest=requester_digest(identifier))
 
 
 # The one count a withdrawal ticket keeps that says nothing about what was withdrawn or undone.
