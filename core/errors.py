@@ -190,11 +190,6 @@ class SubjectNotFound(NotFound):
     message = "No data subject with this key."
 
 
-class TicketNotFound(NotFound):
-    code = "ticket_not_found"
-    message = "No such privacy ticket."
-
-
 class TicketTransitionInvalid(Conflict):
     code = "ticket_transition_invalid"
     message = "The ticket cannot move to this state from its current one."
@@ -249,8 +244,3 @@ class ScanExpired(Conflict):
 class EidCardLinkedElsewhere(Conflict):
     code = "eid_card_linked_elsewhere"
     message = "This eID card is already linked to another member."
-
-
-class DeviceBusy(Conflict):
-    code = "device_busy"
-    message = "This reader is already waiting for a card."

@@ -1,4 +1,4 @@
-"""Every write of the dashboard: its summary tables, chain checks, and head office's settings.
+"""Every write of the dashboard: its summary tables and chain checks.
 
 The summary tables are derived data: `stats_recompute` rebuilds a range of days from the
 ledger and the members table with a few GROUP BY queries, so running it twice, or over a
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -20,9 +19,8 @@ from django.utils import timezone
 
 from core.errors import InvalidInput
 from dashboard.models import ChainCheck, MonthActiveMembers, RewardDayStats, StoreDayStats
-from loyalty.models import EntryKind, JoinChannel, LedgerEntry, Member, Reward
+from loyalty.models import EntryKind, JoinChannel, LedgerEntry, Member
 from privacy.chain import consent_log_verify
-from stores.models import Campaign, EarningRule, Store
 
 ACTIVE_KINDS = (EntryKind.EARN, EntryKind.REDEEM)
 
@@ -234,73 +232,3 @@ def chain_check_run() -> ChainCheck:
         broken_seq=report.broken_seq,
         reason=report.reason[:200],
     )
-
-
-def earning_rule_save(
-    *, store: Store, points_per_euro: Decimal, rounding: str, minimum_purchase: Decimal
-) -> EarningRule:
-    """Set how a store turns purchases into points (the same for every member)."""
-    rule, _ = EarningRule.objects.update_or_create(
-        store=store,
-        defaults={
-            "points_per_euro": points_per_euro,
-            "rounding": rounding,
-            "minimum_purchase": minimum_purchase,
-        },
-    )
-    return rule
-
-
-def campaign_create(
-    *, store: Store, name: str, multiplier: Decimal, starts_at: datetime, ends_at: datetime
-) -> Campaign:
-    """Add a time-boxed points multiplier at a store."""
-    if ends_at <= starts_at:
-        raise InvalidInput(details={"ends_at": ["A campaign ends after it starts."]})
-    if multiplier < 1:
-        raise InvalidInput(details={"multiplier": ["The multiplier is at least 1."]})
-    return Campaign.objects.create(
-        store=store,
-        name=name.strip()[:100],
-        multiplier=multiplier,
-        starts_at=starts_at,
-        ends_at=ends_at,
-    )
-
-
-def campaign_end(*, campaign: Campaign, at: datetime | None = None) -> Campaign:
-    """End a campaign now (or at `at`); one that has not started yet is deleted."""
-    at = at or timezone.now()
-    if campaign.starts_at >= at:
-        campaign.delete()
-        return campaign
-    if campaign.ends_at > at:
-        campaign.ends_at = at
-        campaign.save(update_fields=["ends_at"])
-    return campaign
-
-
-@transaction.atomic
-def reward_create(*, name: str, description: str, point_cost: int, stores: list[Store]) -> Reward:
-    """Add a reward to the catalogue, offered at the given stores."""
-    if point_cost <= 0:
-        raise InvalidInput(details={"point_cost": ["A reward costs at least one point."]})
-    reward = Reward.objects.create(
-        name=name.strip()[:100], description=description.strip()[:300], point_cost=point_cost
-    )
-    reward.stores.set(stores)
-    return reward
-
-
-def reward_set_active(*, reward: Reward, active: bool) -> Reward:
-    """Offer a reward again, or stop offering it (past redemptions stay)."""
-    if reward.is_active != active:
-        reward.is_active = active
-        reward.save(update_fields=["is_active"])
-    return reward
-
-
-def reward_stores_set(*, reward: Reward, stores: list[Store]) -> Reward:
-    """Set where a reward is offered."""
-    reward.stores.set(stores)
-    return reward

@@ -38,15 +38,6 @@ def phone_normalize(value: str, *, region: str = DEFAULT_REGION) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def phone_display(value: str) -> str:
-    """Return an E.164 number in the international format people read."""
-    try:
-        parsed = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        return value
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-
-
 def email_masked(value: str | None) -> str | None:
     """Return the e-mail with all but the first letter of its local part hidden: j***@gmail.com.
 

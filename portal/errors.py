@@ -29,7 +29,6 @@ MESSAGES = {
     "scan_not_found": _("No such scan."),
     "scan_expired": _("This scan is no longer waiting for a card. Start a new scan."),
     "eid_card_linked_elsewhere": _("This eID card is already linked to another member."),
-    "device_busy": _("This reader is already waiting for a card."),
     "member_reference_invalid": _("This member page is not yours to open. Find the member again."),
     "member_reference_expired": _("This member page has expired. Find the member again."),
     "confirmation_code_invalid": _("This code is not right, or it has expired. Check it."),

@@ -1,24 +1,25 @@
-"""Reads with a rule in them: current notices, consent state, tickets due, proofs."""
+"""Reads with a rule in them: current notices, consent state, tickets due, proofs, the record."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
+from django.apps import apps
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.errors import NoticeMissing, PurposeInvalid
-from privacy.hashing import requester_digest
 from privacy.models import (
     OPEN_STATES,
-    ConsentAction,
     ConsentRecord,
     NoticeVersion,
     PrivacyTicket,
     Purpose,
     TicketState,
 )
+from privacy.registry import registry
 
 
 def notice_current(*, purpose: str, language: str) -> NoticeVersion:
@@ -43,12 +44,6 @@ def consent_latest(*, subject_key: str, purpose: str) -> ConsentRecord | None:
         .order_by("-seq")
         .first()
     )
-
-
-def consent_is_given(*, subject_key: str, purpose: str) -> bool:
-    """Return whether the subject's latest word on this purpose is consent given."""
-    latest = consent_latest(subject_key=subject_key, purpose=purpose)
-    return latest is not None and latest.action == ConsentAction.GIVEN
 
 
 def consent_state(*, subject_key: str) -> dict[str, ConsentRecord | None]:
@@ -83,11 +78,6 @@ def tickets_overdue(*, today: date | None = None) -> QuerySet[PrivacyTicket]:
     )
 
 
-def tickets_for_requester(*, identifier: str) -> QuerySet[PrivacyTicket]:
-    """Return every ticket opened for this address or member number, to recognise a repeat."""
-    return PrivacyTicket.objects.filter(requester_digest=requester_digest(identifier))
-
-
 # The one count a withdrawal ticket keeps that says nothing about what was withdrawn or undone.
 WITHDRAWAL_RECORDS_APPENDED = "consent_records_appended"
 
@@ -114,4 +104,34 @@ def ticket_proof(ticket: PrivacyTicket) -> dict[str, Any]:
         "counts": dict(ticket.result_counts),
         "recipients_to_notify": list(ticket.recipients),
         "requester_digest": ticket.requester_digest,
+    }
+
+
+def _stored_fields(label: str) -> list[str]:
+    model = apps.get_model(label)
+    return [f.name for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def processing_record() -> dict:
+    """Return the record: controller, and each declared activity with where its data live."""
+    activities = []
+    for declaration in registry.declarations.values():
+        activities.append(
+            {
+                "code": str(declaration.code),
+                "title": declaration.title,
+                "declared_by": declaration.app,
+                "legal_basis": declaration.legal_basis,
+                "data_categories": list(declaration.data_categories),
+                "stored_in": {label: _stored_fields(label) for label in declaration.stored_in},
+                "recipients": list(declaration.recipients),
+                "retention": declaration.retention_text(),
+            }
+        )
+    return {
+        "controller": settings.CHAIN_NAME,
+        "generated_at": timezone.now().isoformat(timespec="seconds"),
+        "activities": activities,
+        "erasure": [e.name for e in registry.erasers_in_order()],
+        "access_export": list(registry.exporters),
     }

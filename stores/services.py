@@ -1,16 +1,25 @@
-"""Writes on stores, staff and reader devices."""
+"""Writes on stores, staff, reader devices, earning rules and campaigns."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import DeviceRevoked, DeviceUnknown
-from stores.models import ReaderDevice, StaffAssignment, StaffRole, Store
+from core.errors import DeviceRevoked, DeviceUnknown, InvalidInput
+from stores.models import (
+    Campaign,
+    EarningRule,
+    ReaderDevice,
+    StaffAssignment,
+    StaffRole,
+    Store,
+)
 
 
 def staff_assign(
@@ -74,3 +83,50 @@ def reader_device_authenticate(*, token: str) -> ReaderDevice:
         ReaderDevice.objects.filter(pk=device.pk).update(last_seen_at=now)
         device.last_seen_at = now
     return device
+
+
+# Earning terms: what head office sets on a store's rule and campaigns.
+
+
+def earning_rule_save(
+    *, store: Store, points_per_euro: Decimal, rounding: str, minimum_purchase: Decimal
+) -> EarningRule:
+    """Set how a store turns purchases into points (the same for every member)."""
+    rule, _ = EarningRule.objects.update_or_create(
+        store=store,
+        defaults={
+            "points_per_euro": points_per_euro,
+            "rounding": rounding,
+            "minimum_purchase": minimum_purchase,
+        },
+    )
+    return rule
+
+
+def campaign_create(
+    *, store: Store, name: str, multiplier: Decimal, starts_at: datetime, ends_at: datetime
+) -> Campaign:
+    """Add a time-boxed points multiplier at a store."""
+    if ends_at <= starts_at:
+        raise InvalidInput(details={"ends_at": ["A campaign ends after it starts."]})
+    if multiplier < 1:
+        raise InvalidInput(details={"multiplier": ["The multiplier is at least 1."]})
+    return Campaign.objects.create(
+        store=store,
+        name=name.strip()[:100],
+        multiplier=multiplier,
+        starts_at=starts_at,
+        ends_at=ends_at,
+    )
+
+
+def campaign_end(*, campaign: Campaign, at: datetime | None = None) -> Campaign:
+    """End a campaign now (or at `at`); one that has not started yet is deleted."""
+    at = at or timezone.now()
+    if campaign.starts_at >= at:
+        campaign.delete()
+        return campaign
+    if campaign.ends_at > at:
+        campaign.ends_at = at
+        campaign.save(update_fields=["ends_at"])
+    return campaign

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 
 from dashboard import selectors
 from dashboard.views.common import office_page
-from privacy.management.commands.processing_record import processing_record
+from privacy.selectors import processing_record
 
 
 @office_page(head_office=True)

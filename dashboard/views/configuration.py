@@ -10,8 +10,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import ApplicationError
-from dashboard import forms, selectors, services
+from dashboard import forms, selectors
 from dashboard.views.common import csv_response, fail, form_errors, office_page
+from loyalty import services as loyalty_services
 from loyalty.models import Reward
 from privacy import services as privacy_services
 from privacy.models import NoticeVersion
@@ -113,7 +114,7 @@ def store_rule(request, code: str):
     store = _store_or_404(request, code)
     form = forms.EarningRuleForm(request.POST)
     if form.is_valid():
-        services.earning_rule_save(store=store, **form.cleaned_data)
+        store_services.earning_rule_save(store=store, **form.cleaned_data)
         messages.success(request, _("Earning rule of %(store)s saved.") % {"store": store.code})
     else:
         form_errors(request, form)
@@ -128,7 +129,7 @@ def campaign_create(request, code: str):
     if not form.is_valid():
         return _store_page(request, store, campaign_form=form, status=400)
     try:
-        services.campaign_create(store=store, **form.cleaned_data)
+        store_services.campaign_create(store=store, **form.cleaned_data)
     except ApplicationError as error:
         fail(request, error)
         return _store_page(request, store, campaign_form=form, status=400)
@@ -140,7 +141,7 @@ def campaign_create(request, code: str):
 @require_POST
 def campaign_end(request, pk: int):
     campaign = get_object_or_404(Campaign.objects.select_related("store"), pk=pk)
-    services.campaign_end(campaign=campaign)
+    store_services.campaign_end(campaign=campaign)
     messages.success(request, _("Campaign ended."))
     return redirect("dashboard:store", code=campaign.store.code)
 
@@ -198,7 +199,7 @@ def rewards(request):
     form = forms.RewardForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.reward_create(
+            loyalty_services.reward_create(
                 name=form.cleaned_data["name"],
                 description=form.cleaned_data["description"],
                 point_cost=form.cleaned_data["point_cost"],
@@ -222,7 +223,7 @@ def rewards(request):
 @require_POST
 def reward_active(request, pk: int):
     reward = get_object_or_404(Reward, pk=pk)
-    services.reward_set_active(reward=reward, active=request.POST.get("active") == "1")
+    loyalty_services.reward_set_active(reward=reward, active=request.POST.get("active") == "1")
     return redirect("dashboard:rewards")
 
 

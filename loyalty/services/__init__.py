@@ -5,7 +5,7 @@ update the cached balance, all in one transaction. Rules about how many points a
 earns live in `loyalty.rules` and never see how the member joined.
 
 By subject: `members` (joining, unlinking an eID card), `ledger` (what every balance change
-shares), `earn`, `points` (redeem, adjust, reverse, expire).
+shares), `earn`, `points` (redeem, adjust, reverse, expire), `rewards` (the catalogue).
 """
 
 from loyalty.services.earn import points_earn
@@ -13,6 +13,7 @@ from loyalty.services.ledger import MAX_POINTS_PER_ENTRY
 from loyalty.services.members import member_eid_unlink, member_enroll_by_eid, member_enroll_by_form
 from loyalty.services.points import points_adjust, points_expire, points_redeem, points_reverse
 from loyalty.services.reads import member_reads_record, member_references_issue
+from loyalty.services.rewards import reward_create, reward_set_active
 
 __all__ = [
     "MAX_POINTS_PER_ENTRY",
@@ -26,4 +27,6 @@ __all__ = [
     "points_expire",
     "points_redeem",
     "points_reverse",
+    "reward_create",
+    "reward_set_active",
 ]

@@ -4,42 +4,9 @@ from __future__ import annotations
 
 import json
 
-from django.apps import apps
-from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
-from privacy.registry import registry
-
-
-def _stored_fields(label: str) -> list[str]:
-    model = apps.get_model(label)
-    return [f.name for f in model._meta.concrete_fields if not f.primary_key]
-
-
-def processing_record() -> dict:
-    """Return the record: controller, and each declared activity with where its data live."""
-    activities = []
-    for declaration in registry.declarations.values():
-        activities.append(
-            {
-                "code": str(declaration.code),
-                "title": declaration.title,
-                "declared_by": declaration.app,
-                "legal_basis": declaration.legal_basis,
-                "data_categories": list(declaration.data_categories),
-                "stored_in": {label: _stored_fields(label) for label in declaration.stored_in},
-                "recipients": list(declaration.recipients),
-                "retention": declaration.retention_text(),
-            }
-        )
-    return {
-        "controller": settings.CHAIN_NAME,
-        "generated_at": timezone.now().isoformat(timespec="seconds"),
-        "activities": activities,
-        "erasure": [e.name for e in registry.erasers_in_order()],
-        "access_export": list(registry.exporters),
-    }
+from privacy.selectors import processing_record
 
 
 class Command(BaseCommand):
