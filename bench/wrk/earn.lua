@@ -1,12 +1,12 @@
--- Earn for a purchase: POST /api/v1/members/<id>/earn/ for a random member from the sample
--- file, each request with its own Idempotency-Key so every one writes a ledger row.
+-- Earn for a purchase: POST /api/v1/members/<reference>/earn/ for a random member from the
+-- sample file (references a lookup handed out), each request with its own Idempotency-Key so every one writes a ledger row.
 local common = dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
 
-local ids, headers, body, prefix
+local refs, headers, body, prefix
 local sent = 0
 
 function init(args)
-  ids = common.read_lines(assert(os.getenv("BENCH_MEMBER_IDS"), "BENCH_MEMBER_IDS not set"))
+  refs = common.read_lines(assert(os.getenv("BENCH_MEMBER_REFS"), "BENCH_MEMBER_REFS not set"))
   headers = common.auth_headers()
   body = string.format(
     '{"store": "%s", "amount": "%s"}',
@@ -21,6 +21,6 @@ end
 function request()
   sent = sent + 1
   headers["Idempotency-Key"] = prefix .. sent
-  local path = "/api/v1/members/" .. ids[math.random(#ids)] .. "/earn/"
+  local path = "/api/v1/members/" .. refs[math.random(#refs)] .. "/earn/"
   return wrk.format("POST", path, headers, body)
 end
