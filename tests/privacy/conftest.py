@@ -12,7 +12,7 @@ from django.core.cache import cache
 from loyalty.privacy import member_subject_key
 from loyalty.services import points_earn
 from privacy import services
-from privacy.models import TicketKind, TicketSource
+from privacy.models import TicketKind
 from tests.factories import EidCardFactory, MemberFactory, StoreFactory
 
 LINK = re.compile(r"https?://\S+/(nl|fr|en)/privacy/confirm/([A-Za-z0-9_-]+)/")
@@ -37,13 +37,14 @@ def _own_cache(settings):
 
 
 def erase_at_counter(member, store, cashier, **kwargs):
-    """Open an erasure ticket for a member standing at the counter (verified in person)."""
-    return services.ticket_open_for_subject(
+    """Open an erasure ticket for a member standing at the counter who just presented their
+    eID card (verified at once, as privacy.services.counter does for a fresh scan)."""
+    return services.ticket_open_at_counter(
         kind=TicketKind.ERASURE,
         subject_key=member_subject_key(member),
-        source=TicketSource.COUNTER,
         store=store,
         by=cashier,
+        presented="card",
         **kwargs,
     )
 

@@ -28,6 +28,7 @@ from privacy.models import (
     TicketState,
 )
 from privacy.selectors import consent_state, notice_current
+from tests.privacy.conftest import erase_at_counter
 
 EID = Purpose.EID_RECOGNITION
 
@@ -302,13 +303,7 @@ def test_a_rewritten_chain_without_the_key_does_not_verify(log, settings):
 
 def test_the_chain_still_verifies_after_erasure(log, member, store, cashier, run_on_commit):
     with run_on_commit():
-        services.ticket_open_for_subject(
-            kind=TicketKind.ERASURE,
-            subject_key=member_subject_key(member),
-            source="counter",
-            store=store,
-            by=cashier,
-        )
+        erase_at_counter(member, store, cashier)
 
     assert not ConsentRecord.objects.filter(subject_key=member_subject_key(member)).exists()
     # The scan record carried over to the member lost its key too.

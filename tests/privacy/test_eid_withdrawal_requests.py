@@ -26,7 +26,7 @@ from privacy.models import (
 )
 from privacy.selectors import consent_latest, ticket_proof, withdrawal_found_nothing
 from tests.factories import EidMemberFactory, HeadOfficeFactory, MemberFactory
-from tests.privacy.conftest import confirmation_link, outbox_to
+from tests.privacy.conftest import confirmation_link, erase_at_counter, outbox_to
 
 STRANGER = "nobody.known@example.be"
 EID = Purpose.EID_RECOGNITION
@@ -291,14 +291,7 @@ def test_a_member_erased_before_the_withdrawal_ran_is_not_mailed(
     assert ticket.state == TicketState.SCHEDULED
     # and the member is erased at the counter meanwhile
     with run_on_commit():
-        services.ticket_open_for_subject(
-            kind=TicketKind.ERASURE,
-            subject_key=member_subject_key(consented),
-            source=TicketSource.COUNTER,
-            store=store,
-            by=cashier,
-            approve=True,
-        )
+        erase_at_counter(consented, store, cashier)
 
     # when
     with run_on_commit():

@@ -29,7 +29,7 @@ from privacy.models import (
 from privacy.registry import registry
 from privacy.selectors import ticket_proof
 from privacy.tasks import erasure_run, retention_run
-from tests.factories import MemberFactory
+from tests.factories import MemberFactory, StaffFactory
 from tests.privacy.conftest import erase_at_counter, rate_limit_counter
 
 
@@ -57,7 +57,10 @@ def test_whole_database_dump_holds_nothing_of_the_member(
         staff=cashier,
     )
     services.consent_attach(from_key=scan, to_key=key)
-    services.access_export_at_counter(subject_key=key, store=store, staff=cashier)
+    shown = services.ticket_open_at_counter(
+        kind=TicketKind.ACCESS, subject_key=key, store=store, by=cashier, presented="card"
+    )
+    services.access_export_at_counter(ticket=shown, staff=cashier)
     bystander = MemberFactory(home_store=store)
     personal = [
         member.given_name,
@@ -297,9 +300,7 @@ def test_retention_is_idempotent_and_skips_open_erasures(store, settings):
     old = timezone.now() - relativedelta(months=30)
     member = MemberFactory(home_store=store, last_activity_at=old)
     settings.PRIVACY_ERASURE_AUTO_APPROVE = False
-    services.ticket_open_for_subject(
-        kind=TicketKind.ERASURE, subject_key=member_subject_key(member), source="counter"
-    )
+    erase_at_counter(member, store, StaffFactory(store=store))
 
     assert retention_run() == 0
     assert retention_run() == 0

@@ -12,7 +12,14 @@ from django.utils import timezone
 from core.errors import InvalidInput, TicketExtensionInvalid, TicketTransitionInvalid
 from loyalty.privacy import member_subject_key
 from privacy import services
-from privacy.models import PrivacyTicket, TicketKind, TicketSource, TicketState, TicketTransition
+from privacy.models import (
+    PrivacyTicket,
+    TicketKind,
+    TicketSource,
+    TicketState,
+    TicketTransition,
+    Verification,
+)
 from privacy.services.tickets import TRANSITIONS, path_check, ticket_due_on, ticket_move
 from tests.privacy.conftest import erase_at_counter
 
@@ -88,17 +95,13 @@ def test_due_date_is_one_calendar_month_after_receipt_in_brussels(received, due)
 
 def test_counter_ticket_carries_due_date_and_full_history(member, cashier, store, run_on_commit):
     with run_on_commit():
-        ticket = services.ticket_open_for_subject(
-            kind=TicketKind.ERASURE,
-            subject_key=member_subject_key(member),
-            source=TicketSource.COUNTER,
-            store=store,
-            by=cashier,
-        )
+        ticket = erase_at_counter(member, store, cashier)
 
     ticket.refresh_from_db()
     assert ticket.due_on == ticket_due_on(ticket.received_at)
     assert ticket.state == TicketState.COMPLETED
+    assert ticket.source == TicketSource.COUNTER
+    assert ticket.verification == Verification.CREDENTIAL
     assert [(s.from_state, s.to_state) for s in ticket.history.all()] == [
         ("", "received"),
         ("received", "verified"),
@@ -112,13 +115,7 @@ def test_without_auto_approve_a_verified_ticket_waits_for_head_office(
 ):
     settings.PRIVACY_ERASURE_AUTO_APPROVE = False
     with run_on_commit():
-        ticket = services.ticket_open_for_subject(
-            kind=TicketKind.ERASURE,
-            subject_key=member_subject_key(member),
-            source=TicketSource.COUNTER,
-            store=store,
-            by=cashier,
-        )
+        ticket = erase_at_counter(member, store, cashier)
     assert ticket.state == TicketState.VERIFIED
 
     with run_on_commit():

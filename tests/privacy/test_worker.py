@@ -11,9 +11,9 @@ from loyalty.models import LedgerEntry, Member
 from loyalty.privacy import member_subject_key
 from loyalty.services import points_earn
 from privacy import services
-from privacy.models import PrivacyTicket, TicketKind, TicketSource, TicketState
+from privacy.models import PrivacyTicket, TicketKind, TicketState
 from privacy.tasks import erasure_run
-from tests.factories import EidCardFactory, MemberFactory, StoreFactory
+from tests.factories import EidCardFactory, MemberFactory, StaffFactory, StoreFactory
 
 
 def wait_for(predicate, timeout: float = 60) -> None:
@@ -34,11 +34,13 @@ def test_erasure_runs_on_the_real_worker_and_a_rerun_is_harmless(celery_worker):
         points_earn(member=member, store=store, staff=None, amount=Decimal("10.00"))
 
     # Committed for real, so the worker (another process) sees it; sent on commit.
-    ticket = services.ticket_open_for_subject(
+    # (the member presented their card at the counter: verified at once)
+    ticket = services.ticket_open_at_counter(
         kind=TicketKind.ERASURE,
         subject_key=member_subject_key(member),
-        source=TicketSource.COUNTER,
         store=store,
+        by=StaffFactory(store=store),
+        presented="card",
     )
     wait_for(lambda: PrivacyTicket.objects.get(pk=ticket.pk).state == TicketState.COMPLETED)
 
