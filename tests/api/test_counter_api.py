@@ -5,13 +5,16 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from loyalty.models import LedgerEntry, Member
+from loyalty.models import LedgerEntry, Member, MemberRead
+from loyalty.references import member_reference_read
+from tests.counter import member_ref
 from tests.factories import (
     EarningRuleFactory,
     MemberFactory,
     RewardFactory,
     StaffFactory,
     StoreFactory,
+    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +26,32 @@ JOIN = {
     "email": "lotte@example.be",
     "phone": "0470 12 34 56",
 }
+
+
+MEMBER_FIELDS = {
+    "reference",
+    "number",
+    "given_name",
+    "surname",
+    "email",
+    "phone",
+    "joined_via",
+    "home_store",
+    "status",
+    "points_balance",
+    "has_eid_card",
+    "created_at",
+}
+
+
+def ref(member, staff, store, found_by="number", **kwargs) -> str:
+    return member_ref(member, staff=staff, store=store, found_by=found_by, **kwargs)
+
+
+def found_store() -> int:
+    from stores.models import Store
+
+    return Store.objects.get(code="GNT01").pk
 
 
 def assert_error(response, status, code):
@@ -56,13 +85,22 @@ def test_wrong_password_and_anonymous(store, cashier):
     assert_error(client.get("/api/v1/stores/"), 401, "not_authenticated")
 
 
-def test_join_by_form(api):
+def test_join_by_form(api, cashier, store):
     response = api.post("/api/v1/members/", JOIN, format="json")
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["joined_via"] == "form" and body["phone"] == "+32470123456"
-    assert body["points_balance"] == 0 and body["has_eid_card"] is False
-    assert len(body["number"]) == 12
+    assert set(body) == MEMBER_FIELDS
+    assert body["joined_via"] == "form" and body["points_balance"] == 0
+    assert body["has_eid_card"] is False and len(body["number"]) == 12
+    # contact details come back masked; stored whole and normalised
+    assert (body["email"], body["phone"]) == ("l***@example.be", "+32 *** 56")
+    member = Member.objects.get()
+    assert member.phone == "+32470123456" and member.email == "lotte@example.be"
+    # the reference serves the rest of the visit, as found by enrolment
+    detail = api.get(f"/api/v1/members/{body['reference']}/?store=GNT01")
+    assert detail.status_code == 200, detail.content
+    assert detail.json()["number"] == body["number"]
+    assert list(MemberRead.objects.values_list("found_by", "kind")) == [("enrolment", "profile")]
 
 
 def test_join_refuses_extra_fields(api):
@@ -91,23 +129,30 @@ def test_join_bad_input(api, field, value, code):
     assert not Member.objects.exists()
 
 
-def test_cashier_cannot_act_for_another_store(api):
-    StoreFactory(code="LIE01")
+def test_cashier_cannot_act_for_another_store(api, cashier, store):
+    lie = StoreFactory(code="LIE01")
     response = api.post("/api/v1/members/", {**JOIN, "store": "LIE01"}, format="json")
     assert_error(response, 403, "store_forbidden")
     member = MemberFactory()
-    response = api.post(
-        f"/api/v1/members/{member.pk}/earn/", {"store": "LIE01", "amount": "5"}, format="json"
-    )
-    assert_error(response, 403, "store_forbidden")
+    for issued_at in (store, lie):
+        response = api.post(
+            f"/api/v1/members/{ref(member, cashier, issued_at)}/earn/",
+            {"store": "LIE01", "amount": "5"},
+            format="json",
+        )
+        assert_error(response, 403, "store_forbidden")
     assert_error(
         api.post("/api/v1/members/", {**JOIN, "store": "ZZZ"}, format="json"),
         404,
         "store_not_found",
     )
+    lookup = api.post("/api/v1/members/lookup/", {"store": "LIE01", "query": member.number})
+    assert_error(lookup, 403, "store_forbidden")
+    assert member.number not in lookup.content.decode()
+    assert not LedgerEntry.objects.exists() and not MemberRead.objects.exists()
 
 
-def test_lookup_by_number_email_phone(api):
+def test_lookup_by_number_email_phone(api, cashier):
     member = MemberFactory(email="Fien.Maes@example.be", phone="+32471234567")
     for query in (
         member.number,
@@ -115,52 +160,87 @@ def test_lookup_by_number_email_phone(api):
         "fien.maes@EXAMPLE.be",
         "0471 23 45 67",
     ):
-        response = api.post("/api/v1/members/lookup/", {"query": query}, format="json")
+        response = api.post(
+            "/api/v1/members/lookup/", {"store": "GNT01", "query": query}, format="json"
+        )
         assert response.status_code == 200
-        assert [m["id"] for m in response.json()["results"]] == [member.pk], query
+        [found] = response.json()["results"]
+        assert set(found) == MEMBER_FIELDS, query
+        assert found["number"] == member.number, query
+        assert (found["email"], found["phone"]) == ("F***@example.be", "+32 *** 67")
+        read = member_reference_read(found["reference"], store_id=found_store(), staff_id=cashier.pk)
+        assert read.member_id == member.pk
+    text = response.content.decode()
+    assert "Fien.Maes" not in text and "471234567" not in text
+
+
+def test_lookup_needs_the_store_and_one_way_of_finding(api):
+    member = MemberFactory()
+    for body in (
+        {"query": member.number},
+        {"store": "GNT01"},
+        {"store": "GNT01", "query": member.number, "surname": member.surname},
+        {"store": "GNT01", "query": member.number, "id": member.pk},
+    ):
+        response = api.post("/api/v1/members/lookup/", body, format="json")
+        assert_error(response, 400, "invalid_input")
+        assert member.number not in response.content.decode()
+    assert not MemberRead.objects.exists()
 
 
 def test_lookup_with_wrong_check_digit(api):
     member = MemberFactory()
     wrong = member.number[:-1] + str((int(member.number[-1]) + 1) % 10)
-    response = api.post("/api/v1/members/lookup/", {"query": wrong}, format="json")
+    response = api.post(
+        "/api/v1/members/lookup/", {"store": "GNT01", "query": wrong}, format="json"
+    )
     assert_error(response, 400, "invalid_member_number")
 
 
 def test_lookup_unknown_gives_empty_list(api):
-    response = api.post("/api/v1/members/lookup/", {"query": "nobody@example.be"}, format="json")
+    response = api.post(
+        "/api/v1/members/lookup/", {"store": "GNT01", "query": "nobody@example.be"}, format="json"
+    )
     assert response.json() == {"results": []}
+    assert not MemberRead.objects.exists()
 
 
-def test_earn_redeem_and_ledger(api, store):
+def test_earn_redeem_and_ledger(api, cashier, store):
     EarningRuleFactory(store=store, points_per_euro=Decimal("1"))
     member = MemberFactory()
+    base = f"/api/v1/members/{ref(member, cashier, store)}"
     earned = api.post(
-        f"/api/v1/members/{member.pk}/earn/",
-        {"store": "GNT01", "amount": "150.00", "reference": "T-1"},
-        format="json",
+        f"{base}/earn/", {"store": "GNT01", "amount": "150.00", "reference": "T-1"}, format="json"
     )
     assert earned.status_code == 201, earned.content
+    assert set(earned.json()) == {"entry", "points_balance"}
     assert earned.json()["points_balance"] == 150
     assert earned.json()["entry"]["points"] == 150
     reward = RewardFactory(point_cost=100, stores=[store])
-    redeemed = api.post(
-        f"/api/v1/members/{member.pk}/redeem/",
-        {"store": "GNT01", "reward": reward.pk},
-        format="json",
-    )
+    redeemed = api.post(f"{base}/redeem/", {"store": "GNT01", "reward": reward.pk}, format="json")
     assert redeemed.status_code == 201 and redeemed.json()["points_balance"] == 50
-    part = api.post(
-        f"/api/v1/members/{member.pk}/redeem/", {"store": "GNT01", "points": 20}, format="json"
-    )
+    part = api.post(f"{base}/redeem/", {"store": "GNT01", "points": 20}, format="json")
     assert part.json()["points_balance"] == 30
-    too_much = api.post(
-        f"/api/v1/members/{member.pk}/redeem/", {"store": "GNT01", "points": 31}, format="json"
-    )
+    too_much = api.post(f"{base}/redeem/", {"store": "GNT01", "points": 31}, format="json")
     assert_error(too_much, 409, "insufficient_points")
-    ledger = api.get(f"/api/v1/members/{member.pk}/ledger/").json()
-    assert [e["kind"] for e in ledger["results"]] == ["redeem", "redeem", "earn"]
-    assert api.get(f"/api/v1/members/{member.pk}/").json()["points_balance"] == 30
+    ledger = api.get(f"{base}/ledger/?store=GNT01").json()
+    assert [line["entry"]["kind"] for line in ledger["results"]] == ["redeem", "redeem", "earn"]
+    assert [line["points"] for line in ledger["results"]] == [-20, -100, 150]
+    assert api.get(f"{base}/?store=GNT01").json()["points_balance"] == 30
+
+
+def test_detail_shows_the_rewards_within_reach_here(api, cashier, store):
+    member = MemberFactory(points_balance=150)
+    coffee = RewardFactory(name="Coffee", point_cost=100, stores=[store])
+    RewardFactory(name="Cake", point_cost=200, stores=[store])
+    RewardFactory(name="Elsewhere", point_cost=10, stores=[StoreFactory(code="LIE01")])
+
+    body = api.get(f"/api/v1/members/{ref(member, cashier, store)}/?store=GNT01").json()
+
+    assert set(body) == MEMBER_FIELDS | {"rewards_within_reach"}
+    assert body["rewards_within_reach"] == [
+        {"id": coffee.pk, "name": "Coffee", "description": coffee.description, "point_cost": 100}
+    ]
 
 
 def test_rewards_offered_by_store(api, store):
@@ -170,17 +250,18 @@ def test_rewards_offered_by_store(api, store):
     assert names == ["Coffee"]
 
 
-def test_idempotent_earn_returns_the_first_answer(api):
+def test_idempotent_earn_returns_the_first_answer(api, cashier, store):
     member = MemberFactory()
-    url = f"/api/v1/members/{member.pk}/earn/"
+    url = f"/api/v1/members/{ref(member, cashier, store)}/earn/"
     first = api.post(
         url,
         {"store": "GNT01", "amount": "10"},
         format="json",
         HTTP_IDEMPOTENCY_KEY="till-7-receipt-42",
     )
+    # the till retries with a reference of a later lookup: still the same answer
     again = api.post(
-        url,
+        f"/api/v1/members/{ref(member, cashier, store)}/earn/",
         {"store": "GNT01", "amount": "10"},
         format="json",
         HTTP_IDEMPOTENCY_KEY="till-7-receipt-42",
@@ -198,34 +279,52 @@ def test_idempotent_earn_returns_the_first_answer(api):
 
 
 @pytest.mark.parametrize("amount", ["0", "-1", "abc", "1000000000", "", None, "1.234"])
-def test_bad_amounts(api, amount):
+def test_bad_amounts(api, cashier, store, amount):
     member = MemberFactory()
     response = api.post(
-        f"/api/v1/members/{member.pk}/earn/", {"store": "GNT01", "amount": amount}, format="json"
+        f"/api/v1/members/{ref(member, cashier, store)}/earn/",
+        {"store": "GNT01", "amount": amount},
+        format="json",
     )
     assert response.status_code == 400
     assert response.json()["code"] in {"invalid_input", "invalid_amount"}
     assert not LedgerEntry.objects.exists()
 
 
-def test_unknown_member_and_bad_json(api):
+def test_unknown_member_and_bad_json(api, cashier, store):
+    # a reference to a member who is no longer there (erased since the lookup)
+    gone = MemberFactory()
+    reference = ref(gone, cashier, store)
+    gone.delete()
     assert_error(
-        api.post("/api/v1/members/999999/earn/", {"store": "GNT01", "amount": "1"}, format="json"),
+        api.post(
+            f"/api/v1/members/{reference}/earn/", {"store": "GNT01", "amount": "1"}, format="json"
+        ),
         404,
         "member_not_found",
     )
+    assert_error(api.get(f"/api/v1/members/{reference}/?store=GNT01"), 404, "member_not_found")
     response = api.post("/api/v1/members/", "{not json", content_type="application/json")
     assert_error(response, 400, "malformed_request")
     assert_error(api.get("/api/v1/nope/"), 404, "not_found")
+    assert not LedgerEntry.objects.exists() and not MemberRead.objects.exists()
 
 
-def test_staff_without_store_sees_no_member(db):
-    from tests.factories import UserFactory
-
+def test_staff_without_store_sees_no_member(store):
     member = MemberFactory()
+    loose = UserFactory(username="loose")
     client = APIClient()
-    client.force_authenticate(UserFactory(username="loose"))
-    assert_error(client.get(f"/api/v1/members/{member.pk}/"), 403, "forbidden")
+    client.force_authenticate(loose)
+    detail = client.get(f"/api/v1/members/{ref(member, loose, store)}/?store=GNT01")
+    assert_error(detail, 403, "store_forbidden")
+    lookup = client.post(
+        "/api/v1/members/lookup/", {"store": "GNT01", "query": member.number}, format="json"
+    )
+    assert_error(lookup, 403, "store_forbidden")
+    for response in (detail, lookup):
+        assert member.number not in response.content.decode()
+        assert member.surname not in response.content.decode()
+    assert not MemberRead.objects.exists()
 
 
 def test_cashier_of_another_store_can_serve_a_member_at_their_own_store(store):
@@ -233,8 +332,15 @@ def test_cashier_of_another_store_can_serve_a_member_at_their_own_store(store):
     member = MemberFactory(home_store=StoreFactory(code="LIE01"))
     client = APIClient()
     client.force_authenticate(StaffFactory(username="c3", store=store))
+    found = client.post(
+        "/api/v1/members/lookup/", {"store": "GNT01", "query": member.number}, format="json"
+    )
+    [result] = found.json()["results"]
+    assert result["home_store"] == "LIE01"
     response = client.post(
-        f"/api/v1/members/{member.pk}/earn/", {"store": "GNT01", "amount": "5"}, format="json"
+        f"/api/v1/members/{result['reference']}/earn/",
+        {"store": "GNT01", "amount": "5"},
+        format="json",
     )
     assert response.status_code == 201
 
@@ -242,7 +348,7 @@ def test_cashier_of_another_store_can_serve_a_member_at_their_own_store(store):
 def test_openapi_schema_and_docs(client, db):
     schema = client.get("/api/schema/")
     assert schema.status_code == 200
-    assert b"/api/v1/members/{member_id}/earn/" in schema.content
+    assert b"/api/v1/members/{member_ref}/earn/" in schema.content
     assert client.get("/api/docs/").status_code == 200
 
 
