@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from core.errors import ApplicationError
 from loyalty import services
+from loyalty.models import FoundBy
 from portal.errors import error_message, field_errors
 from portal.forms import JoinForm
 from portal.views.common import counter_view, store_context
@@ -36,7 +37,10 @@ def join(request: HttpRequest, store: Store) -> HttpResponse:
                 _("Welcome, %(name)s! Member number %(number)s.")
                 % {"name": member.given_name, "number": member.number},
             )
-            return redirect("portal:member", store_code=store.code, member_id=member.pk)
+            ref = services.member_references_issue(
+                members=[member], staff=request.user, store=store, found_by=FoundBy.ENROLMENT
+            )[member.pk]
+            return redirect("portal:member", store_code=store.code, member_ref=ref)
     status = 400 if request.method == "POST" else 200
     return render(
         request,

@@ -342,6 +342,9 @@ def member_card(request: HttpRequest, store: Store, member_ref: str) -> HttpResp
         request,
         "portal/member_card.html",
         store_context(
-            store, member=found, qr_svg=qr.svg_inline(border=2, dark="#1d2430", omitsize=True)
+            store,
+            member=found,
+            member_ref=member_ref,
+            qr_svg=qr.svg_inline(border=2, dark="#1d2430", omitsize=True),
         ),
     )

@@ -28,3 +28,14 @@ def counter(cashier, store) -> Client:
 def reader(store):
     device, _token = reader_device_register(store=store, name="Kassa 1")
     return device
+
+
+@pytest.fixture
+def ref(cashier, store):
+    """Return the member reference a counter search by `cashier` at `store` would hand out."""
+    from tests.counter import member_ref
+
+    def make(member, found_by: str = "number", **kwargs) -> str:
+        return member_ref(member, staff=cashier, store=store, found_by=found_by, **kwargs)
+
+    return make
