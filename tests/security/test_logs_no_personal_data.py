@@ -119,16 +119,26 @@ def test_full_flows_leave_no_personal_data_in_logs(
             reverse("api:member-enroll"), {"store": "GNT01", **FORM_MEMBER, "email": "not-an@"}
         )
         assert bad_mail.status_code == 400
-        found = api.post(reverse("api:member-lookup"), {"query": FORM_MEMBER["email"]})
-        assert found.status_code == 200 and found.json()
+        secrets.append(form_member["reference"])
+        found = api.post(
+            reverse("api:member-lookup"), {"store": "GNT01", "query": FORM_MEMBER["email"]}
+        )
+        assert found.status_code == 200 and found.json()["results"]
+        by_name = api.post(
+            reverse("api:member-lookup"),
+            {"store": "GNT01", "surname": FORM_MEMBER["surname"], "given_name_start": "Quir"},
+        )
+        assert [m["number"] for m in by_name.json()["results"]] == [form_member["number"]]
+        reference = found.json()["results"][0]["reference"]
+        secrets.append(reference)
         earned = api.post(
-            reverse("api:points-earn", kwargs={"member_id": form_member["id"]}),
+            reverse("api:points-earn", kwargs={"member_ref": reference}),
             {"store": "GNT01", "amount": "80.00"},
             HTTP_IDEMPOTENCY_KEY="log-test-1",
         )
         assert earned.status_code == 201, earned.content
         redeemed = api.post(
-            reverse("api:points-redeem", kwargs={"member_id": form_member["id"]}),
+            reverse("api:points-redeem", kwargs={"member_ref": reference}),
             {"store": "GNT01", "points": 10},
         )
         assert redeemed.status_code == 201, redeemed.content
@@ -157,8 +167,11 @@ def test_full_flows_leave_no_personal_data_in_logs(
         assert result.status_code == 200, result.content
         eid_member = result.json()["member"]
         secrets.append(eid_member["number"])
+        scan = api.get(reverse("api:eid-scan-detail", kwargs={"scan_id": armed.json()["scan_id"]}))
+        eid_reference = scan.json()["member"]["reference"]
+        secrets.append(eid_reference)
         earned = api.post(
-            reverse("api:points-earn", kwargs={"member_id": eid_member["id"]}),
+            reverse("api:points-earn", kwargs={"member_ref": eid_reference}),
             {"store": "GNT01", "amount": "12.00"},
         )
         assert earned.status_code == 201
@@ -176,21 +189,44 @@ def test_full_flows_leave_no_personal_data_in_logs(
     assert public.get(confirm).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
         assert public.post(confirm).status_code == 200
-    assert not Member.objects.filter(pk=form_member["id"]).exists(), "erasure did not run"
+    assert not Member.objects.filter(number=form_member["number"]).exists(), "erasure did not run"
     # A stale link, and a request for an address nobody has.
     assert public.get(confirm).status_code in (200, 400)
     with django_capture_on_commit_callbacks(execute=True):
         public.post(reverse("privacy:erasure-request"), {"identifier": "ghost.x@example.be"})
     secrets.append("ghost.x@example.be")
 
-    # Erasure at the counter for the eID member, run by the (in-process) task.
+    # Erasure at the counter for the eID member, who just presented their card: run by the
+    # (in-process) task.
     with django_capture_on_commit_callbacks(execute=True):
         ticket = api.post(
-            reverse("api:member-erasure", kwargs={"member_id": eid_member["id"]}),
+            reverse("api:member-erasure", kwargs={"member_ref": eid_reference}),
             {"store": "GNT01"},
         )
     assert ticket.status_code == 201, ticket.content
     assert PrivacyTicket.objects.get(pk=ticket.json()["id"]).state == TicketState.COMPLETED
+
+    # An export at the counter for the portal member: a code to their e-mail, then the data.
+    found = api.post(
+        reverse("api:member-lookup"), {"store": "GNT01", "query": PORTAL_MEMBER["phone"]}
+    )
+    portal_reference = found.json()["results"][0]["reference"]
+    secrets.append(portal_reference)
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = api.post(
+            reverse("api:member-export", kwargs={"member_ref": portal_reference}),
+            {"store": "GNT01"},
+        )
+    assert asked.status_code == 202, asked.content
+    [code] = re.findall(r"^\s*(\d{6})\s*$", mail.outbox[-1].body, re.MULTILINE)
+    secrets.append(code)
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmed = api.post(
+            reverse("api:member-ticket-confirm", kwargs={"member_ref": portal_reference}),
+            {"store": "GNT01", "kind": "access", "code": code},
+        )
+    assert confirmed.status_code == 200, confirmed.content
+    assert mail.outbox[-1].to == [PORTAL_MEMBER["email"]] and mail.outbox[-1].attachments
 
     # then
     captured = "\n".join(handler.lines) + "\n" + caplog.text
