@@ -209,7 +209,7 @@ class Server:
                 cmd, cwd=ROOT, env=django_env(url), stdout=log, stderr=subprocess.STDOUT
             )
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
+    def wait_ready(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
