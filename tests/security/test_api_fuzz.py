@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, Phase, settings
 from rest_framework.authtoken.models import Token
 
 from stores.services import reader_device_register
+from tests.counter import member_ref
 from tests.factories import (
     EarningRuleFactory,
     MemberFactory,
@@ -51,11 +52,12 @@ def counter(db, settings):
     EarningRuleFactory(store=store)
     cashier = StaffFactory(username="fuzz.cashier", store=store)
     _, device_token = reader_device_register(store=store, name="Fuzz reader")
-    MemberFactory(home_store=store)
+    member = MemberFactory(home_store=store, points_balance=500)
     RewardFactory(stores=[store])
     yield {
         "cashier": "Token " + Token.objects.create(user=cashier).key,
         "device": "Device " + device_token,
+        "reference": member_ref(member, staff=cashier, store=store),
     }
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
@@ -84,3 +86,15 @@ def test_api_as_cashier(case, counter):
 @FUZZ
 def test_api_as_reader_device(case, counter):
     _check(case, counter["device"])
+
+
+@schema.include(path_regex=r"\{member_ref\}").parametrize()
+@FUZZ
+def test_member_routes_with_a_valid_reference(case, counter):
+    """Past the reference check: a real reference for this cashier at GNT01, the rest fuzzed."""
+    case.path_parameters = {**(case.path_parameters or {}), "member_ref": counter["reference"]}
+    if isinstance(case.body, dict) and "store" in case.body:
+        case.body = {**case.body, "store": "GNT01"}
+    if case.query is not None and "store" in case.query:
+        case.query = {**case.query, "store": "GNT01"}
+    _check(case, counter["cashier"])
