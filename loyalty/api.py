@@ -221,19 +221,21 @@ class MemberLookupApi(CounterApi):
         fields = data.validated_data
         store = self.counter_store(fields["store"], Action.MEMBER_FIND)
         if "query" in fields:
-            found = selectors.member_find_for_counter(query=fields["query"])
+            found = services.member_lookup_recorded(
+                query=fields["query"], staff=request.user, store=store
+            )
         else:
             found = selectors.members_by_name_narrow(
                 surname=fields.get("surname", ""),
                 given_name_start=fields.get("given_name_start", ""),
             )
-        services.member_reads_record(
-            members=found.members,
-            staff=request.user,
-            store=store,
-            found_by=found.found_by,
-            kind=ReadKind.LOOKUP,
-        )
+            services.member_reads_record(
+                members=found.members,
+                staff=request.user,
+                store=store,
+                found_by=found.found_by,
+                kind=ReadKind.LOOKUP,
+            )
         refs = services.member_references_issue(
             members=found.members, staff=request.user, store=store, found_by=found.found_by
         )

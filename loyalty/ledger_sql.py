@@ -1,9 +1,11 @@
-"""The ledger's hand-written SQL, and only here: the member's row lock and the one-statement earn.
+"""The loyalty app's hand-written SQL, and only here: the counter's hottest statements.
 
-The counter's two hottest writes. The ORM took longer to build these statements than the
-database takes to run them; `tests/loyalty/test_ledger_sql.py` runs the same cases through
-this module and the portable ORM path, on SQLite and PostgreSQL, and holds them to one answer.
-Table and column names are the models' own; nothing from input is put into the SQL text.
+The member's row lock, the one-statement earn, and the lookup that finds a member and records
+the read in one round trip. The ORM took longer to build these statements than the database
+takes to run them. They touch loyalty's own tables only; `tests/loyalty/test_ledger_sql.py`
+runs the same cases through this module and the portable ORM path, on SQLite and PostgreSQL,
+and holds them to one answer. Table and column names are the models' own; nothing from input
+is put into the SQL text.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 from django.db import connection
 
-from loyalty.models import Member
+from loyalty.models import EidCard, Member
 
 
 def member_lock(
@@ -77,3 +79,48 @@ def earn_row(params: dict[str, Any]) -> tuple:
     with connection.cursor() as cursor:
         cursor.execute(EARN_SQL, params)
         return cursor.fetchone()
+
+
+_MEMBER_FIELDS = [f.attname for f in Member._meta.concrete_fields]
+_MEMBER_COLUMNS = ", ".join(f"m.{Member._meta.get_field(n).column}" for n in _MEMBER_FIELDS)
+# A counter lookup by number, and the record of that read, in one statement (PostgreSQL).
+MEMBER_FIND_SQL = f"""
+    WITH found AS (
+        SELECT {_MEMBER_COLUMNS}, e.id AS eid_card_id
+        FROM loyalty_member m LEFT JOIN loyalty_eidcard e ON e.member_id = m.id
+        WHERE m.number = %(number)s
+    ), recorded AS (
+        INSERT INTO loyalty_memberread (member_id, staff_id, store_id, found_by, kind, read_at)
+        SELECT found.id, %(staff)s, %(store)s, %(found_by)s, %(kind)s, %(at)s FROM found
+    )
+    SELECT * FROM found
+"""  # noqa: S608
+
+
+def members_by_number_recorded(
+    number: str, *, staff_id: int, store_id: int, found_by: str, kind: str, at
+) -> list[tuple[Member, int | None]]:
+    """Return the member with this number (0 or 1) and their eID card link's id, recording
+    the read, in one statement (PostgreSQL only)."""
+    params = {
+        "number": number,
+        "staff": staff_id,
+        "store": store_id,
+        "found_by": found_by,
+        "kind": kind,
+        "at": at,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(MEMBER_FIND_SQL, params)
+        rows = cursor.fetchall()
+    width = len(_MEMBER_FIELDS)
+    return [
+        (Member.from_db(connection.alias, _MEMBER_FIELDS, row[:width]), row[width]) for row in rows
+    ]
+
+
+def eid_card_stand_in(member: Member, card_id: int | None) -> EidCard | None:
+    """Return an unsaved-looking EidCard for a link the statement found (id and member only)."""
+    if card_id is None:
+        return None
+    return EidCard.from_db(connection.alias, ["id", "member_id"], [card_id, member.pk])

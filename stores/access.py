@@ -66,6 +66,7 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
 
 _CACHE_KEY = "stores.access.v1:{}"
 _STORE_KEY = "stores.store.v1:{}"
+_STORE_ID_KEY = "stores.store-id.v1:{}"
 _CACHE_SECONDS = 600
 
 
@@ -176,6 +177,20 @@ def store_by_code(store_code: str) -> Store:
     return store
 
 
-def store_forget(*, code: str) -> None:
+def store_by_id(store_id: int) -> Store:
+    """Return the store with this id, or raise StoreNotFound (kept in the cache)."""
+    key = _STORE_ID_KEY.format(int(store_id))
+    store = cache_get(key)
+    if store is None:
+        store = Store.objects.filter(pk=store_id).first()
+        if store is None:
+            raise StoreNotFound()
+        cache_set(key, store, _CACHE_SECONDS)
+    return store
+
+
+def store_forget(*, code: str, store_id: int | None = None) -> None:
     """Drop the cached store with this code (call whenever a store changes)."""
     cache_delete(_STORE_KEY.format(code))
+    if store_id is not None:
+        cache_delete(_STORE_ID_KEY.format(store_id))

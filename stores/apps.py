@@ -20,7 +20,7 @@ class StoresConfig(AppConfig):
             earning_terms_forget(store_id=instance.store_id)
 
         def store_changed(sender, instance, **kwargs):
-            store_forget(code=instance.code)
+            store_forget(code=instance.code, store_id=instance.pk)
 
         for signal in (post_save, post_delete):
             signal.connect(store_changed, sender=Store, weak=False)

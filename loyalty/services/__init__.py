@@ -12,7 +12,11 @@ from loyalty.services.earn import points_earn
 from loyalty.services.ledger import MAX_POINTS_PER_ENTRY
 from loyalty.services.members import member_eid_unlink, member_enroll_by_eid, member_enroll_by_form
 from loyalty.services.points import points_adjust, points_expire, points_redeem, points_reverse
-from loyalty.services.reads import member_reads_record, member_references_issue
+from loyalty.services.reads import (
+    member_lookup_recorded,
+    member_reads_record,
+    member_references_issue,
+)
 from loyalty.services.rewards import reward_create, reward_set_active
 
 __all__ = [
@@ -20,6 +24,7 @@ __all__ = [
     "member_eid_unlink",
     "member_enroll_by_eid",
     "member_enroll_by_form",
+    "member_lookup_recorded",
     "member_reads_record",
     "member_references_issue",
     "points_adjust",

@@ -5,10 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 from django.utils import timezone
 
-from loyalty.models import Member, MemberRead
+from loyalty import ledger_sql
+from loyalty.models import FoundBy, Member, MemberRead, ReadKind
+from loyalty.numbers import member_number_clean, member_number_looks_like
 from loyalty.references import member_reference_issue
+from loyalty.selectors import CounterFind, member_find_for_counter
+from stores.access import store_by_id
 from stores.models import Store
 
 
@@ -49,3 +54,39 @@ def member_references_issue(
         )
         for member in members
     }
+
+
+def member_lookup_recorded(*, query: str, staff: AbstractBaseUser, store: Store) -> CounterFind:
+    """Find the members a counter lookup means (`member_find_for_counter`) and record the read.
+
+    A member number on PostgreSQL, the counter's most frequent call, costs one statement that
+    does both (`ledger_sql.members_by_number_recorded`); anything else takes the portable path.
+    """
+    query = (query or "").strip()
+    if connection.vendor == "postgresql" and member_number_looks_like(query):
+        rows = ledger_sql.members_by_number_recorded(
+            member_number_clean(query),
+            staff_id=staff.pk,
+            store_id=store.pk,
+            found_by=FoundBy.NUMBER,
+            kind=ReadKind.LOOKUP,
+            at=timezone.now(),
+        )
+        members = []
+        for member, card_id in rows:
+            # Loaded as select_related would: the home store from the cache, the card link.
+            home = store if member.home_store_id == store.pk else store_by_id(member.home_store_id)
+            Member._meta.get_field("home_store").set_cached_value(member, home)
+            card = ledger_sql.eid_card_stand_in(member, card_id)
+            Member._meta.get_field("eid_card").set_cached_value(member, card)
+            members.append(member)
+        return CounterFind(members, FoundBy.NUMBER)
+    found = member_find_for_counter(query=query)
+    member_reads_record(
+        members=found.members,
+        staff=staff,
+        store=store,
+        found_by=found.found_by,
+        kind=ReadKind.LOOKUP,
+    )
+    return found

@@ -113,3 +113,28 @@ def test_member_lock_reads_the_replayed_entry(store):
     locked = ledger_sql.member_lock(member.pk, store_id=store.pk, idempotency_key="k9")
     assert locked.pk == member.pk and locked.replayed_id == entry.pk
     assert ledger_sql.member_lock(987654321) is None
+
+
+@pytest.mark.parametrize("exists", [True, False], ids=["member", "stranger"])
+def test_a_lookup_by_number_finds_and_records_alike_on_both_paths(store, cashier, exists):
+    from loyalty.models import EidCard, MemberRead
+    from loyalty.selectors import member_find_for_counter
+    from loyalty.services import member_lookup_recorded
+
+    member = MemberFactory(home_store=store)
+    EidCard.objects.create(member=member, token="a" * 64)
+    from loyalty.numbers import member_number_generate
+
+    number = member.number if exists else member_number_generate()
+    # the one statement (on PostgreSQL) against the ORM's answer
+    found = member_lookup_recorded(query=number, staff=cashier, store=store)
+    portable = member_find_for_counter(query=number)
+    assert found.found_by == portable.found_by == "number"
+    assert [vars_of(m) for m in found.members] == [vars_of(m) for m in portable.members]
+    reads = list(MemberRead.objects.values_list("member_id", "staff_id", "store_id", "kind"))
+    assert reads == ([(member.pk, cashier.pk, store.pk, "lookup")] if exists else [])
+
+
+def vars_of(member):
+    fields = {f.attname: getattr(member, f.attname) for f in member._meta.concrete_fields}
+    return fields, member.home_store.code, hasattr(member, "eid_card")
