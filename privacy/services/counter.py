@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 S = TicketState
 CODE_DIGITS = 6
 CODE_ATTEMPTS = 5
+RESEND_AFTER = timedelta(seconds=60)
 
 
 def ticket_open_at_counter(
@@ -83,12 +84,27 @@ def ticket_open_at_counter(
         elif created and subject.email:
             ticket_move(ticket, S.AWAITING_VERIFICATION, by=by, note="code sent to e-mail on file")
             send_code = True
+        elif ticket.state == S.AWAITING_VERIFICATION and subject.email:
+            # Asked again: a fresh code once the last one is used up, expired or a minute old.
+            send_code = _code_resend_due(ticket)
         elif created:
             ticket_move(ticket, S.AWAITING_VERIFICATION, by=by, note="awaits head office")
         if send_code:
             ticket_id = ticket.pk
             transaction.on_commit(lambda: _code_send(ticket_id))
     return ticket
+
+
+def _code_resend_due(ticket: PrivacyTicket) -> bool:
+    now = timezone.now()
+    if ticket.code_hash and ticket.code_expires_at is not None:
+        if ticket.code_attempts >= CODE_ATTEMPTS or ticket.code_expires_at <= now:
+            return True  # used up or expired: a new one at once
+        lifetime = timedelta(minutes=settings.PRIVACY_CONFIRMATION_CODE_MINUTES)
+        sent_at = ticket.code_expires_at - lifetime
+    else:
+        sent_at = ticket.received_at  # the first code is on its way
+    return now - sent_at >= RESEND_AFTER
 
 
 def _code_send(ticket_id: int) -> None:

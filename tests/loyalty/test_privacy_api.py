@@ -576,12 +576,6 @@ def test_no_personal_data_in_logs_of_the_counter_flows(
         assert reference.rsplit("/", 1)[-1] not in caplog.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app bug: privacy/services/counter.py ticket_open_at_counter sends a code only when "
-    "it creates the ticket, so after five wrong codes (or an expired one) asking again sends "
-    "none, though ticket_code_confirm says a new request sends a new one",
-)
 def test_after_five_wrong_codes_asking_again_sends_a_new_code(
     api, cashier, store, form_member, run_on_commit
 ):
