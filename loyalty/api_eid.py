@@ -19,7 +19,8 @@ from core.api import StrictInputMixin
 from core.errors import NoticeMissing, ScanNotFound
 from loyalty import eid_services, selectors
 from loyalty.models import EidScan
-from privacy.models import NoticeVersion, Purpose
+from loyalty.purposes import Purpose
+from privacy.models import NoticeVersion
 from stores.authentication import DeviceTokenAuthentication, IsReaderDevice
 from stores.models import Language, ReaderDevice
 from stores.selectors import store_for_staff, stores_for_staff

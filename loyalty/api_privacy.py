@@ -15,10 +15,12 @@ from core.api import StrictInputMixin
 from loyalty import selectors
 from loyalty.api import StoreCodeField
 from loyalty.privacy import member_subject_key
+from loyalty.purposes import Channel, Purpose
 from privacy import selectors as privacy_selectors
 from privacy import services as privacy_services
 from privacy.downloads import export_response
-from privacy.models import Channel, PrivacyTicket, Purpose
+from privacy.models import Channel as PrivacyChannel
+from privacy.models import PrivacyTicket
 from privacy.services import ALL_PURPOSES
 from stores.models import Language
 from stores.selectors import store_for_staff
@@ -75,7 +77,7 @@ class MemberConsentWithdrawApi(APIView):
     class InputSerializer(StrictInputMixin, serializers.Serializer):
         store = StoreCodeField()
         purpose = serializers.ChoiceField(choices=[*Purpose.values, ALL_PURPOSES])
-        channel = serializers.ChoiceField(choices=Channel.values)
+        channel = serializers.ChoiceField(choices=[*Channel.values, *PrivacyChannel.values])
         language = serializers.ChoiceField(choices=Language.values, required=False)
 
     class OutputSerializer(serializers.Serializer):

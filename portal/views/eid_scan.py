@@ -11,13 +11,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 from core.errors import ApplicationError, NoticeMissing
 from loyalty import eid_services
 from loyalty.models import Member, ScanState
+from loyalty.purposes import Purpose
 from loyalty.selectors import member_at_store
 from portal import selectors
 from portal.errors import error_message, scan_failure_message
 from portal.forms import ConsentForm
 from portal.views.common import counter_view, store_context
 from privacy import selectors as privacy_selectors
-from privacy.models import NoticeVersion, Purpose
+from privacy.models import NoticeVersion
 from stores.models import Language, Store
 
 # A reader agent polls at least every 20 s; silence for longer means it is not running.

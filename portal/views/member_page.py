@@ -13,6 +13,7 @@ from core.errors import ApplicationError
 from loyalty import services
 from loyalty.models import Member
 from loyalty.privacy import member_subject_key
+from loyalty.purposes import Purpose
 from loyalty.selectors import reward_get, rewards_offered
 from portal import selectors
 from portal.errors import error_message
@@ -22,7 +23,8 @@ from portal.views.common import counter_view, store_context
 from privacy import selectors as privacy_selectors
 from privacy import services as privacy_services
 from privacy.downloads import export_response
-from privacy.models import Channel, Purpose, TicketKind, TicketSource
+from privacy.models import Channel, TicketKind, TicketSource
+from privacy.registry import registry
 from stores.models import Store
 
 
@@ -38,7 +40,7 @@ def _member_page(
         has_eid_card=hasattr(member, "eid_card"),
         ledger=selectors.member_ledger_recent(member=member),
         rewards=rewards,
-        consent=[(Purpose(p).label, record) for p, record in consent.items()],
+        consent=[(registry.purpose_label(p), record) for p, record in consent.items()],
         eid_consent=consent.get(Purpose.EID_RECOGNITION),
         earn_form=forms.get("earn_form") or EarnForm(),
         points_form=forms.get("points_form") or RedeemPointsForm(),

@@ -9,7 +9,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from loyalty.models import EidCard, JoinChannel, Member, ScanState
-from privacy.models import ConsentRecord, Purpose
+from loyalty.purposes import Purpose
+from privacy.models import ConsentRecord
 from stores.services import reader_device_register, reader_device_revoke
 from tests.factories import EidCardFactory, MemberFactory, StaffFactory, StoreFactory
 

@@ -13,8 +13,9 @@ from rest_framework.test import APIClient
 
 from loyalty.models import Member
 from loyalty.privacy import member_subject_key
+from loyalty.purposes import Channel, Purpose
 from privacy import services
-from privacy.models import Channel, ConsentRecord, PrivacyTicket, Purpose, TicketState
+from privacy.models import ConsentRecord, PrivacyTicket, TicketState
 from tests.factories import EidMemberFactory, MemberFactory, StaffFactory, StoreFactory
 
 

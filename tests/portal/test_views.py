@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from loyalty.models import EidScan, LedgerEntry, Member, ScanState
 from loyalty.privacy import member_subject_key
+from loyalty.purposes import Purpose
 from portal.models import MemberPageView
-from privacy.models import ConsentAction, ConsentRecord, Purpose
+from privacy.models import ConsentAction, ConsentRecord
 from privacy.selectors import consent_latest
 from tests.factories import (
     EidMemberFactory,
