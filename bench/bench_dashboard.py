@@ -50,8 +50,9 @@ from django.utils import timezone  # noqa: E402
 
 from dashboard.services import chain_check_run, stats_rebuild, stats_refresh_recent  # noqa: E402
 from loyalty.models import LedgerEntry, Member  # noqa: E402
+from loyalty.purposes import Channel, Purpose  # noqa: E402
 from privacy import services as privacy_services  # noqa: E402
-from privacy.models import Channel, ConsentRecord, PrivacyTicket, Purpose  # noqa: E402
+from privacy.models import ConsentRecord, PrivacyTicket  # noqa: E402
 from stores.models import Store  # noqa: E402
 
 TARGET_MS = 300

@@ -39,9 +39,10 @@ from django.utils import timezone  # noqa: E402
 from loyalty.models import EidCard, EntryKind, JoinChannel, LedgerEntry, Member  # noqa: E402
 from loyalty.numbers import luhn_check_digit  # noqa: E402
 from loyalty.privacy import member_subject_key  # noqa: E402
+from loyalty.purposes import Channel, Purpose  # noqa: E402
 from privacy import services  # noqa: E402
 from privacy.chain import consent_log_verify  # noqa: E402
-from privacy.models import Channel, PrivacyTicket, Purpose, TicketState  # noqa: E402
+from privacy.models import PrivacyTicket, TicketState  # noqa: E402
 from stores.models import Store  # noqa: E402
 
 STORE_CODE = "BENCH-ERASE"

@@ -9,7 +9,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from privacy.models import ConsentAction, Purpose, TicketKind, TicketState
+from privacy.models import ConsentAction, TicketState
+from privacy.registry import purpose_choices, ticket_kind_choices
 from stores.models import Language, Rounding, StaffRole, Store
 
 MAX_PERIOD_DAYS = 3 * 366
@@ -81,7 +82,9 @@ class TicketFilterForm(forms.Form):
         required=False,
         choices=[("open", _("Open")), *TicketState.choices],
     )
-    kind = forms.ChoiceField(required=False, choices=[("", _("All")), *TicketKind.choices])
+    kind = forms.ChoiceField(
+        required=False, choices=lambda: [("", _("All")), *ticket_kind_choices()]
+    )
 
 
 class VerifyForm(forms.Form):
@@ -111,7 +114,7 @@ class RejectForm(forms.Form):
 
 class ConsentFilterForm(forms.Form):
     purpose = forms.ChoiceField(
-        label=_("Purpose"), required=False, choices=[("", _("All")), *Purpose.choices]
+        label=_("Purpose"), required=False, choices=lambda: [("", _("All")), *purpose_choices()]
     )
     store = forms.ChoiceField(label=_("Store"), required=False)
     action = forms.ChoiceField(
@@ -193,7 +196,7 @@ class StaffAssignForm(forms.Form):
 
 
 class NoticeForm(forms.Form):
-    purpose = forms.ChoiceField(label=_("Purpose"), choices=Purpose.choices)
+    purpose = forms.ChoiceField(label=_("Purpose"), choices=purpose_choices)
     language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
     text = forms.CharField(
         label=_("Notice text"), max_length=20_000, widget=forms.Textarea(attrs={"rows": 8})

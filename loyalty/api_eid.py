@@ -19,7 +19,8 @@ from core.api import StrictInputMixin
 from core.errors import NoticeMissing, ScanNotFound
 from loyalty import eid_services, selectors, services
 from loyalty.models import EidScan, FoundBy, ReadKind
-from privacy.models import NoticeVersion, Purpose
+from loyalty.purposes import Purpose
+from privacy.models import NoticeVersion
 from stores.access import Action, staff_access_for_request
 from stores.authentication import DeviceTokenAuthentication, IsReaderDevice
 from stores.models import Language, ReaderDevice

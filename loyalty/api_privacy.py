@@ -23,11 +23,13 @@ from loyalty.api import (
 )
 from loyalty.models import ReadKind
 from loyalty.privacy import member_subject_key
+from loyalty.purposes import Channel, Purpose
 from privacy import selectors as privacy_selectors
 from privacy import services as privacy_services
 from privacy.downloads import export_response
-from privacy.models import Channel, PrivacyTicket, Purpose, TicketKind, TicketState, Verification
-from privacy.services.consent import ERASING_WITHDRAWALS
+from privacy.models import Channel as PrivacyChannel
+from privacy.models import PrivacyTicket, TicketKind, TicketState, Verification
+from privacy.registry import registry
 from stores.access import Action
 from stores.models import Language
 
@@ -101,7 +103,7 @@ class MemberConsentApi(CounterPrivacyApi):
 
 # At the counter a withdrawal never erases: ending the membership is an erasure request, which
 # waits for the member's confirmation (MemberErasureApi).
-COUNTER_WITHDRAWALS = [p for p in Purpose.values if p not in ERASING_WITHDRAWALS]
+COUNTER_WITHDRAWALS = [p for p in Purpose.values if not registry.purposes[p].erases_on_withdrawal]
 
 
 class MemberConsentWithdrawApi(CounterPrivacyApi):
@@ -110,7 +112,7 @@ class MemberConsentWithdrawApi(CounterPrivacyApi):
     class InputSerializer(StrictInputMixin, serializers.Serializer):
         store = StoreCodeField()
         purpose = serializers.ChoiceField(choices=COUNTER_WITHDRAWALS)
-        channel = serializers.ChoiceField(choices=Channel.values)
+        channel = serializers.ChoiceField(choices=[*Channel.values, *PrivacyChannel.values])
         language = serializers.ChoiceField(choices=Language.values, required=False)
 
     class OutputSerializer(serializers.Serializer):

@@ -27,10 +27,11 @@ from core.errors import (
 from loyalty.eid_rules import EID_TOKEN_RE, forbidden_result_fields
 from loyalty.models import EidCard, EidScan, Member, ScanState
 from loyalty.privacy import member_subject_key
+from loyalty.purposes import Channel, Purpose
 from loyalty.services import member_enroll_by_eid
 from loyalty.services.members import _clean_name
 from privacy import services as privacy_services
-from privacy.models import Channel, NoticeVersion, Purpose
+from privacy.models import NoticeVersion
 from stores.models import ReaderDevice, Store
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,7 @@
 """Loyalty's part in the privacy rules: who its members are to privacy, and how their data go.
 
-Registered from `LoyaltyConfig.ready()`. A member is the data subject "member:<id>".
+Registered from `LoyaltyConfig.ready()`. A member is the data subject "member:<id>". Loyalty's
+consent purposes, channels and the eID withdrawal (`loyalty.purposes`) are registered here too.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.db.models.functions import Lower
 from loyalty import services
 from loyalty.models import EidCard, LedgerEntry, Member, MemberRead
 from loyalty.numbers import member_number_is_valid
-from privacy.models import Purpose
+from loyalty.purposes import EID_WITHDRAWAL, EID_WITHDRAWAL_LABEL, Channel, Purpose
 from privacy.registry import ProcessingDeclaration, Subject, registry
 
 PREFIX = "member"
@@ -187,7 +188,7 @@ def _retention_text() -> str:
 
 DECLARATIONS = (
     ProcessingDeclaration(
-        code=Purpose.EID_RECOGNITION,
+        code=Purpose.EID_RECOGNITION.value,
         title="Recognising a member by their eID card",
         legal_basis="consent (GDPR Art. 6(1)(a)), recorded in the consent log",
         data_categories=(
@@ -202,7 +203,7 @@ DECLARATIONS = (
         stored_in=("loyalty.EidCard",),
     ),
     ProcessingDeclaration(
-        code=Purpose.LOYALTY_MEMBERSHIP,
+        code=Purpose.LOYALTY_MEMBERSHIP.value,
         title="Loyalty membership: points, rewards, recognising members at the counter",
         legal_basis="the membership agreement (GDPR Art. 6(1)(b)); consent where recorded",
         data_categories=(
@@ -217,19 +218,7 @@ DECLARATIONS = (
         stored_in=("loyalty.Member", "loyalty.LedgerEntry"),
     ),
     ProcessingDeclaration(
-        code="staff_accountability",
-        title="Record of staff reading a member's data at the counter",
-        legal_basis="accountability and security of processing (GDPR Art. 5(2), 32; Art. 6(1)(c))",
-        data_categories=(
-            "member, staff member, store, time, how the member was found (never what was typed)",
-        ),
-        recipients=("none outside the chain",),
-        retention="as long as the member exists; unlinked from the member when they are erased",
-        app="loyalty",
-        stored_in=("loyalty.MemberRead",),
-    ),
-    ProcessingDeclaration(
-        code=Purpose.MARKETING_EMAIL,
+        code=Purpose.MARKETING_EMAIL.value,
         title="Offers by e-mail",
         legal_basis="consent (GDPR Art. 6(1)(a); Belgian Code of Economic Law, XII.13)",
         data_categories=("e-mail address", "language"),
@@ -238,6 +227,21 @@ DECLARATIONS = (
         app="loyalty",
         stored_in=("loyalty.Member",),
     ),
+)
+
+
+# Not a consent purpose: the record of staff reads that accountability asks for (rule 9).
+ACCOUNTABILITY = ProcessingDeclaration(
+    code="staff_accountability",
+    title="Record of staff reading a member's data at the counter",
+    legal_basis="accountability and security of processing (GDPR Art. 5(2), 32; Art. 6(1)(c))",
+    data_categories=(
+        "member, staff member, store, time, how the member was found (never what was typed)",
+    ),
+    recipients=("none outside the chain",),
+    retention="as long as the member exists; unlinked from the member when they are erased",
+    app="loyalty",
+    stored_in=("loyalty.MemberRead",),
 )
 
 
@@ -251,6 +255,22 @@ def register() -> None:
     registry.register_exporter("loyalty.reads", export_member_reads)
     registry.register_recipients("loyalty", member_recipients)
     registry.register_retention("loyalty", members_inactive)
-    registry.register_withdrawal_hook(Purpose.EID_RECOGNITION, eid_consent_withdrawn)
+    registry.register_withdrawal_hook(Purpose.EID_RECOGNITION.value, eid_consent_withdrawn)
+    registry.declare(ACCOUNTABILITY)
     for declaration in DECLARATIONS:
-        registry.declare(declaration)
+        registry.register_purpose(
+            declaration.code,
+            label=Purpose(declaration.code).label,
+            declaration=declaration,
+            # Withdrawing the membership ends it: the member's data are erased.
+            erases_on_withdrawal=declaration.code == Purpose.LOYALTY_MEMBERSHIP,
+        )
+    for channel in Channel:
+        registry.register_channel(channel.value, label=channel.label)
+    registry.register_withdrawal_kind(
+        EID_WITHDRAWAL,
+        purpose=Purpose.EID_RECOGNITION.value,
+        label=EID_WITHDRAWAL_LABEL,
+        path="eid/",
+        url_name="eid-withdrawal-request",
+    )

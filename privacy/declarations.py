@@ -1,10 +1,16 @@
-"""Privacy's own processing activities, for the record of processing (Art. 30)."""
+"""Privacy's own processing activities (Art. 30), channels and ticket kinds."""
 
 from __future__ import annotations
 
 from django.conf import settings
 
+from privacy.models import Channel, TicketKind
 from privacy.registry import ProcessingDeclaration, registry
+
+for channel in Channel:
+    registry.register_channel(channel.value, label=channel.label)
+for kind in TicketKind:
+    registry.register_ticket_kind(kind.value, label=kind.label)
 
 
 def _request_retention() -> str:

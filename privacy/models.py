@@ -1,7 +1,8 @@
 """Privacy notices, the consent log, erasure and access tickets.
 
 Nothing here knows which app holds a member's data: a data subject is a pseudonymous key
-("member:42", "scan:9f3c...") that apps resolve through `privacy.registry`.
+("member:42", "scan:9f3c...") that apps resolve through `privacy.registry`. Purposes, channels
+and ticket kinds are strings too, their choices the ones apps registered there.
 """
 
 from __future__ import annotations
@@ -12,18 +13,13 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import NoticeImmutable
+from privacy.registry import channel_choices, purpose_choices, ticket_kind_choices
 from stores.models import Language, ReaderDevice, Store
 
 
-class Purpose(models.TextChoices):
-    EID_RECOGNITION = "eid_recognition", _("Reading the eID card to recognise a member")
-    LOYALTY_MEMBERSHIP = "loyalty_membership", _("Loyalty membership")
-    MARKETING_EMAIL = "marketing_email", _("Offers by e-mail")
-
-
 class Channel(models.TextChoices):
-    COUNTER_EID = "counter_eid", _("At the counter, with the eID reader")
-    COUNTER_FORM = "counter_form", _("At the counter, with the form")
+    """Privacy's own channels; apps register theirs (e.g. an eID reader at the counter)."""
+
     WEB = "web", _("On the website")
     STAFF_PORTAL = "staff_portal", _("Through the staff portal")
 
@@ -31,7 +27,7 @@ class Channel(models.TextChoices):
 class NoticeVersion(models.Model):
     """One published text of a privacy notice, for one purpose in one language. Immutable."""
 
-    purpose = models.CharField(max_length=32, choices=Purpose.choices)
+    purpose = models.CharField(max_length=32, choices=purpose_choices)
     language = models.CharField(max_length=2, choices=Language.choices)
     version = models.PositiveIntegerField()
     text = models.TextField()
@@ -72,11 +68,11 @@ class ConsentRecord(models.Model):
     seq = models.PositiveBigIntegerField(unique=True)
     subject_key = models.CharField(max_length=64, null=True, blank=True, db_index=True)  # noqa: DJ001
     subject_digest = models.CharField(max_length=64, db_index=True)
-    purpose = models.CharField(max_length=32, choices=Purpose.choices)
+    purpose = models.CharField(max_length=32, choices=purpose_choices)
     action = models.CharField(max_length=10, choices=ConsentAction.choices)
     notice = models.ForeignKey(NoticeVersion, on_delete=models.PROTECT, related_name="+")
     language = models.CharField(max_length=2, choices=Language.choices)
-    channel = models.CharField(max_length=16, choices=Channel.choices)
+    channel = models.CharField(max_length=16, choices=channel_choices)
     store = models.ForeignKey(
         Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -112,13 +108,10 @@ class ConsentLogHead(models.Model):
 
 
 class TicketKind(models.TextChoices):
+    """Privacy's own kinds; apps register the consent withdrawals customers may ask for."""
+
     ERASURE = "erasure", _("Erasure")
     ACCESS = "access", _("Access")
-    EID_WITHDRAWAL = "eid_withdrawal", _("Withdrawal of eID consent")
-
-
-# Kinds that withdraw consent for a purpose (Art. 7(3)), and the purpose each withdraws.
-WITHDRAWAL_PURPOSES = {TicketKind.EID_WITHDRAWAL: Purpose.EID_RECOGNITION}
 
 
 class TicketState(models.TextChoices):
@@ -163,7 +156,7 @@ class PrivacyTicket(models.Model):
     erased; the requester's address only as a keyed hash, so a repeat can be recognised.
     """
 
-    kind = models.CharField(max_length=16, choices=TicketKind.choices)
+    kind = models.CharField(max_length=16, choices=ticket_kind_choices)
     state = models.CharField(max_length=24, choices=TicketState.choices)
     source = models.CharField(max_length=16, choices=TicketSource.choices)
     subject_key = models.CharField(max_length=64, null=True, blank=True, db_index=True)  # noqa: DJ001

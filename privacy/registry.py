@@ -11,7 +11,15 @@ An app that holds personal data registers, from its `AppConfig.ready()`:
 - a **retention source**: subjects inactive since a cutoff, erased by the retention job;
 - a **withdrawal hook**: what withdrawing consent for a purpose undoes in the app; it may
   return counts per kind (like an eraser), which the withdrawal's ticket keeps as its proof;
-- **processing declarations**: the Art. 30 record, printed by `manage.py processing_record`.
+- **processing declarations**: the Art. 30 record, printed by `manage.py processing_record`;
+- **consent purposes**: what people consent to, with the label staff and customers read and
+  its processing declaration; and the **channels** through which consent is given, if the
+  app has its own (privacy has "web" and "staff_portal");
+- **withdrawal kinds**: a ticket kind that withdraws consent for one purpose on request
+  (Art. 7(3)), with the public page that takes it.
+
+Privacy's models keep purposes, channels and ticket kinds as plain strings whose choices are
+read from here (`purpose_choices` and siblings), so an app's purpose needs no privacy change.
 
 Subject keys are "<prefix>:<value>" ("member:42"); the prefix picks the resolver.
 """
@@ -68,6 +76,31 @@ class ProcessingDeclaration:
         return self.retention() if callable(self.retention) else self.retention
 
 
+@dataclass(frozen=True)
+class ConsentPurpose:
+    """A purpose people consent to, registered by the app that processes data for it.
+
+    Withdrawing a purpose that `erases_on_withdrawal` ends the relationship: the subject's
+    data are then erased (Art. 17(1)(b)); withdrawing "all" always withdraws it.
+    """
+
+    code: str
+    label: str
+    declaration: ProcessingDeclaration
+    erases_on_withdrawal: bool = False
+
+
+@dataclass(frozen=True)
+class WithdrawalKind:
+    """A ticket kind that withdraws consent for one purpose, asked on privacy's public pages."""
+
+    code: str
+    purpose: str
+    label: str
+    path: str  # of the request page under privacy's URLs, e.g. "eid/"
+    url_name: str  # that page's name in the "privacy" namespace
+
+
 @dataclass
 class PrivacyRegistry:
     resolvers: dict[str, SubjectResolver] = field(default_factory=dict)
@@ -79,6 +112,10 @@ class PrivacyRegistry:
     retention_sources: dict[str, Callable[[datetime], Iterable[str]]] = field(default_factory=dict)
     withdrawal_hooks: dict[str, list[Callable[[str], Any]]] = field(default_factory=dict)
     declarations: dict[str, ProcessingDeclaration] = field(default_factory=dict)
+    purposes: dict[str, ConsentPurpose] = field(default_factory=dict)
+    channels: dict[str, str] = field(default_factory=dict)
+    ticket_kinds: dict[str, str] = field(default_factory=dict)
+    withdrawal_kinds: dict[str, WithdrawalKind] = field(default_factory=dict)
 
     @staticmethod
     def _add(table: dict, name: str, value: Any) -> None:
@@ -129,7 +166,43 @@ class PrivacyRegistry:
         """Add a processing activity to the record of processing."""
         self._add(self.declarations, declaration.code, declaration)
 
+    def register_purpose(
+        self,
+        code: str,
+        *,
+        label: str,
+        declaration: ProcessingDeclaration,
+        erases_on_withdrawal: bool = False,
+    ) -> None:
+        """Add a consent purpose and its processing activity (declared under the same code)."""
+        if declaration.code != code:
+            raise ImproperlyConfigured(f"Privacy registry: purpose {code!r} declared as another.")
+        self._add(
+            self.purposes, code, ConsentPurpose(code, label, declaration, erases_on_withdrawal)
+        )
+        self.declare(declaration)
+
+    def register_channel(self, code: str, *, label: str) -> None:
+        """Add a channel consent can be given or withdrawn through."""
+        self._add(self.channels, code, label)
+
+    def register_ticket_kind(self, code: str, *, label: str) -> None:
+        """Add a kind of privacy ticket (privacy's own: erasure and access)."""
+        self._add(self.ticket_kinds, code, label)
+
+    def register_withdrawal_kind(
+        self, code: str, *, purpose: str, label: str, path: str, url_name: str
+    ) -> None:
+        """Add a ticket kind that withdraws consent for `purpose` on a request made online."""
+        self._add(self.withdrawal_kinds, code, WithdrawalKind(code, purpose, label, path, url_name))
+        self.register_ticket_kind(code, label=label)
+
     # Reads
+    def purpose_label(self, code: str) -> str:
+        """Return the label of a registered purpose, or the code itself for an unknown one."""
+        purpose = self.purposes.get(code)
+        return purpose.label if purpose else code
+
     def subject_find(self, identifier: str) -> Subject | None:
         """Return the subject known by this normalised identifier, in any app, or None."""
         for resolver in self.resolvers.values():
@@ -149,3 +222,17 @@ class PrivacyRegistry:
 
 
 registry = PrivacyRegistry()
+
+
+# Choices of privacy's model fields, read when used so apps may register after the models load.
+# Module-level functions: migrations refer to them by name.
+def purpose_choices() -> list[tuple[str, str]]:
+    return [(p.code, p.label) for p in registry.purposes.values()]
+
+
+def channel_choices() -> list[tuple[str, str]]:
+    return list(registry.channels.items())
+
+
+def ticket_kind_choices() -> list[tuple[str, str]]:
+    return list(registry.ticket_kinds.items())

@@ -16,7 +16,6 @@ from privacy.models import (
     ConsentRecord,
     NoticeVersion,
     PrivacyTicket,
-    Purpose,
     TicketState,
 )
 from privacy.registry import registry
@@ -24,7 +23,7 @@ from privacy.registry import registry
 
 def notice_current(*, purpose: str, language: str) -> NoticeVersion:
     """Return the latest published notice for a purpose and language, or raise NoticeMissing."""
-    if purpose not in Purpose.values:
+    if purpose not in registry.purposes:
         raise PurposeInvalid()
     notice = (
         NoticeVersion.objects.filter(purpose=purpose, language=language)
@@ -50,7 +49,7 @@ def consent_state(*, subject_key: str) -> dict[str, ConsentRecord | None]:
     """Return, per purpose, the subject's latest consent record (None: never asked)."""
     return {
         purpose: consent_latest(subject_key=subject_key, purpose=purpose)
-        for purpose in Purpose.values
+        for purpose in registry.purposes
     }
 
 

@@ -13,7 +13,8 @@ from celery import shared_task
 from django.conf import settings
 
 from privacy import services
-from privacy.models import WITHDRAWAL_PURPOSES, PrivacyTicket, TicketKind, TicketState
+from privacy.models import PrivacyTicket, TicketState
+from privacy.registry import registry
 
 logger = logging.getLogger(__name__)
 
@@ -85,15 +86,16 @@ def ticket_code_send(ticket_id: int) -> bool:
     return True
 
 
-# Mails that tell a request is done, by kind (erasure leaves no address; access sends the data).
-COMPLETED_MAILS = {TicketKind.EID_WITHDRAWAL: "completed_eid_withdrawal"}
+def _completed_mail(kind: str) -> str | None:
+    """Return the mail that tells a request is done: withdrawals only (erasure leaves no
+    address; access sends the data)."""
+    return f"completed_{kind}" if kind in registry.withdrawal_kinds else None
 
 
 @shared_task(name="privacy.tasks.ticket_notify")
 def ticket_notify(ticket_id: int, event: str) -> bool:
     """Tell the customer their deadline was extended, their request refused or done, if we can."""
     from privacy.mail import mail_send
-    from privacy.registry import registry
     from privacy.selectors import withdrawal_found_nothing
 
     ticket = PrivacyTicket.objects.filter(pk=ticket_id).first()
@@ -106,19 +108,19 @@ def ticket_notify(ticket_id: int, event: str) -> bool:
     if event == "rejected" and ticket.state != TicketState.REJECTED:
         return False
     if event == "completed" and (
-        ticket.state != TicketState.COMPLETED or ticket.kind not in COMPLETED_MAILS
+        ticket.state != TicketState.COMPLETED or _completed_mail(ticket.kind) is None
     ):
         return False
     subject = registry.subject_get(ticket.subject_key)
     if subject is None or not subject.email:
         return False
     context = {"ticket": ticket}
-    if event == "completed" and ticket.kind in WITHDRAWAL_PURPOSES:
+    if event == "completed" and ticket.kind in registry.withdrawal_kinds:
         context["nothing_to_withdraw"] = withdrawal_found_nothing(ticket)
     mail_send(
         to=subject.email,
         language=ticket.language,
-        template=COMPLETED_MAILS[ticket.kind] if event == "completed" else event,
+        template=_completed_mail(ticket.kind) if event == "completed" else event,
         context=context,
     )
     logger.info("privacy ticket %s: customer told (%s)", ticket.pk, event)

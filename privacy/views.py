@@ -18,17 +18,22 @@ from privacy import services
 from privacy.forms import SubjectRequestForm
 from privacy.models import TicketKind
 from privacy.ratelimit import ratelimit_hit
+from privacy.registry import registry
 
 # Each request's own page: its language links lead to the same request in another language.
 REQUEST_PAGES = {
     TicketKind.ERASURE: "privacy:erasure-request",
     TicketKind.ACCESS: "privacy:access-request",
-    TicketKind.EID_WITHDRAWAL: "privacy:eid-withdrawal-request",
 }
 
 
+def _request_page(kind: str) -> str:
+    withdrawal = registry.withdrawal_kinds.get(kind)
+    return f"privacy:{withdrawal.url_name}" if withdrawal else REQUEST_PAGES[kind]
+
+
 class SubjectRequestView(View):
-    """Ask for erasure, a copy of one's data, or an end to eID recognition (`kind`)."""
+    """Ask for erasure, a copy of one's data, or a consent withdrawal an app registered."""
 
     kind = TicketKind.ERASURE
     template_name = "privacy/request_form.html"
@@ -53,13 +58,13 @@ class SubjectRequestView(View):
         return redirect("privacy:request-sent", kind=self.kind)
 
     def _form(self, request: HttpRequest, form: SubjectRequestForm, status: int = 200):
-        context = {"form": form, "kind": self.kind, "url_name": REQUEST_PAGES[self.kind]}
+        context = {"form": form, "kind": self.kind, "url_name": _request_page(self.kind)}
         return render(request, self.template_name, context, status=status)
 
 
 def request_sent(request: HttpRequest, kind: str) -> HttpResponse:
     """Say what happens next, identically for members and strangers."""
-    kind = kind if kind in TicketKind.values else TicketKind.ERASURE
+    kind = kind if kind in registry.ticket_kinds else TicketKind.ERASURE
     return render(
         request,
         "privacy/request_sent.html",

@@ -12,13 +12,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 from core.errors import ApplicationError, NoticeMissing
 from loyalty import eid_services, services
 from loyalty.models import FoundBy, Member, ReadKind, ScanState
+from loyalty.purposes import Purpose
 from loyalty.selectors import member_by_reference
 from portal import selectors
 from portal.errors import error_message, scan_failure_message
 from portal.forms import ConsentForm
 from portal.views.common import counter_view, store_context
 from privacy import selectors as privacy_selectors
-from privacy.models import NoticeVersion, Purpose
+from privacy.models import NoticeVersion
 from stores.access import Action, staff_access_for_request
 from stores.models import Language, Store
 

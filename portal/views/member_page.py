@@ -14,6 +14,7 @@ from loyalty import services
 from loyalty.contact import email_masked, phone_masked
 from loyalty.models import Member, ReadKind
 from loyalty.privacy import member_subject_key
+from loyalty.purposes import Purpose
 from loyalty.selectors import (
     member_by_reference,
     member_card_presented,
@@ -27,7 +28,8 @@ from portal.views.common import counter_view, store_context
 from privacy import selectors as privacy_selectors
 from privacy import services as privacy_services
 from privacy.downloads import export_response
-from privacy.models import Channel, Purpose, TicketKind, TicketState, Verification
+from privacy.models import Channel, TicketKind, TicketState, Verification
+from privacy.registry import registry
 from stores.access import staff_access_for_request
 from stores.models import Store
 
@@ -51,7 +53,7 @@ def _member_page(
             for entry in selectors.member_ledger_recent(member=member)
         ],
         rewards=rewards,
-        consent=[(Purpose(p).label, record) for p, record in consent.items()],
+        consent=[(registry.purpose_label(p), record) for p, record in consent.items()],
         eid_consent=consent.get(Purpose.EID_RECOGNITION),
         earn_form=forms.get("earn_form") or EarnForm(),
         points_form=forms.get("points_form") or RedeemPointsForm(),

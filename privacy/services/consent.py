@@ -1,15 +1,16 @@
 """The consent log: give, withdraw, require, and carry consent over to a member.
 
-How the eID channel uses this (consent comes before the card is read, often before the member
-exists):
+Purposes and channels are the ones apps registered (`privacy.registry`). Consent can come
+before the person is known (loyalty's eID scan: consent before the card is read, often before
+the member exists):
 
 1. `key = consent_subject_new()` when staff arm a scan, then `consent_give(subject_key=key,
-   purpose=Purpose.EID_RECOGNITION, ...)` with the notice shown to the customer;
-2. `consent_require(subject_key=key, purpose=Purpose.EID_RECOGNITION)` before reading the card:
-   it raises ConsentMissing otherwise (no consent, no read);
-3. once the card gives a member (found or newly enrolled), `consent_attach(from_key=key,
-   to_key="member:<id>")` appends records for the member that refer to the first ones. Records
-   are never changed, only appended.
+   purpose=..., ...)` with the notice shown to the customer;
+2. `consent_require(subject_key=key, purpose=...)` before processing (reading the card): it
+   raises ConsentMissing otherwise (no consent, no processing);
+3. once the subject is known (a member found or newly enrolled), `consent_attach(from_key=key,
+   to_key="member:<id>")` appends records for them that refer to the first ones. Records are
+   never changed, only appended.
 """
 
 from __future__ import annotations
@@ -27,13 +28,11 @@ from core.errors import ChannelInvalid, ConsentMissing, InvalidInput, PurposeInv
 from privacy.chain import GENESIS_HASH, record_hash, record_payload
 from privacy.hashing import subject_digest
 from privacy.models import (
-    Channel,
     ConsentAction,
     ConsentLogHead,
     ConsentRecord,
     NoticeVersion,
     PrivacyTicket,
-    Purpose,
     TicketKind,
     TicketSource,
 )
@@ -45,8 +44,6 @@ from stores.models import Language, ReaderDevice, Store
 logger = logging.getLogger(__name__)
 
 ALL_PURPOSES = "all"
-# Withdrawing these ends the membership: the member's data are then erased (Art. 17(1)(b)).
-ERASING_WITHDRAWALS = (ALL_PURPOSES, Purpose.LOYALTY_MEMBERSHIP)
 SUBJECT_KEY_MAX = 64
 
 
@@ -62,13 +59,26 @@ def _check_key(subject_key: str) -> str:
     return subject_key
 
 
-def _check(purpose: str, channel: str, language: str) -> None:
-    if purpose not in Purpose.values:
+def _check_purpose(purpose: str) -> None:
+    if purpose not in registry.purposes:
         raise PurposeInvalid()
-    if channel not in Channel.values:
+
+
+def _check_where(channel: str, language: str) -> None:
+    if channel not in registry.channels:
         raise ChannelInvalid()
     if language not in Language.values:
         raise InvalidInput(details={"language": ["Choose nl, fr or en."]})
+
+
+def _check(purpose: str, channel: str, language: str) -> None:
+    _check_purpose(purpose)
+    _check_where(channel, language)
+
+
+def _withdrawal_erases(purpose: str) -> bool:
+    """Return whether withdrawing `purpose` ends the relationship (Art. 17(1)(b))."""
+    return purpose == ALL_PURPOSES or registry.purposes[purpose].erases_on_withdrawal
 
 
 def _lock_head() -> ConsentLogHead:
@@ -173,8 +183,7 @@ def consent_require(*, subject_key: str, purpose: str) -> ConsentRecord:
 
     Call it right before processing data for the purpose (e.g. before reading an eID card).
     """
-    if purpose not in Purpose.values:
-        raise PurposeInvalid()
+    _check_purpose(purpose)
     latest = consent_latest(subject_key=str(subject_key or ""), purpose=purpose)
     if latest is None or latest.action != ConsentAction.GIVEN:
         raise ConsentMissing(details={"purpose": purpose})
@@ -194,7 +203,7 @@ def consent_attach(
     _check_key(from_key)
     _check_key(to_key)
     attached = []
-    for purpose in purposes or Purpose.values:
+    for purpose in purposes or list(registry.purposes):
         source = consent_latest(subject_key=from_key, purpose=purpose)
         if source is None or source.action != ConsentAction.GIVEN:
             continue
@@ -250,20 +259,19 @@ def consent_withdraw(
     _check_key(subject_key)
     if purpose != ALL_PURPOSES:
         _check(purpose, channel, language)
+        purposes = [purpose]
     else:
-        _check(Purpose.LOYALTY_MEMBERSHIP, channel, language)
-    if purpose == ALL_PURPOSES:
+        _check_where(channel, language)
+        # Every purpose in force, and always the ones whose withdrawal ends the relationship.
         purposes = [
-            p
-            for p in Purpose.values
-            if p == Purpose.LOYALTY_MEMBERSHIP
+            p.code
+            for p in registry.purposes.values()
+            if p.erases_on_withdrawal
             or (
-                (latest := consent_latest(subject_key=subject_key, purpose=p)) is not None
+                (latest := consent_latest(subject_key=subject_key, purpose=p.code)) is not None
                 and latest.action == ConsentAction.GIVEN
             )
         ]
-    else:
-        purposes = [purpose]
     result = Withdrawal()
     for p in purposes:
         latest = consent_latest(subject_key=subject_key, purpose=p)
@@ -289,7 +297,7 @@ def consent_withdraw(
     logger.info(
         "consent withdrawn: %s via %s (%s record(s))", purpose, channel, len(result.records)
     )
-    if purpose in ERASING_WITHDRAWALS:
+    if _withdrawal_erases(purpose):
         result.erasure_ticket = ticket_open_for_subject(
             kind=TicketKind.ERASURE,
             subject_key=subject_key,

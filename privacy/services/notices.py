@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from core.errors import InvalidInput, PurposeInvalid
 from privacy.chain import notice_content_hash
-from privacy.models import NoticeVersion, Purpose
+from privacy.models import NoticeVersion
+from privacy.registry import registry
 from stores.models import Language
 
 NOTICE_MAX = 20_000
@@ -19,7 +20,7 @@ def notice_publish(*, purpose: str, language: str, text: str) -> NoticeVersion:
 
     Publishing the text already current for that purpose and language returns that version.
     """
-    if purpose not in Purpose.values:
+    if purpose not in registry.purposes:
         raise PurposeInvalid()
     if language not in Language.values:
         raise InvalidInput(details={"language": ["Choose nl, fr or en."]})

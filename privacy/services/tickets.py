@@ -27,7 +27,6 @@ from core.errors import (
 from privacy.hashing import identifier_normalise, requester_digest, token_hash, token_new
 from privacy.models import (
     OPEN_STATES,
-    WITHDRAWAL_PURPOSES,
     PrivacyTicket,
     TicketKind,
     TicketSource,
@@ -152,7 +151,7 @@ def ticket_request_public(
     else, nothing. Raises RateLimited, counted per client address and per identifier, before
     any look-up, so the limit itself tells nothing either.
     """
-    if kind not in TicketKind.values:
+    if kind not in registry.ticket_kinds:
         raise InvalidInput()
     normalised = identifier_normalise(identifier)
     if normalised is None:
@@ -284,7 +283,7 @@ def _after_verification(ticket: PrivacyTicket, *, by: AbstractBaseUser | None = 
     # deployment schedules it at once.
     if (
         ticket.kind == TicketKind.ACCESS
-        or ticket.kind in WITHDRAWAL_PURPOSES
+        or ticket.kind in registry.withdrawal_kinds
         or settings.PRIVACY_ERASURE_AUTO_APPROVE
     ):
         ticket_approve(ticket=ticket, by=by)
@@ -353,11 +352,12 @@ def ticket_run_on_commit(ticket: PrivacyTicket) -> None:
     """Send a scheduled ticket's work to Celery once the transaction commits."""
     from privacy import tasks
 
-    task = {
-        TicketKind.ERASURE: tasks.erasure_run,
-        TicketKind.ACCESS: tasks.access_run,
-        TicketKind.EID_WITHDRAWAL: tasks.withdrawal_run,
-    }[ticket.kind]
+    if ticket.kind in registry.withdrawal_kinds:
+        task = tasks.withdrawal_run
+    else:
+        task = {TicketKind.ERASURE: tasks.erasure_run, TicketKind.ACCESS: tasks.access_run}[
+            ticket.kind
+        ]
     ticket_id = ticket.pk
     transaction.on_commit(lambda: task.delay(ticket_id))
 

@@ -1,9 +1,10 @@
 """Consent withdrawn on request (Art. 7(3)): the ticket's work, through `consent_withdraw`.
 
-A withdrawal ticket (e.g. "stop recognising my eID card", asked on the public form and
-confirmed by the link) runs the same one action as a withdrawal at the counter: a record in
-the consent log and the apps' withdrawal hooks (loyalty unlinks the eID card; the member keeps
-number and points). The ticket keeps counts only, and the customer is told by e-mail.
+A withdrawal ticket (a kind an app registered, e.g. loyalty's "stop recognising my eID card",
+asked on the public form and confirmed by the link) runs the same one action as a withdrawal at
+the counter: a record in the consent log and the apps' withdrawal hooks (loyalty unlinks the
+eID card; the member keeps number and points). The ticket keeps counts only, and the
+customer is told by e-mail.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from privacy.models import (
-    WITHDRAWAL_PURPOSES,
     Channel,
     ConsentAction,
     PrivacyTicket,
@@ -42,12 +42,12 @@ def withdrawal_execute(*, ticket_id: int) -> PrivacyTicket | None:
     with transaction.atomic():
         ticket = (
             PrivacyTicket.objects.select_for_update()
-            .filter(pk=ticket_id, kind__in=list(WITHDRAWAL_PURPOSES))
+            .filter(pk=ticket_id, kind__in=list(registry.withdrawal_kinds))
             .first()
         )
         if ticket is None or ticket.state != TicketState.SCHEDULED:
             return ticket
-        purpose = WITHDRAWAL_PURPOSES[ticket.kind]
+        purpose = registry.withdrawal_kinds[ticket.kind].purpose
         subject = registry.subject_get(ticket.subject_key) if ticket.subject_key else None
         counts: dict[str, int] = {}
         if subject is not None:

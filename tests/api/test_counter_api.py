@@ -168,7 +168,9 @@ def test_lookup_by_number_email_phone(api, cashier):
         assert set(found) == MEMBER_FIELDS, query
         assert found["number"] == member.number, query
         assert (found["email"], found["phone"]) == ("F***@example.be", "+32 *** 67")
-        read = member_reference_read(found["reference"], store_id=found_store(), staff_id=cashier.pk)
+        read = member_reference_read(
+            found["reference"], store_id=found_store(), staff_id=cashier.pk
+        )
         assert read.member_id == member.pk
     text = response.content.decode()
     assert "Fien.Maes" not in text and "471234567" not in text

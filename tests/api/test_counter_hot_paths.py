@@ -98,7 +98,7 @@ def test_the_token_of_an_inactive_user_is_refused(token_client, cashier):
     assert response.json()["code"] == "authentication_failed"
 
 
-def test_lookup_by_number_shows_home_store_and_eid_link_in_three_statements(token_client, store):
+def test_lookup_by_number_shows_home_store_and_eid_link_in_few_statements(token_client, store):
     # given
     card = EidCardFactory(member__home_store=store)
     plain = MemberFactory(home_store=store)
@@ -110,8 +110,9 @@ def test_lookup_by_number_shows_home_store_and_eid_link_in_three_statements(toke
     statements = _statements(ctx)  # read now: the next request resets the query log
     by_form = _lookup(token_client, plain.number)
 
-    # then: token, member (home store and eID link at once), the read recorded
-    assert len(statements) == 3, statements
+    # then: token, member (eID link at once; home store from the cache), the read recorded;
+    # on PostgreSQL the member and the record of the read are one statement
+    assert len(statements) == (2 if connection.vendor == "postgresql" else 3), statements
     assert "loyalty_memberread" in statements[-1].lower()
     [found] = by_card.json()["results"]
     assert found["number"] == card.member.number and found["home_store"] == "GNT01"
@@ -137,8 +138,18 @@ def test_lookup_by_e_mail_takes_three_statements_too(token_client, store):
 @pytest.mark.parametrize(
     ("body", "content_type", "status", "code"),
     [
-        ('{"store": "GNT01", "query": "1234 5678 9012"', "application/json", 400, "malformed_request"),
-        ('{"store": "GNT01", "query": "123456789012"}', "application/json", 400, "invalid_member_number"),
+        (
+            '{"store": "GNT01", "query": "1234 5678 9012"',
+            "application/json",
+            400,
+            "malformed_request",
+        ),
+        (
+            '{"store": "GNT01", "query": "123456789012"}',
+            "application/json",
+            400,
+            "invalid_member_number",
+        ),
         ('["123456789012"]', "application/json", 400, "invalid_input"),
         (
             "store=GNT01&query=123456789012",
@@ -179,9 +190,7 @@ def test_no_member_is_read_for_staff_without_a_store(store):
     assert not MemberRead.objects.exists()
 
 
-def test_earn_applies_rule_and_campaign_in_two_statements_on_postgres(
-    token_client, cashier, store
-):
+def test_earn_applies_rule_and_campaign_in_two_statements_on_postgres(token_client, cashier, store):
     # given: 1.5 points per euro, a running x2 campaign and a lower one, an ended x5 one
     EarningRuleFactory(store=store, points_per_euro=Decimal("1.50"))
     now = timezone.now()
@@ -262,7 +271,12 @@ def test_the_earning_terms_serve_every_instant_from_one_read(store, django_asser
 
     # then: the campaign in force at each instant, with no query once read
     assert again == terms
-    assert (at_read, between, later, after) == (Decimal("3"), Decimal("1"), Decimal("2"), Decimal("1"))
+    assert (at_read, between, later, after) == (
+        Decimal("3"),
+        Decimal("1"),
+        Decimal("2"),
+        Decimal("1"),
+    )
 
 
 def test_a_changed_rule_or_campaign_is_earned_at_once(store, cashier):

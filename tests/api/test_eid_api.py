@@ -12,8 +12,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from loyalty.models import EidCard, EidScan, JoinChannel, Member, MemberRead, ScanState
+from loyalty.purposes import Purpose
 from loyalty.references import member_reference_read
-from privacy.models import ConsentRecord, Purpose
+from privacy.models import ConsentRecord
 from stores.services import reader_device_register, reader_device_revoke
 from tests.counter import member_ref
 from tests.factories import EidCardFactory, MemberFactory, StaffFactory, StoreFactory
@@ -121,7 +122,10 @@ def test_a_card_is_linked_only_to_a_member_reached_at_this_counter(
             member_ref(member, staff=cashier, store=StoreFactory(code="LIE01")),
             "member_reference_invalid",
         ),
-        "expired": (member_ref(member, staff=cashier, store=store, now=too_old), "member_reference_expired"),
+        "expired": (
+            member_ref(member, staff=cashier, store=store, now=too_old),
+            "member_reference_expired",
+        ),
     }[case]
 
     # when

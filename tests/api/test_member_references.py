@@ -93,8 +93,14 @@ def _bad_references(member, cashier, store, lie, settings) -> dict[str, tuple[st
             member_ref(member, staff=colleague, store=store),
             "member_reference_invalid",
         ),
-        "another store's": (member_ref(member, staff=cashier, store=lie), "member_reference_invalid"),
-        "expired": (member_ref(member, staff=cashier, store=store, now=too_old), "member_reference_expired"),
+        "another store's": (
+            member_ref(member, staff=cashier, store=lie),
+            "member_reference_invalid",
+        ),
+        "expired": (
+            member_ref(member, staff=cashier, store=store, now=too_old),
+            "member_reference_expired",
+        ),
         "tampered": (_tampered(mine), "member_reference_invalid"),
         "cut short": (mine[:-2], "member_reference_invalid"),
         "prefix only": ("mr_", "member_reference_invalid"),
@@ -222,7 +228,10 @@ def test_other_stores_ledger_lines_carry_no_amounts(store, two_store_member, rol
     assert set(here) == set(there) == {"date", "store", "points", "entry"}
     assert (here["store"], here["points"]) == ("GNT01", 12)
     assert set(here["entry"]) == ENTRY_FIELDS
-    assert (here["entry"]["purchase_amount"], here["entry"]["reference"]) == ("12.34", "receipt-gnt")
+    assert (here["entry"]["purchase_amount"], here["entry"]["reference"]) == (
+        "12.34",
+        "receipt-gnt",
+    )
     assert (there["store"], there["points"], there["entry"]) == ("LIE01", 40, None)
     text = response.content.decode()
     assert "40.00" not in text and "receipt-lie" not in text
@@ -317,7 +326,10 @@ def test_each_read_by_reference_records_one_read_found_as_the_lookup_found(
 
 @pytest.mark.parametrize("route", ["earn", "redeem", "consent-withdraw"])
 def test_writes_are_not_counted_as_reads(api, cashier, store, member, route):
-    assert call(api, route, member_ref(member, staff=cashier, store=store)).status_code in (200, 201)
+    assert call(api, route, member_ref(member, staff=cashier, store=store)).status_code in (
+        200,
+        201,
+    )
     assert not MemberRead.objects.exists()
 
 
@@ -360,7 +372,9 @@ def test_name_search_wants_the_exact_surname(api, store):
     MemberFactory(surname="Peeters-Janssens", given_name="Lotte")
     MemberFactory(surname="Van Peeters", given_name="Lotte")
 
-    assert [m["surname"] for m in _by_name(api, " peeters ", "Lot").json()["results"]] == ["Peeters"]
+    assert [m["surname"] for m in _by_name(api, " peeters ", "Lot").json()["results"]] == [
+        "Peeters"
+    ]
     assert _by_name(api, "Peeter", "Lot").json() == {"results": []}
 
 
@@ -382,9 +396,7 @@ def test_name_search_refuses_a_browse(api, store, surname, start):
 def test_name_search_needs_both_parts(api, store):
     MemberFactory(surname="Peeters", given_name="Lotte")
     for body in ({"surname": "Peeters"}, {"given_name_start": "Lo"}):
-        response = api.post(
-            "/api/v1/members/lookup/", {"store": "GNT01", **body}, format="json"
-        )
+        response = api.post("/api/v1/members/lookup/", {"store": "GNT01", **body}, format="json")
         assert_error(response, 400, "invalid_input")
     assert not MemberRead.objects.exists()
 

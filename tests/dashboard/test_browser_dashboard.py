@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from dashboard.services import stats_recompute
 from loyalty.models import JoinChannel
+from loyalty.purposes import Channel, Purpose
 from privacy import services as privacy_services
-from privacy.models import Channel, Purpose
 from stores.models import ReaderDevice, StaffRole
 from tests.dashboard.conftest import EntryKind, entry, member_joined
 from tests.factories import (

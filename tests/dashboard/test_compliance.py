@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.selectors import compliance_report, schema_forbidden_fields
+from loyalty.purposes import Channel, Purpose
 from privacy import services
-from privacy.models import Channel, ConsentRecord, Purpose
+from privacy.models import ConsentRecord
 from tests.factories import PrivacyTicketFactory, RetentionRunFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from core.errors import DeviceRevoked
 from loyalty.models import Reward
-from privacy.models import NoticeVersion, Purpose
+from loyalty.purposes import Purpose
+from privacy.models import NoticeVersion
 from stores.models import Campaign, EarningRule, ReaderDevice, StaffAssignment, StaffRole
 from stores.services import reader_device_authenticate
 from tests.factories import RewardFactory, UserFactory

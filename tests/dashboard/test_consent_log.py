@@ -8,8 +8,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from dashboard.models import ChainCheck
+from loyalty.purposes import Channel, Purpose
 from privacy import services
-from privacy.models import Channel, ConsentRecord, Purpose
+from privacy.models import Channel as PrivacyChannel
+from privacy.models import ConsentRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +32,10 @@ def log(gent, liege):
     give(2, liege, Purpose.MARKETING_EMAIL, "fr")
     give(3, gent, Purpose.EID_RECOGNITION)
     services.consent_withdraw(
-        subject_key="member:3", purpose=Purpose.EID_RECOGNITION, channel=Channel.WEB, language="nl"
+        subject_key="member:3",
+        purpose=Purpose.EID_RECOGNITION,
+        channel=PrivacyChannel.WEB,
+        language="nl",
     )
     return list(ConsentRecord.objects.order_by("seq"))
 

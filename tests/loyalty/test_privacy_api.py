@@ -18,12 +18,11 @@ from rest_framework.test import APIClient
 from core.errors import FourEyesRequired
 from loyalty.models import EidCard, Member
 from loyalty.privacy import member_subject_key
+from loyalty.purposes import Channel, Purpose
 from privacy import services
 from privacy.models import (
-    Channel,
     ConsentRecord,
     PrivacyTicket,
-    Purpose,
     TicketKind,
     TicketState,
     Verification,
@@ -210,7 +209,9 @@ def test_a_member_erased_since_the_lookup_is_not_found(api, cashier, store):
 # Erasure at the counter ---------------------------------------------------------------------
 
 
-def test_erasure_with_the_card_just_scanned_runs_at_once(api, cashier, store, eid_member, run_on_commit):
+def test_erasure_with_the_card_just_scanned_runs_at_once(
+    api, cashier, store, eid_member, run_on_commit
+):
     with run_on_commit():
         first = api.post(
             f"{card_just_scanned(eid_member, cashier, store)}/erasure/",
@@ -266,9 +267,7 @@ def test_erasure_confirmed_by_the_mailed_code(api, cashier, store, form_member, 
     assert_error(bad, 400, "confirmation_code_invalid")
     assert Member.objects.filter(pk=form_member.pk).exists()
     with run_on_commit():
-        good = api.post(
-            confirm, {"store": "GNT01", "kind": "erasure", "code": code}, format="json"
-        )
+        good = api.post(confirm, {"store": "GNT01", "kind": "erasure", "code": code}, format="json")
 
     # then
     assert good.status_code == 200, good.content
@@ -279,7 +278,9 @@ def test_erasure_confirmed_by_the_mailed_code(api, cashier, store, form_member, 
     assert code not in good.content.decode()
 
 
-def test_five_wrong_codes_and_the_code_stops_working(api, cashier, store, form_member, run_on_commit):
+def test_five_wrong_codes_and_the_code_stops_working(
+    api, cashier, store, form_member, run_on_commit
+):
     url = base(form_member, cashier, store)
     with run_on_commit():
         api.post(f"{url}/erasure/", {"store": "GNT01"}, format="json")
@@ -297,7 +298,9 @@ def test_five_wrong_codes_and_the_code_stops_working(api, cashier, store, form_m
     assert Member.objects.filter(pk=form_member.pk).exists()
 
 
-def test_a_code_confirms_only_its_own_members_request(api, cashier, store, form_member, run_on_commit):
+def test_a_code_confirms_only_its_own_members_request(
+    api, cashier, store, form_member, run_on_commit
+):
     other = MemberFactory(home_store=store, email="someone.else@example.be")
     with run_on_commit():
         api.post(f"{base(form_member, cashier, store)}/erasure/", {"store": "GNT01"}, format="json")
@@ -324,7 +327,9 @@ def test_nothing_to_confirm_is_a_clear_conflict(api, cashier, store, form_member
     assert_error(response, 409, "member_confirmation_required")
 
 
-def test_confirming_needs_a_reference_of_this_visit(api, cashier, store, form_member, run_on_commit):
+def test_confirming_needs_a_reference_of_this_visit(
+    api, cashier, store, form_member, run_on_commit
+):
     with run_on_commit():
         api.post(f"{base(form_member, cashier, store)}/erasure/", {"store": "GNT01"}, format="json")
     code = mailed_code(form_member.email)
@@ -374,7 +379,9 @@ def test_without_an_email_head_office_verifies_with_four_eyes(
     assert not Member.objects.filter(pk=no_contact_member.pk).exists()
 
 
-def test_head_office_cannot_verify_a_request_it_opened_itself(store, no_contact_member, run_on_commit):
+def test_head_office_cannot_verify_a_request_it_opened_itself(
+    store, no_contact_member, run_on_commit
+):
     boss = HeadOfficeFactory(username="boss")
     client = APIClient()
     client.force_authenticate(boss)
@@ -394,7 +401,9 @@ def test_head_office_cannot_verify_a_request_it_opened_itself(store, no_contact_
     assert Member.objects.filter(pk=no_contact_member.pk).exists()
 
 
-def test_counter_erasure_twice_is_one_ticket(api, cashier, store, settings, form_member, run_on_commit):
+def test_counter_erasure_twice_is_one_ticket(
+    api, cashier, store, settings, form_member, run_on_commit
+):
     settings.PRIVACY_ERASURE_AUTO_APPROVE = False
     url = f"{base(form_member, cashier, store)}/erasure/"
 
@@ -424,7 +433,9 @@ def test_a_counter_request_cannot_be_opened_as_already_verified(cashier, store, 
 
 def test_export_json_at_the_counter_after_the_card(api, cashier, store, eid_member):
     response = api.post(
-        f"{card_just_scanned(eid_member, cashier, store)}/export/", {"store": "GNT01"}, format="json"
+        f"{card_just_scanned(eid_member, cashier, store)}/export/",
+        {"store": "GNT01"},
+        format="json",
     )
 
     assert response.status_code == 200

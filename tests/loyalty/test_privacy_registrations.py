@@ -6,8 +6,8 @@ import pytest
 
 from loyalty.models import EidCard, LedgerEntry, Member
 from loyalty.privacy import member_subject_key
+from loyalty.purposes import EID_WITHDRAWAL, Channel, Purpose
 from loyalty.services import member_eid_unlink
-from privacy.models import Purpose
 from privacy.registry import registry
 from tests.factories import EidMemberFactory, MemberFactory
 
@@ -90,6 +90,21 @@ def test_loyalty_registers_everything_privacy_asks_for():
     assert "loyalty" in registry.recipient_sources
     assert registry.withdrawal_hooks[Purpose.EID_RECOGNITION]
     assert {str(p) for p in Purpose.values} <= set(registry.declarations)
+    assert set(Purpose.values) <= set(registry.purposes)
+    assert set(Channel.values) <= set(registry.channels)
+    assert registry.withdrawal_kinds[EID_WITHDRAWAL].purpose == Purpose.EID_RECOGNITION
+    assert EID_WITHDRAWAL in registry.ticket_kinds
+
+
+def test_withdrawing_the_membership_erases_the_member_and_nothing_else_does():
+    erasing = {p.code for p in registry.purposes.values() if p.erases_on_withdrawal}
+
+    assert erasing == {Purpose.LOYALTY_MEMBERSHIP}
+
+
+def test_each_purpose_is_in_the_record_of_processing_under_its_own_code():
+    for code, purpose in registry.purposes.items():
+        assert registry.declarations[code] is purpose.declaration
 
 
 @pytest.mark.parametrize("model", ["Member", "EidCard", "LedgerEntry"])

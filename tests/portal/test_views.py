@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from loyalty.models import EidScan, LedgerEntry, Member, MemberRead, ScanState
 from loyalty.privacy import member_subject_key
-from privacy.models import ConsentAction, ConsentRecord, PrivacyTicket, Purpose
+from loyalty.purposes import Purpose
+from privacy.models import ConsentAction, ConsentRecord, PrivacyTicket
 from privacy.selectors import consent_latest
 from tests.counter import member_in_url, member_ref, members_in_html
 from tests.factories import (

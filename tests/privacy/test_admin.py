@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from privacy.models import ConsentRecord, NoticeVersion, Purpose, RetentionRun
+from loyalty.purposes import Purpose
+from privacy.models import ConsentRecord, NoticeVersion, RetentionRun
 from privacy.services import consent_give, retention_open_tickets
 
 

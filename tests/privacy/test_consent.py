@@ -15,15 +15,15 @@ from core.errors import (
     PurposeInvalid,
 )
 from loyalty.privacy import member_subject_key
+from loyalty.purposes import Channel, Purpose
 from privacy import services
 from privacy.chain import consent_log_verify
+from privacy.models import Channel as PrivacyChannel
 from privacy.models import (
-    Channel,
     ConsentAction,
     ConsentLogHead,
     ConsentRecord,
     NoticeVersion,
-    Purpose,
     TicketKind,
     TicketState,
 )
@@ -90,7 +90,7 @@ def test_require_raises_without_consent_and_after_withdrawal(db):
     assert services.consent_require(subject_key="scan:abc", purpose=EID).action == "given"
 
     services.consent_withdraw(
-        subject_key="scan:abc", purpose=EID, channel=Channel.WEB, language="nl"
+        subject_key="scan:abc", purpose=EID, channel=PrivacyChannel.WEB, language="nl"
     )
     with pytest.raises(ConsentMissing):
         services.consent_require(subject_key="scan:abc", purpose=EID)
@@ -199,7 +199,7 @@ def log(member, store, cashier):
     give(member_subject_key(member), Purpose.MARKETING_EMAIL, store=store)
     give("scan:other", store=store, language="fr")
     services.consent_withdraw(
-        subject_key="scan:other", purpose=EID, channel=Channel.WEB, language="fr"
+        subject_key="scan:other", purpose=EID, channel=PrivacyChannel.WEB, language="fr"
     )
     return list(ConsentRecord.objects.order_by("seq"))
 

@@ -12,15 +12,14 @@ from django.utils import translation
 
 from loyalty.models import EidCard, LedgerEntry, Member
 from loyalty.privacy import member_subject_key
+from loyalty.purposes import EID_WITHDRAWAL, Channel, Purpose
 from privacy import services
 from privacy.chain import consent_log_verify
+from privacy.models import Channel as PrivacyChannel
 from privacy.models import (
-    Channel,
     ConsentAction,
     ConsentRecord,
     PrivacyTicket,
-    Purpose,
-    TicketKind,
     TicketSource,
     TicketState,
 )
@@ -129,7 +128,7 @@ def test_a_member_confirms_by_the_link_and_keeps_number_and_points(
     latest = consent_latest(subject_key=member_subject_key(member), purpose=EID)
     assert (latest.action, latest.channel, latest.language) == (
         ConsentAction.WITHDRAWN,
-        Channel.WEB,
+        PrivacyChannel.WEB,
         "fr",
     )
     assert latest.staff is None
@@ -137,7 +136,7 @@ def test_a_member_confirms_by_the_link_and_keeps_number_and_points(
     # one ticket, completed along the same steps as the other kinds, and no erasure opened
     ticket = PrivacyTicket.objects.get()
     assert (ticket.kind, ticket.source, ticket.state) == (
-        TicketKind.EID_WITHDRAWAL,
+        EID_WITHDRAWAL,
         TicketSource.PUBLIC_FORM,
         TicketState.COMPLETED,
     )

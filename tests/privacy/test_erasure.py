@@ -14,13 +14,12 @@ from django.utils import timezone
 
 from loyalty.models import EidCard, LedgerEntry, Member
 from loyalty.privacy import member_subject_key
+from loyalty.purposes import Channel, Purpose
 from privacy import services
 from privacy.hashing import requester_digest
 from privacy.models import (
-    Channel,
     ConsentRecord,
     PrivacyTicket,
-    Purpose,
     RetentionRun,
     TicketKind,
     TicketSource,

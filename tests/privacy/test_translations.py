@@ -13,7 +13,7 @@ from django.utils.translation.template import templatize
 
 ROOT = Path(settings.BASE_DIR)
 TEMPLATES = [ROOT / "templates/base.html", *sorted((ROOT / "templates/privacy").rglob("*.*"))]
-PYTHON = [ROOT / "privacy/models.py", ROOT / "privacy/forms.py"]
+PYTHON = [ROOT / "privacy/models.py", ROOT / "privacy/forms.py", ROOT / "loyalty/purposes.py"]
 CALL = re.compile(r" gettext\(([ur]?(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"))\) ", re.S)
 
 

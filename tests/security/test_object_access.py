@@ -331,7 +331,6 @@ def _assert_allowed(key, response, *, caller, a, b) -> None:
         assert b.member.number not in response.content.decode()
 
 
-
 def _assert_refused(response, b) -> None:
     assert response.status_code in REFUSED, (response.status_code, response.content[:300])
     body = response.json()
@@ -355,7 +354,7 @@ def _device_client(token: str) -> APIClient:
 
 
 def test_a_reader_sees_only_its_own_stores_scan(chain):
-    a, b = chain
+    a, _b = chain
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Device " + a.device_token)
     response = client.get(reverse("api:device-scan-next"))

@@ -97,7 +97,9 @@ def test_inactive_and_anonymous_users_reach_nothing(store, cashier):
         assert not access.may(Action.MEMBER_FIND, store)
 
 
-def test_an_assignment_change_is_seen_at_once_despite_the_cache(store, cashier, django_assert_num_queries):
+def test_an_assignment_change_is_seen_at_once_despite_the_cache(
+    store, cashier, django_assert_num_queries
+):
     # given: the cashier's access read once (and cached)
     other = StoreFactory(code="LIE01")
     assert not staff_access(cashier).may(Action.POINTS_EARN, other)

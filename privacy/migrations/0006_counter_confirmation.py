@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('privacy', '0004_ticket_kind_eid_withdrawal'),
+        ('privacy', '0005_purpose_channel_kind_choices_from_registry'),
     ]
 
     operations = [
