@@ -82,6 +82,16 @@ def _rate_off(throttle, request, view) -> bool:
 _DATETIME = serializers.DateTimeField()
 
 
+class MaskedEmailField(serializers.CharField):
+    def to_representation(self, value):
+        return email_masked(value)
+
+
+class MaskedPhoneField(serializers.CharField):
+    def to_representation(self, value):
+        return phone_masked(value)
+
+
 class MemberOutputSerializer(serializers.Serializer):
     # Declared field by field rather than a ModelSerializer, which rebuilds its fields from the
     # model on every use. Contact details are masked: enough for the customer to confirm.
@@ -89,14 +99,17 @@ class MemberOutputSerializer(serializers.Serializer):
     number = serializers.CharField()
     given_name = serializers.CharField()
     surname = serializers.CharField()
-    email = serializers.CharField(allow_null=True, help_text="Masked: j***@example.be")
-    phone = serializers.CharField(allow_null=True, help_text="Masked: +32 *** 67")
+    email = MaskedEmailField(allow_null=True, help_text="Masked: j***@example.be")
+    phone = MaskedPhoneField(allow_null=True, help_text="Masked: +32 *** 67")
     joined_via = serializers.ChoiceField(choices=JoinChannel.choices)
     home_store = serializers.CharField(source="home_store.code")
     status = serializers.ChoiceField(choices=MemberStatus.choices)
     points_balance = serializers.IntegerField()
-    has_eid_card = serializers.BooleanField()
+    has_eid_card = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
+
+    def get_has_eid_card(self, member: Member) -> bool:
+        return hasattr(member, "eid_card")
 
 
 def member_output(member: Member, reference: str) -> dict:

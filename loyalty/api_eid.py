@@ -80,7 +80,11 @@ def scan_output(scan: EidScan, *, request) -> dict:
             kind=ReadKind.LOOKUP,
         )
         references = services.member_references_issue(
-            members=[scan.member], staff=request.user, store=store, found_by=FoundBy.EID
+            members=[scan.member],
+            staff=request.user,
+            store=store,
+            found_by=FoundBy.EID,
+            found_at=scan.finished_at,
         )
     return ScanOutputSerializer(scan, context={"references": references}).data
 

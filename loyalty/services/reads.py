@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
@@ -45,12 +46,22 @@ def member_reads_record(
 
 
 def member_references_issue(
-    *, members: Iterable[Member], staff: AbstractBaseUser, store: Store, found_by: str
+    *,
+    members: Iterable[Member],
+    staff: AbstractBaseUser,
+    store: Store,
+    found_by: str,
+    found_at: datetime | None = None,
 ) -> dict[int, str]:
-    """Return a counter reference for each member found, bound to this staff member and store."""
+    """Return a counter reference for each member found, bound to this staff member and store.
+
+    `found_at` dates it when the member was found earlier than now (an eID scan shown again):
+    a reference tells when the customer presented what found them, not when it was printed.
+    """
+    when = found_at.timestamp() if found_at is not None else None
     return {
         member.pk: member_reference_issue(
-            member_id=member.pk, store_id=store.pk, staff_id=staff.pk, found_by=found_by
+            member_id=member.pk, store_id=store.pk, staff_id=staff.pk, found_by=found_by, now=when
         )
         for member in members
     }

@@ -141,7 +141,11 @@ def _scan_context(request: HttpRequest, store: Store, scan) -> dict:
             kind=ReadKind.LOOKUP,
         )
         member_ref = services.member_references_issue(
-            members=[scan.member], staff=request.user, store=store, found_by=FoundBy.EID
+            members=[scan.member],
+            staff=request.user,
+            store=store,
+            found_by=FoundBy.EID,
+            found_at=scan.finished_at,
         )[scan.member.pk]
     elif scan.link_member_id is not None and request.GET.get("link"):
         try:

@@ -195,11 +195,6 @@ def test_a_card_scanned_just_now_confirms_an_erasure_at_the_counter(
     assert not Member.objects.filter(pk=card.member_id).exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app bug: loyalty/api_eid.py scan_output issues a reference dated now (found by eID) "
-    "each time a finished scan is shown, so an old scan counts as the card presented just now",
-)
 def test_a_scan_read_long_ago_does_not_count_as_the_card_presented_now(
     api, cashier, store, reader, settings, django_capture_on_commit_callbacks
 ):

@@ -130,6 +130,7 @@ def test_query_count_does_not_grow(office, log, gent):
             office.get(reverse("dashboard:consent"))
         return len(q)
 
+    count()  # the first call also fills the cache (the staff member's access)
     small = count()
     for n in range(10, 40):
         give(n, gent)
