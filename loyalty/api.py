@@ -5,26 +5,17 @@ Each class parses input, calls one service or selector and renders the result.
 
 from __future__ import annotations
 
-import json
-
-from django.http.request import RawPostDataException
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
-from drf_spectacular.authentication import TokenScheme
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, serializers, status
-from rest_framework.authentication import TokenAuthentication
+from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.api import StrictInputMixin
-from core.errors import InvalidMemberNumber
 from loyalty import selectors, services
 from loyalty.models import JoinChannel, Member, MemberStatus, Reward
-from loyalty.numbers import member_number_clean, member_number_looks_like
-from stores.selectors import staff_for_token, store_for_staff
+from stores.selectors import store_for_staff
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -35,70 +26,9 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 
 
-class StaffTokenAuthentication(TokenAuthentication):
-    """DRF's token authentication with the token and its user read in one cheap query.
-
-    Same answers and messages as TokenAuthentication; the counter calls these endpoints on
-    every scan and purchase, and the ORM's join cost more than the database's work.
-    """
-
-    def authenticate(self, request):
-        self.request = request  # DRF makes one instance per request
-        return super().authenticate(request)
-
-    def authenticate_credentials(self, key):
-        # A view may read more in the token's query (MemberLookupApi.staff_for_token).
-        view = self.request.parser_context.get("view")
-        staff_for_key = getattr(view, "staff_for_token", None) or _staff_for_token
-        found = staff_for_key(self.request, key)
-        if found is None:
-            raise exceptions.AuthenticationFailed(_("Invalid token."))
-        user, token = found
-        if not user.is_active:
-            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        return user, token
-
-
-def _staff_for_token(request, key: str) -> tuple | None:
-    found = staff_for_token(key)
-    return None if found is None else found[:2]
-
-
-# A scan's request body is a few dozen bytes; anything much larger is left to the parser.
-_READ_ALONG_MAX_BODY = 1024
-
-
-def _member_number_in_body(request) -> str | None:
-    """Return the member number a small JSON body's `query` holds, or None."""
-    if request.content_type.split(";")[0].strip() != "application/json":
-        return None
-    try:
-        if int(request.META.get("CONTENT_LENGTH") or 0) > _READ_ALONG_MAX_BODY:
-            return None
-        query = json.loads(request.body).get("query")
-        if isinstance(query, str) and member_number_looks_like(query.strip()):
-            return member_number_clean(query.strip())
-    except (ValueError, AttributeError, InvalidMemberNumber, RawPostDataException):
-        pass  # the view's parser and validation answer these
-    return None
-
-
-class StaffTokenScheme(TokenScheme):
-    """Describe the counter's token in the schema under a name of its own (same header)."""
-
-    target_class = StaffTokenAuthentication
-    name = "staffTokenAuth"
-    match_subclasses = False
-    priority = 0
-
-
 class CounterApi(APIView):
-    """An API class of the counter: the configured authentication, with the faster token."""
-
-    authentication_classes = [
-        StaffTokenAuthentication if cls is TokenAuthentication else cls
-        for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES
-    ]
+    """An API class of the counter: the configured authentication (the staff token first,
+    stores.authentication.StaffTokenAuthentication)."""
 
 
 # Formats a datetime as the declared DateTimeFields do (ISO 8601 in the current time zone).
@@ -198,33 +128,12 @@ class MemberLookupApi(CounterApi):
     class InputSerializer(StrictInputMixin, serializers.Serializer):
         query = serializers.CharField(max_length=254)
 
-    def staff_for_token(self, request, key: str) -> tuple | None:
-        """The token check of this endpoint, which also reads the member a scanned number names.
-
-        The counter's most frequent call then costs one statement instead of two. The member's
-        columns are read only for an active user who works for a store
-        (`member_lookup_with_staff`), and `post` uses them only for the number it validated.
-        Anything else (no number, a malformed body) takes the usual path, with the usual errors.
-        """
-        number = _member_number_in_body(request)
-        if number is None:
-            return _staff_for_token(request, key)
-        found = selectors.member_lookup_with_staff(key, number)
-        if found is None:
-            return None
-        user, token, members = found
-        request.members_by_number = {number: members}
-        return user, token
-
     @extend_schema(request=InputSerializer, responses={200: MemberOutputSerializer(many=True)})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         selectors.stores_for_staff_required(request.user)
-        members = selectors.member_find_for_counter(
-            query=data.validated_data["query"],
-            read_along=getattr(request, "members_by_number", None),
-        )
+        members = selectors.member_find_for_counter(query=data.validated_data["query"])
         # MemberOutputSerializer(members, many=True).data, without building the serializers.
         return Response({"results": [member_output(member) for member in members]})
 

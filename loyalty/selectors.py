@@ -9,7 +9,6 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet, Sum
 from django.db.models.functions import Lower
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from core.errors import Forbidden, InvalidInput, MemberNotFound, RewardNotFound
 from core.sql import model_columns, model_from_values
@@ -17,7 +16,7 @@ from loyalty.contact import phone_normalize
 from loyalty.models import EidCard, LedgerEntry, Member, Reward
 from loyalty.numbers import member_number_clean, member_number_looks_like
 from stores.models import Store
-from stores.selectors import ReadAlong, staff_for_token, staff_works_for_a_store
+from stores.selectors import staff_works_for_a_store
 
 MAX_RESULTS = 20
 
@@ -69,12 +68,6 @@ _MEMBER_JOINS = """
 """
 _MEMBER_BY_NUMBER_SQL = f"SELECT {_MEMBER_COLUMNS} FROM {_MEMBER_JOINS} WHERE m.number = %s"  # noqa: S608
 
-# The same read along with the token's query (`member_lookup_with_staff`).
-_MEMBER_ALONG_TOKEN = ReadAlong(
-    columns=_MEMBER_COLUMNS,
-    joins=f"LEFT JOIN ({_MEMBER_JOINS}) ON m.number = %(number)s AND {{may_act}}",
-)
-
 
 def _member_from_row(values: tuple) -> Member:
     """Return the member of a `_MEMBER_COLUMNS` row, home store and eID card link loaded."""
@@ -98,39 +91,17 @@ def _members_by_number(number: str) -> list[Member]:
         return [_member_from_row(row) for row in cursor.fetchall()]
 
 
-def member_lookup_with_staff(
-    key: str, number: str
-) -> tuple[AbstractBaseUser, Token, list[Member]] | None:
-    """Return `staff_for_token(key)` and the member with this number, in one statement.
-
-    The member's columns are read only for an active user who works for a store, the rule
-    the lookup applies to them anyway. None for an unknown key.
-    """
-    found = staff_for_token(key, also=_MEMBER_ALONG_TOKEN, params={"number": number})
-    if found is None:
-        return None
-    user, token, values = found
-    members = [] if values[0] is None else [_member_from_row(values)]
-    return user, token, members
-
-
-def member_find_for_counter(
-    *, query: str, read_along: dict[str, list[Member]] | None = None
-) -> list[Member]:
+def member_find_for_counter(*, query: str) -> list[Member]:
     """Return the members a counter lookup means: by member number, e-mail or phone (exact).
 
     A number shaped like a member number with a wrong check digit raises, so a typo is told
-    apart from a stranger. `read_along` maps a member number to what `member_lookup_with_staff`
-    already read for it in this request.
+    apart from a stranger.
     """
     query = (query or "").strip()
     if not query or len(query) > 254:
         raise InvalidInput("Type a member number, an e-mail address or a phone number.")
     if member_number_looks_like(query):
-        number = member_number_clean(query)
-        if read_along and number in read_along:
-            return read_along[number]
-        return _members_by_number(number)
+        return _members_by_number(member_number_clean(query))
     members = Member.objects.select_related("home_store", "eid_card")
     if "@" in query:
         return list(

@@ -2,100 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from functools import cache
-from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.settings import knox_settings
 
 from core.errors import StoreForbidden, StoreInactive, StoreNotFound
 from core.sql import model_columns, model_from_values
-from stores.models import Campaign, EarningRule, StaffAssignment, StaffRole, Store
-
-# What DRF's TokenAuthentication reads, and whether the user may act for at least one store
-# (`staff_works_for_a_store`), in one hand-written query: it runs on every counter request,
-# and the ORM takes longer to build the join than PostgreSQL takes to answer it.
-_STAFF_WORKS_SQL = """
-    EXISTS (
-        SELECT 1 FROM stores_staffassignment a
-        WHERE a.user_id = u.{pk}
-          AND (a.store_id IS NOT NULL
-               OR (a.role = %(head_office)s AND EXISTS (SELECT 1 FROM stores_store)))
-    )
-"""
-_STAFF_BY_KEY_SQL = """
-    SELECT {user_columns}, t.created, {works}{also_columns}
-    FROM {users} u
-    JOIN {tokens} t ON t.user_id = u.{pk}{also_joins}
-    WHERE t.key = %(key)s
-"""
-
-
-@dataclass(frozen=True)
-class ReadAlong:
-    """What another app reads in the token's query, saving the request a round trip.
-
-    `joins` are LEFT JOINs that may use `{may_act}`: true only for an active user who works
-    for a store, so nothing is read for anyone else. `columns` follow the staff's columns;
-    their values come back as they are. Parameters are named (%(name)s).
-    """
-
-    columns: str
-    joins: str
-
-
-@cache
-def _staff_by_key_sql(User: type[AbstractBaseUser], also: ReadAlong | None) -> str:
-    """Return the token's query for this user model, with what `also` reads along."""
-    names = {  # Names come from the models, never from input.
-        "pk": User._meta.pk.column,
-        "users": User._meta.db_table,
-        "tokens": Token._meta.db_table,
-    }
-    works = _STAFF_WORKS_SQL.format(**names)
-    also_columns = also_joins = ""
-    if also is not None:
-        also_columns = ", " + also.columns
-        also_joins = " " + also.joins.format(may_act=f"(u.is_active AND {works})")
-    return _STAFF_BY_KEY_SQL.format(
-        user_columns=model_columns(User, "u"),
-        works=works,
-        also_columns=also_columns,
-        also_joins=also_joins,
-        **names,
-    )
-
-
-def staff_for_token(
-    key: str, *, also: ReadAlong | None = None, params: dict[str, Any] | None = None
-) -> tuple[AbstractBaseUser, Token, tuple] | None:
-    """Return the user an API token belongs to, the token, and the values `also` read
-    (an empty tuple without it); None for an unknown key.
-
-    The user also carries the answer of `staff_works_for_a_store`, read in the same query.
-    """
-    User = get_user_model()
-    sql = _staff_by_key_sql(User, also)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {**(params or {}), "head_office": StaffRole.HEAD_OFFICE, "key": key})
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    width = len(User._meta.concrete_fields)
-    user = model_from_values(User, row[:width])
-    created, works_for_a_store = row[width : width + 2]
-    user._works_for_a_store = bool(works_for_a_store)
-    token = Token.from_db(user._state.db, ["key", "user_id", "created"], [key, user.pk, None])
-    token.created = created
-    Token._meta.get_field("user").set_cached_value(token, user)
-    return user, token, tuple(row[width + 2 :])
+from stores.models import Campaign, EarningRule, StaffAssignment, StaffRole, StaffToken, Store
 
 
 def staff_is_head_office(user: AbstractBaseUser) -> bool:
@@ -108,15 +26,11 @@ def staff_is_head_office(user: AbstractBaseUser) -> bool:
 def staff_works_for_a_store(user: AbstractBaseUser) -> bool:
     """Return whether the user may act for at least one store: `stores_for_staff(user).exists()`.
 
-    Answered without a query for a user that `staff_for_token` read (every counter API call);
-    otherwise read from the user's few assignments with a plain query rather than through the
-    Exists expression, which the ORM takes longer to build than the database takes to answer.
+    Read from the user's few assignments with a plain query rather than through the Exists
+    expression, which the ORM takes longer to build than the database takes to answer.
     """
     if not user.is_authenticated:
         return False
-    known = getattr(user, "_works_for_a_store", None)
-    if known is not None:
-        return known
     assignments = StaffAssignment.objects.filter(user=user).values_list("store_id", "role")
     roles = set()
     for store_id, role in assignments:
@@ -256,3 +170,14 @@ def campaign_multiplier(store: Store, *, at: datetime | None = None) -> Decimal:
         return preloaded[1]
     campaign = campaign_running(store, at=at)
     return campaign.multiplier if campaign else Decimal("1")
+
+
+def staff_tokens_of(user: AbstractBaseUser) -> QuerySet[StaffToken]:
+    """Return the user's API tokens that are still valid, newest first."""
+    now = timezone.now()
+    return StaffToken.objects.filter(user=user).filter(Q(expiry__isnull=True) | Q(expiry__gt=now))
+
+
+def staff_tokens_expire() -> bool:
+    """Return whether staff API tokens expire (STAFF_TOKEN_TTL_HOURS set): a compliance check."""
+    return knox_settings.TOKEN_TTL is not None

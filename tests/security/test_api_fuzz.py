@@ -13,7 +13,6 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, settings
-from rest_framework.authtoken.models import Token
 
 from stores.services import reader_device_register
 from tests.factories import (
@@ -22,6 +21,7 @@ from tests.factories import (
     RewardFactory,
     StaffFactory,
     StoreFactory,
+    staff_token,
 )
 
 MAX_EXAMPLES = 20
@@ -54,7 +54,7 @@ def counter(db, settings):
     MemberFactory(home_store=store)
     RewardFactory(stores=[store])
     yield {
-        "cashier": "Token " + Token.objects.create(user=cashier).key,
+        "cashier": "Token " + staff_token(cashier),
         "device": "Device " + device_token,
     }
     signals.request_started.connect(close_old_connections)

@@ -47,6 +47,11 @@ def _names(namespace: str) -> set[str]:
 API_CASES = {
     "ping": ("get", {}, None, PUBLIC),
     "auth-token": ("post", {}, {"username": "x", "password": "y"}, PUBLIC),
+    # About the caller's own tokens only (tests/stores/test_staff_tokens.py).
+    "auth-tokens": ("get", {}, None, PUBLIC),
+    "auth-logout": ("post", {}, None, PUBLIC),
+    "auth-logout-all": ("post", {}, None, PUBLIC),
+    "staff-tokens-revoke": ("post", {"user_id": "b.cashier"}, None, REFUSED),
     "store-list": ("get", {}, None, "own-stores-only"),
     "store-rewards": ("get", {"store_code": "b.store"}, None, REFUSED),
     "member-enroll": (
@@ -110,6 +115,7 @@ def _value(spec, b):
         return spec
     return {
         "b.store": b.store.code,
+        "b.cashier": b.cashier.pk,
         "b.member": b.member.pk,
         "b.member.number": b.member.number,
         "b.device": b.device.pk,
@@ -280,6 +286,7 @@ _DASHBOARD_KWARGS = {
     "device_register": {"code": "b.store"},
     "campaign_end": {"pk": 1},
     "device_revoke": {"pk": "b.device"},
+    "staff_tokens_revoke": {"user_id": "b.cashier"},
     "reward_active": {"pk": 1},
     "notice": {"pk": 1},
 }
@@ -290,6 +297,7 @@ _DASHBOARD_POST = {
     "device_register",
     "campaign_end",
     "device_revoke",
+    "staff_tokens_revoke",
     "reward_active",
     "consent_verify",
 }
@@ -317,6 +325,7 @@ DASHBOARD_PAGES = {
     "reward_active",
     "staff",
     "staff_csv",
+    "staff_tokens_revoke",
     "notices",
     "notices_csv",
     "notice",
