@@ -92,17 +92,6 @@ class StaffTokenApi(APIView):
         return Response(answer.data)
 
 
-class StaffTokenOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    device = serializers.CharField()
-    created = serializers.DateTimeField()
-    expiry = serializers.DateTimeField(allow_null=True)
-    current = serializers.SerializerMethodField(help_text="The token of this request.")
-
-    def get_current(self, token: StaffToken) -> bool:
-        return token.pk == getattr(self.context.get("token"), "pk", None)
-
-
 TOKEN_REFUSED = {401: ["not_authenticated", "authentication_failed", "token_expired"]}
 
 
@@ -133,16 +122,26 @@ class StaffLogoutAllApi(APIView):
 class StaffTokenListApi(APIView):
     """List the signed-in staff member's live tokens: when, which device, until when."""
 
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        device = serializers.CharField()
+        created = serializers.DateTimeField()
+        expiry = serializers.DateTimeField(allow_null=True)
+        current = serializers.SerializerMethodField(help_text="The token of this request.")
+
+        def get_current(self, token: StaffToken) -> bool:
+            return token.pk == getattr(self.context.get("token"), "pk", None)
+
     @extend_schema(
         responses={
-            200: StaffTokenOutputSerializer(many=True),
+            200: OutputSerializer(many=True),
             **error_responses(TOKEN_REFUSED),
         }
     )
     def get(self, request):
         tokens = staff_tokens_of(request.user)
         context = {"token": request.auth}
-        return Response(StaffTokenOutputSerializer(tokens, many=True, context=context).data)
+        return Response(self.OutputSerializer(tokens, many=True, context=context).data)
 
 
 class StaffTokensRevokeApi(APIView):
