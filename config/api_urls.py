@@ -9,6 +9,14 @@ from stores import api as stores_api
 urlpatterns = [
     path("ping/", stores_api.PingApi.as_view(), name="ping"),
     path("auth/token/", stores_api.StaffTokenApi.as_view(), name="auth-token"),
+    path("auth/logout/", stores_api.StaffLogoutApi.as_view(), name="auth-logout"),
+    path("auth/logout-all/", stores_api.StaffLogoutAllApi.as_view(), name="auth-logout-all"),
+    path("auth/tokens/", stores_api.StaffTokenListApi.as_view(), name="auth-tokens"),
+    path(
+        "staff/<int:user_id>/tokens/revoke/",
+        stores_api.StaffTokensRevokeApi.as_view(),
+        name="staff-tokens-revoke",
+    ),
     path("stores/", stores_api.StoreListApi.as_view(), name="store-list"),
     path(
         "stores/<str:store_code>/rewards/",

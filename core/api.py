@@ -8,7 +8,8 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, JsonResponse
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -50,6 +51,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
+    if isinstance(exc, exceptions.AuthenticationFailed) and isinstance(exc.get_codes(), str):
+        # A refused credential may name its core.errors code (token_expired).
+        code = exc.get_codes()
     if isinstance(exc, exceptions.ValidationError):
         details = response.data if isinstance(response.data, dict) else {"errors": response.data}
         message = "Some fields are missing or invalid."
@@ -121,3 +125,21 @@ class AutoSchema(SpectacularAutoSchema):
             owner = outer.split(".")[-1].removesuffix("Api").removesuffix("View")
             return owner + inner.removesuffix("Serializer")
         return super().get_serializer_name(serializer, direction)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error body (`error_body`), as the schema describes it."""
+
+    code = serializers.CharField(help_text="Stable; see core/errors.py.")
+    message = serializers.CharField()
+    details = serializers.DictField()
+
+
+def error_responses(codes_by_status: dict[int, list[str]]) -> dict[int, OpenApiResponse]:
+    """Return schema responses for these statuses, each naming the codes it may carry."""
+    return {
+        status_code: OpenApiResponse(
+            ErrorSerializer, description="Codes: " + ", ".join(f"`{c}`" for c in codes)
+        )
+        for status_code, codes in codes_by_status.items()
+    }

@@ -64,6 +64,19 @@ class StoreInactive(ApplicationError):
     message = "This store is closed for loyalty operations."
 
 
+# Staff API tokens (stores.authentication): 401, log in again. An unknown, revoked or malformed
+# token, or one of a deactivated account, answers DRF's code as it always did.
+class TokenRefused(ApplicationError):
+    code = "authentication_failed"
+    status = 401
+    message = "Invalid token."
+
+
+class TokenExpired(TokenRefused):
+    code = "token_expired"
+    message = "This token has expired; log in again."
+
+
 # Members
 class MemberNotFound(NotFound):
     code = "member_not_found"

@@ -30,6 +30,11 @@ urlpatterns = [
     path("rewards/<int:pk>/active/", views.reward_active, name="reward_active"),
     path("staff/", views.staff, name="staff"),
     path("staff/staff.csv", views.staff_csv, name="staff_csv"),
+    path(
+        "staff/<int:user_id>/tokens/revoke/",
+        views.staff_tokens_revoke,
+        name="staff_tokens_revoke",
+    ),
     path("notices/", views.notices, name="notices"),
     path("notices/notices.csv", views.notices_csv, name="notices_csv"),
     path("notices/<int:pk>/", views.notice, name="notice"),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from stores.models import Campaign, EarningRule, ReaderDevice, StaffAssignment, Store
+from stores.models import Campaign, EarningRule, ReaderDevice, StaffAssignment, StaffToken, Store
 
 
 class EarningRuleInline(admin.StackedInline):
@@ -47,4 +47,23 @@ class ReaderDeviceAdmin(admin.ModelAdmin):
     readonly_fields = ["token_hash", "token_prefix", "created_at", "last_seen_at", "created_by"]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(StaffToken)
+class StaffTokenAdmin(admin.ModelAdmin):
+    """Who holds an API token, on which device, until when; never the token or its hash.
+
+    Tokens are made only by logging in (POST /api/v1/auth/token/); deleting one here revokes it.
+    """
+
+    list_display = ["user", "device", "created", "expiry"]
+    search_fields = ["user__username", "device"]
+    fields = ["user", "device", "created", "expiry"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

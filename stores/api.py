@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import StrictInputMixin
-from core.errors import ApplicationError, NotFound
+from core.api import StrictInputMixin, error_responses
+from core.errors import ApplicationError, Forbidden, NotFound
 from stores.access import Action, staff_access_for_request
-from stores.services import reader_device_register, reader_device_revoke
+from stores.models import StaffToken
+from stores.selectors import staff_tokens_of
+from stores.services import (
+    reader_device_register,
+    reader_device_revoke,
+    staff_token_create,
+    staff_token_revoke,
+    staff_tokens_revoke,
+)
 
 
 class InvalidCredentials(ApplicationError):
@@ -29,7 +36,7 @@ class LoginLocked(ApplicationError):
 
 
 class StaffTokenApi(APIView):
-    """Exchange a staff login for an API token."""
+    """Exchange a staff login for a new API token (one per login, or per device named)."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -37,11 +44,34 @@ class StaffTokenApi(APIView):
     class InputSerializer(StrictInputMixin, serializers.Serializer):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=128, trim_whitespace=False)
+        device = serializers.CharField(
+            max_length=100,
+            required=False,
+            default="",
+            allow_blank=True,
+            help_text="The till or device logging in: its previous token is replaced.",
+        )
 
     class OutputSerializer(serializers.Serializer):
-        token = serializers.CharField()
+        token = serializers.CharField(help_text="Shown this once; only its hash is kept.")
+        expires_at = serializers.DateTimeField(
+            allow_null=True, help_text="Log in again after this; null when tokens never expire."
+        )
+        device = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            **error_responses(
+                {
+                    400: ["invalid_input"],
+                    401: ["invalid_credentials"],
+                    429: ["login_locked"],
+                }
+            ),
+        },
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -51,8 +81,82 @@ class StaffTokenApi(APIView):
             raise LoginLocked()
         if user is None or not user.is_active:
             raise InvalidCredentials()
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        token, text = staff_token_create(user=user, device=data.validated_data["device"])
+        answer = self.OutputSerializer(
+            {"token": text, "expires_at": token.expiry, "device": token.device}
+        )
+        return Response(answer.data)
+
+
+TOKEN_REFUSED = {401: ["not_authenticated", "authentication_failed", "token_expired"]}
+
+
+class StaffLogoutApi(APIView):
+    """Revoke the token of this request."""
+
+    @extend_schema(request=None, responses={204: None, **error_responses(TOKEN_REFUSED)})
+    def post(self, request):
+        if isinstance(request.auth, StaffToken):
+            staff_token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RevokedOutputSerializer(serializers.Serializer):
+    revoked = serializers.IntegerField(help_text="How many tokens were revoked.")
+
+
+class StaffLogoutAllApi(APIView):
+    """Revoke every token of the signed-in staff member, on every device."""
+
+    @extend_schema(
+        request=None, responses={200: RevokedOutputSerializer, **error_responses(TOKEN_REFUSED)}
+    )
+    def post(self, request):
+        return Response({"revoked": staff_tokens_revoke(user=request.user)})
+
+
+class StaffTokenListApi(APIView):
+    """List the signed-in staff member's live tokens: when, which device, until when."""
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        device = serializers.CharField()
+        created = serializers.DateTimeField()
+        expiry = serializers.DateTimeField(allow_null=True)
+        current = serializers.SerializerMethodField(help_text="The token of this request.")
+
+        def get_current(self, token: StaffToken) -> bool:
+            return token.pk == getattr(self.context.get("token"), "pk", None)
+
+    @extend_schema(
+        responses={
+            200: OutputSerializer(many=True),
+            **error_responses(TOKEN_REFUSED),
+        }
+    )
+    def get(self, request):
+        tokens = staff_tokens_of(request.user)
+        context = {"token": request.auth}
+        return Response(self.OutputSerializer(tokens, many=True, context=context).data)
+
+
+class StaffTokensRevokeApi(APIView):
+    """Head office: revoke every token of another staff member (a lost till, a leaver)."""
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: RevokedOutputSerializer,
+            **error_responses({**TOKEN_REFUSED, 403: ["forbidden"], 404: ["not_found"]}),
+        },
+    )
+    def post(self, request, user_id: int):
+        if not staff_access_for_request(request).may(Action.OFFICE_HEAD):
+            raise Forbidden("Only head office revokes another staff member's tokens.")
+        user = get_user_model().objects.filter(pk=user_id).first()
+        if user is None:
+            raise NotFound("No such staff member.")
+        return Response({"revoked": staff_tokens_revoke(user=user)})
 
 
 class PingApi(APIView):

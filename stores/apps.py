@@ -27,3 +27,7 @@ class StoresConfig(AppConfig):
             signal.connect(assignment_changed, sender=StaffAssignment, weak=False)
             signal.connect(terms_changed, sender=EarningRule, weak=False)
             signal.connect(terms_changed, sender=Campaign, weak=False)
+
+        from stores import signals
+
+        signals.connect()

@@ -1,14 +1,82 @@
-"""API authentication for reader devices: `Authorization: Device <token>`."""
+"""API authentication: staff by `Authorization: Token <token>`, readers by `Device <token>`."""
 
 from __future__ import annotations
 
+from hmac import compare_digest
+
 from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from knox.auth import TokenAuthentication
+from knox.crypto import hash_token
+from knox.settings import CONSTANTS
+from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
-from stores.models import ReaderDevice
+from core.errors import ApplicationError, TokenExpired, TokenRefused
+from stores.models import ReaderDevice, StaffToken
 from stores.services import reader_device_authenticate
+
+# A token is 64 hexadecimal characters (knox's default); anything far longer is not one.
+_TOKEN_MAX_LENGTH = 128
+
+
+def _refused(error: type[ApplicationError]) -> exceptions.AuthenticationFailed:
+    """Return DRF's 401 carrying a stable code of core.errors (the handler answers with it)."""
+    return exceptions.AuthenticationFailed(error.message, code=error.code)
+
+
+class StaffTokenAuthentication(TokenAuthentication):
+    """Authenticate staff by their API token (django-rest-knox), in one query.
+
+    Knox's own check also reads every other token of the user to delete the expired ones, on
+    every call; the counter makes this call at every scan and purchase, so here an expired
+    token is refused without a write and deleted at the user's next login or by the hourly
+    purge (stores.tasks). The token and its user are read together (select_related); nothing
+    is cached, so a revoked token is refused from the very next call.
+    """
+
+    def authenticate_credentials(self, token: bytes):
+        try:
+            text = token.decode("ascii")
+        except UnicodeDecodeError:
+            raise _refused(TokenRefused) from None
+        if len(text) > _TOKEN_MAX_LENGTH:
+            raise _refused(TokenRefused)
+        digest = hash_token(text)
+        candidates = StaffToken.objects.select_related("user").filter(
+            token_key=text[: CONSTANTS.TOKEN_KEY_LENGTH]
+        )
+        found = next((t for t in candidates if compare_digest(digest, t.digest)), None)
+        if found is None:
+            raise _refused(TokenRefused)
+        if found.expiry is not None and found.expiry <= timezone.now():
+            raise _refused(TokenExpired)
+        if not found.user.is_active:
+            raise _refused(TokenRefused)
+        return found.user, found
+
+
+class StaffTokenScheme(OpenApiAuthenticationExtension):
+    """Describe the staff token in the OpenAPI schema."""
+
+    target_class = StaffTokenAuthentication
+    name = "staffTokenAuth"
+    priority = 1
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": (
+                "`Token <token>`: the token `POST /api/v1/auth/token/` answered with, shown"
+                " that once. It expires (`expires_at`) and is revoked by a logout, a new"
+                " password or head office; a refused token answers 401"
+                " `authentication_failed` or `token_expired`."
+            ),
+        }
 
 
 class DeviceTokenAuthentication(BaseAuthentication):

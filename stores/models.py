@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from knox.models import AbstractAuthToken
+from knox.settings import CONSTANTS
 
 
 class Language(models.TextChoices):
@@ -160,3 +162,23 @@ class ReaderDevice(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class StaffToken(AbstractAuthToken):
+    """A staff member's API token (django-rest-knox): one per login, or per device named at
+    login, expiring after `STAFF_TOKEN_TTL_HOURS`. Only its hash is kept; the token itself is
+    shown once, in the login's answer.
+
+    A surrogate id replaces knox's primary key (the digest), so that a token can be named in
+    a list or a form without handing out its hash.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    digest = models.CharField(max_length=CONSTANTS.DIGEST_LENGTH, unique=True)
+    device = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.device or 'token'} {self.created:%Y-%m-%d %H:%M}"

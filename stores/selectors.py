@@ -1,4 +1,4 @@
-"""Reads with a rule in them: a store's earning terms (its rule and campaigns).
+"""Reads with a rule in them: a store's earning terms (its rule and campaigns), staff tokens.
 
 Who may reach which store is `stores.access`'s to answer.
 """
@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
 from django.utils import timezone
+from knox.settings import knox_settings
 
 from core.cache import cache_delete, cache_get, cache_set
-from stores.models import Campaign, EarningRule, Rounding, Store
+from stores.models import Campaign, EarningRule, Rounding, StaffToken, Store
 
 _TERMS_KEY = "stores.terms.v1:{}"
 _TERMS_SECONDS = 300
@@ -97,3 +99,14 @@ def campaigns_running(store: Store, *, at: datetime) -> QuerySet[Campaign]:
 def campaign_running(store: Store, *, at: datetime | None = None) -> Campaign | None:
     """Return the store's running campaign with the highest multiplier, or None."""
     return campaigns_running(store, at=at or timezone.now()).first()
+
+
+def staff_tokens_of(user: AbstractBaseUser) -> QuerySet[StaffToken]:
+    """Return the user's API tokens that are still valid, newest first."""
+    now = timezone.now()
+    return StaffToken.objects.filter(user=user).filter(Q(expiry__isnull=True) | Q(expiry__gt=now))
+
+
+def staff_tokens_expire() -> bool:
+    """Return whether staff API tokens expire (STAFF_TOKEN_TTL_HOURS set): a compliance check."""
+    return knox_settings.TOKEN_TTL is not None

@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -18,6 +19,7 @@ from stores.models import (
     ReaderDevice,
     StaffAssignment,
     StaffRole,
+    StaffToken,
     Store,
 )
 
@@ -130,3 +132,63 @@ def campaign_end(*, campaign: Campaign, at: datetime | None = None) -> Campaign:
         campaign.ends_at = at
         campaign.save(update_fields=["ends_at"])
     return campaign
+
+
+# Staff API tokens (django-rest-knox's model, stores.StaffToken).
+
+
+@transaction.atomic
+def staff_token_create(*, user: AbstractBaseUser, device: str = "") -> tuple[StaffToken, str]:
+    """Log a staff member in: return a new API token and its text, which is shown this once.
+
+    A device named at login holds one token: logging in on it again replaces it. The user's
+    expired tokens go; past `STAFF_TOKEN_LIMIT_PER_USER` the oldest are revoked, so a till
+    that logs in is never refused for tokens forgotten on other devices.
+    """
+    device = device.strip()[:100]
+    tokens = StaffToken.objects.filter(user=user)
+    tokens.filter(expiry__lte=timezone.now()).delete()
+    if device:
+        tokens.filter(device=device).delete()
+    keep = max(settings.STAFF_TOKEN_LIMIT_PER_USER, 1) - 1
+    newest = list(tokens.order_by("-created", "-id").values_list("id", flat=True)[:keep])
+    tokens.exclude(id__in=newest).delete()
+    return StaffToken.objects.create(user=user, device=device)
+
+
+def staff_token_revoke(*, token: StaffToken) -> None:
+    """Revoke one API token (a logout): it is refused from its next call on."""
+    StaffToken.objects.filter(pk=token.pk).delete()
+
+
+def staff_tokens_revoke(*, user: AbstractBaseUser) -> int:
+    """Revoke every API token of this user; return how many there were.
+
+    The one place that ends a user's API sessions: logout everywhere, head office's revoke,
+    a new password and a deactivation (stores.signals catches the saves that bypass
+    `staff_password_set` and `staff_deactivate`, such as the admin's forms).
+    """
+    deleted, _ = StaffToken.objects.filter(user=user).delete()
+    return deleted
+
+
+@transaction.atomic
+def staff_password_set(*, user: AbstractBaseUser, password: str) -> None:
+    """Give the user a new password; every API token they hold is revoked."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    staff_tokens_revoke(user=user)
+
+
+@transaction.atomic
+def staff_deactivate(*, user: AbstractBaseUser) -> None:
+    """Deactivate the account: no login, no session, every API token revoked."""
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    staff_tokens_revoke(user=user)
+
+
+def staff_tokens_purge() -> int:
+    """Delete expired API tokens (they are refused already); return how many."""
+    deleted, _ = StaffToken.objects.filter(expiry__lte=timezone.now()).delete()
+    return deleted

@@ -12,6 +12,7 @@ from django.utils import timezone
 from loyalty.models import EidCard, JoinChannel, Member, Reward
 from loyalty.numbers import member_number_generate
 from stores.models import EarningRule, StaffAssignment, StaffRole, Store
+from stores.services import staff_token_create
 
 
 class StoreFactory(factory.django.DjangoModelFactory):
@@ -61,6 +62,12 @@ class HeadOfficeFactory(UserFactory):
     def head_office(self, create, extracted, **kwargs):
         if create:
             StaffAssignment.objects.create(user=self, store=None, role=StaffRole.HEAD_OFFICE)
+
+
+def staff_token(user, *, device: str = "") -> str:
+    """Log `user` in as the API does; return the token's text (knox tokens are created with
+    their text, which only the caller ever sees, so not through a factory)."""
+    return staff_token_create(user=user, device=device)[1]
 
 
 class MemberFactory(factory.django.DjangoModelFactory):

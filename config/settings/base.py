@@ -28,7 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
@@ -192,6 +192,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dashboard.tasks.consent_chain_check",
         "schedule": crontab(minute=5),
     },
+    "stores-staff-tokens-purge": {
+        "task": "stores.tasks.staff_tokens_purge",
+        "schedule": crontab(minute=20),
+    },
     "dashboard-tickets-deadline-mail": {
         "task": "dashboard.tasks.tickets_deadline_mail",
         "schedule": crontab(hour=7, minute=30),
@@ -212,7 +216,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="loyalty@example.be")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "stores.authentication.StaffTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -228,6 +232,24 @@ REST_FRAMEWORK = {
         "member_read": env("THROTTLE_MEMBER_READ", default="120/min"),
     },
 }
+
+# Staff API tokens (django-rest-knox, model stores.StaffToken): hashed at rest, shown once at
+# login, one per login or per device named at login. They expire after a working day; 0 means
+# never (the compliance page flags it). No refresh on use: the counter's calls are hot and a
+# write per call would cost more than the rest of a lookup. Past the limit per user, a login
+# revokes that user's oldest tokens rather than refusing the till that logs in.
+STAFF_TOKEN_TTL_HOURS = env.float("STAFF_TOKEN_TTL_HOURS", default=10)
+STAFF_TOKEN_LIMIT_PER_USER = env.int("STAFF_TOKEN_LIMIT_PER_USER", default=10)
+KNOX_TOKEN_MODEL = "stores.StaffToken"  # noqa: S105 (a model name)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=STAFF_TOKEN_TTL_HOURS) if STAFF_TOKEN_TTL_HOURS > 0 else None,
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_LIMIT_PER_USER": None,  # enforced at login by stores.services.staff_token_create
+}
+# knox's own migrations create its AuthToken table even when the model is swapped for ours;
+# without them nothing of knox's goes into the database.
+MIGRATION_MODULES = {"knox": None}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "eID loyalty API",

@@ -32,9 +32,14 @@ def stores_overview() -> QuerySet[Store]:
 
 
 def staff_overview() -> QuerySet[StaffAssignment]:
-    """Return every staff role, chain-wide ones first, then by store and user name."""
-    return StaffAssignment.objects.select_related("user", "store").order_by(
-        "store__code", "role", "user__username"
+    """Return every staff role, chain-wide ones first, then by store and user name, each with
+    how many live API tokens its user holds (`live_tokens`)."""
+    now = timezone.now()
+    live = Q(user__auth_token_set__expiry__isnull=True) | Q(user__auth_token_set__expiry__gt=now)
+    return (
+        StaffAssignment.objects.select_related("user", "store")
+        .annotate(live_tokens=Count("user__auth_token_set", filter=live))
+        .order_by("store__code", "role", "user__username")
     )
 
 

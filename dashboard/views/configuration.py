@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import ApplicationError
@@ -260,9 +263,31 @@ def staff(request):
     return render(
         request,
         "dashboard/staff.html",
-        {"assignments": selectors.staff_overview(), "form": form, "nav": "staff"},
+        {
+            "assignments": selectors.staff_overview(),
+            "form": form,
+            "nav": "staff",
+            "token_hours": settings.STAFF_TOKEN_TTL_HOURS,
+        },
         status=400 if form.is_bound and form.errors else 200,
     )
+
+
+@office_page(head_office=True)
+@require_POST
+def staff_tokens_revoke(request, user_id: int):
+    user = get_object_or_404(get_user_model(), pk=user_id)
+    revoked = store_services.staff_tokens_revoke(user=user)
+    messages.success(
+        request,
+        ngettext(
+            "%(count)d API token of %(user)s revoked: the next call asks for a login.",
+            "%(count)d API tokens of %(user)s revoked: the next call asks for a login.",
+            revoked,
+        )
+        % {"count": revoked, "user": user.get_username()},
+    )
+    return redirect("dashboard:staff")
 
 
 @office_page(head_office=True)

@@ -12,7 +12,6 @@ import pytest
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from loyalty.api import (
@@ -33,8 +32,8 @@ from tests.factories import (
     EidCardFactory,
     MemberFactory,
     RewardFactory,
-    StaffFactory,
     UserFactory,
+    staff_token,
 )
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +42,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def token_client(cashier) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION="Token " + Token.objects.create(user=cashier).key)
+    client.credentials(HTTP_AUTHORIZATION="Token " + staff_token(cashier))
     return client
 
 
@@ -74,7 +73,9 @@ def test_a_valid_token_is_accepted(token_client, store):
     assert response.json() == {"results": []}
 
 
-@pytest.mark.parametrize("header", ["Token nope", "Token " + "0" * 40])
+@pytest.mark.parametrize(
+    "header", ["Token nope", "Token " + "0" * 64, "Token", "Token a b", "Token " + "é" * 10]
+)
 def test_an_unknown_token_is_refused(store, cashier, header):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=header)
@@ -173,11 +174,14 @@ def test_no_member_is_read_for_staff_without_a_store(store):
     # given: a member, an active user with no store, and an inactive cashier
     member = MemberFactory(home_store=store)
     nobody = UserFactory()
-    gone = StaffFactory(store=store, is_active=False)
+    gone = UserFactory()
+    tokens = {nobody.pk: staff_token(nobody), gone.pk: staff_token(gone)}
+    type(gone).objects.filter(pk=gone.pk).update(is_active=False)  # past the revoking save
+    gone.refresh_from_db()
 
     for user, status in ((nobody, 403), (gone, 401)):
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION="Token " + Token.objects.create(user=user).key)
+        client.credentials(HTTP_AUTHORIZATION="Token " + tokens[user.pk])
 
         # when
         with CaptureQueriesContext(connection) as ctx:

@@ -13,9 +13,17 @@ from core.errors import DeviceRevoked
 from loyalty.models import Reward
 from loyalty.purposes import Purpose
 from privacy.models import NoticeVersion
-from stores.models import Campaign, EarningRule, ReaderDevice, StaffAssignment, StaffRole
+from stores.models import (
+    Campaign,
+    EarningRule,
+    ReaderDevice,
+    StaffAssignment,
+    StaffRole,
+    StaffToken,
+)
 from stores.services import reader_device_authenticate
-from tests.factories import RewardFactory, UserFactory
+from tests.dashboard.conftest import client_for
+from tests.factories import RewardFactory, UserFactory, staff_token
 
 pytestmark = pytest.mark.django_db
 
@@ -151,6 +159,39 @@ def test_give_a_role(office, gent):
     )
 
     assert StaffAssignment.objects.get(user=user).role == StaffRole.STORE_MANAGER
+
+
+def test_head_office_revokes_a_cashier_s_api_tokens_from_the_staff_page(
+    office, gent_cashier, head_office
+):
+    # given: the cashier logged in on two tills; head office on one
+    staff_token(gent_cashier, device="Till 1")
+    staff_token(gent_cashier, device="Till 2")
+    staff_token(head_office)
+    page = office.get(reverse("dashboard:staff"))
+    url = reverse("dashboard:staff_tokens_revoke", args=[gent_cashier.pk])
+    assert url in page.content.decode()
+
+    # when
+    response = office.post(url, follow=True)
+
+    # then
+    assert response.redirect_chain[-1][0] == reverse("dashboard:staff")
+    assert "2 API-tokens van kassa.gent ingetrokken" in response.content.decode()
+    assert not StaffToken.objects.filter(user=gent_cashier).exists()
+    assert StaffToken.objects.filter(user=head_office).count() == 1
+    assert url not in response.content.decode()  # no tokens left, no button
+
+
+def test_a_cashier_cannot_revoke_tokens_from_the_office(gent, gent_cashier, head_office):
+    staff_token(head_office)
+
+    response = client_for(gent_cashier).post(
+        reverse("dashboard:staff_tokens_revoke", args=[head_office.pk])
+    )
+
+    assert response.status_code == 403
+    assert StaffToken.objects.filter(user=head_office).count() == 1
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 
 from loyalty import eid_services
 from loyalty.models import EidScan, Member
@@ -20,6 +19,7 @@ from tests.factories import (
     RewardFactory,
     StaffFactory,
     StoreFactory,
+    staff_token,
 )
 
 
@@ -74,7 +74,7 @@ def _side(code: str, city: str, language: str) -> Side:
     return Side(
         store=store,
         cashier=cashier,
-        cashier_token=Token.objects.create(user=cashier).key,
+        cashier_token=staff_token(cashier),
         manager=manager,
         device=device,
         device_token=device_token,

@@ -13,7 +13,6 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, settings
-from rest_framework.authtoken.models import Token
 
 from stores.services import reader_device_register
 from tests.counter import member_ref
@@ -23,6 +22,7 @@ from tests.factories import (
     RewardFactory,
     StaffFactory,
     StoreFactory,
+    staff_token,
 )
 
 MAX_EXAMPLES = 20
@@ -55,7 +55,7 @@ def counter(db, settings):
     member = MemberFactory(home_store=store, points_balance=500)
     RewardFactory(stores=[store])
     yield {
-        "cashier": "Token " + Token.objects.create(user=cashier).key,
+        "cashier": "Token " + staff_token(cashier),
         "device": "Device " + device_token,
         "reference": member_ref(member, staff=cashier, store=store),
     }

@@ -58,6 +58,7 @@ def _names(namespace: str) -> set[str]:
 # issued to the caller at the target store; "member.number" with B's member (a member of the
 # chain, served at any store's counter).
 STAFF = "staff"  # any staff member: answers about their own stores only
+SIGNED_IN = "signed_in"  # any signed-in user, about themselves only (their own API tokens)
 DEVICE = "device"  # reader devices only
 
 
@@ -80,6 +81,12 @@ class Route:
 ROUTES: dict[tuple[str, str], Route] = {
     ("ping", "get"): Route("get", {}, None, PUBLIC, 200),
     ("auth-token", "post"): Route("post", {}, {"username": "x", "password": "y"}, PUBLIC, 401),
+    ("auth-tokens", "get"): Route("get", {}, None, SIGNED_IN, 200),
+    ("auth-logout", "post"): Route("post", {}, None, SIGNED_IN, 204),
+    ("auth-logout-all", "post"): Route("post", {}, None, SIGNED_IN, 200),
+    ("staff-tokens-revoke", "post"): Route(
+        "post", {"user_id": "cashier"}, None, Action.OFFICE_HEAD, 200
+    ),
     ("store-list", "get"): Route("get", {}, None, STAFF, 200),
     ("store-rewards", "get"): Route("get", {"store_code": "store"}, None, Action.MEMBER_READ, 200),
     ("member-enroll", "post"): Route(
@@ -181,7 +188,7 @@ def expected(caller: str, route: Route, target: str) -> str:
     here = target == AT_A or not route.targeted
     if route.needs == DEVICE:
         return ALLOW if caller == READER and here else DENY
-    if route.needs == STAFF:  # signed-in staff, answered with their own stores (maybe none)
+    if route.needs in (STAFF, SIGNED_IN):  # answered about the caller's own stores or tokens
         return ALLOW if caller not in (READER, ANONYMOUS) else DENY
     if caller not in ROLE_ACTIONS:
         return DENY
@@ -232,6 +239,7 @@ def _fill(spec, *, side, b, user):
         "device": side.device.pk,
         "scan": str(side.scan.pk),
         "member.number": b.member.number,
+        "cashier": side.cashier.pk,
         "ref": lambda: member_ref(b.member, staff=user, store=side.store),
     }.get(spec, spec)
 
@@ -465,6 +473,7 @@ _DASHBOARD_KWARGS = {
     "device_register": {"code": "b.store"},
     "campaign_end": {"pk": 1},
     "device_revoke": {"pk": "b.device"},
+    "staff_tokens_revoke": {"user_id": "b.cashier"},
     "reward_active": {"pk": 1},
     "notice": {"pk": 1},
 }
@@ -475,6 +484,7 @@ _DASHBOARD_POST = {
     "device_register",
     "campaign_end",
     "device_revoke",
+    "staff_tokens_revoke",
     "reward_active",
     "consent_verify",
 }
@@ -502,6 +512,7 @@ DASHBOARD_PAGES = {
     "reward_active",
     "staff",
     "staff_csv",
+    "staff_tokens_revoke",
     "notices",
     "notices_csv",
     "notice",
@@ -522,7 +533,12 @@ def _page_value(spec, a, b):
         return spec
     if spec == "b.member":  # the best A's cashier can hold: a reference for B's counter
         return member_ref(b.member, staff=a.cashier, store=b.store)
-    return {"b.store": b.store.code, "b.device": b.device.pk, "b.scan": str(b.scan.pk)}[spec]
+    return {
+        "b.store": b.store.code,
+        "b.device": b.device.pk,
+        "b.scan": str(b.scan.pk),
+        "b.cashier": b.cashier.pk,
+    }[spec]
 
 
 def _page_url(name: str, a, b) -> str:
