@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
@@ -66,6 +67,8 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
 
 _CACHE_KEY = "stores.access.v1:{}"
 _STORE_KEY = "stores.store.v1:{}"
+_USER_KEY = "stores.user.v1:{}"
+_USER_SECONDS = 60
 _STORE_ID_KEY = "stores.store-id.v1:{}"
 _CACHE_SECONDS = 600
 
@@ -146,6 +149,27 @@ def staff_access(user: AbstractBaseUser | None) -> StaffAccess:
     roles = {store_id: role for store_id, role in assignments if store_id is not None}
     head_office = any(role == StaffRole.HEAD_OFFICE for _, role in assignments)
     return StaffAccess(user=user, head_office=head_office, roles=roles)
+
+
+def staff_user(user_id: int) -> AbstractBaseUser | None:
+    """Return the user with this id (kept in the cache a minute), or None.
+
+    Only for a user a credential already designates (an API token read from the database):
+    whether they are active is read again within the minute, and saving the user drops it.
+    """
+    key = _USER_KEY.format(user_id)
+    user = cache_get(key)
+    if user is None:
+        user = get_user_model().objects.filter(pk=user_id).first()
+        if user is None:
+            return None
+        cache_set(key, user, _USER_SECONDS)
+    return user
+
+
+def staff_user_forget(*, user_id: int) -> None:
+    """Drop the cached user (call whenever the user is saved or deleted)."""
+    cache_delete(_USER_KEY.format(user_id))
 
 
 def staff_access_forget(*, user_id: int) -> None:
