@@ -70,7 +70,8 @@ def scan_output(scan: EidScan, *, request) -> dict:
     """Render a scan for the staff member at its counter; a recognised member comes with a
     reference (found by eID) and the read is recorded."""
     references = {}
-    if scan.member is not None:
+    # Only the staff member who armed the scan, for whom the customer presented the card.
+    if scan.member is not None and scan.staff_id == request.user.pk:
         store = scan.store
         services.member_reads_record(
             members=[scan.member],

@@ -133,7 +133,7 @@ OPEN_STATES = (
 
 class TicketSource(models.TextChoices):
     PUBLIC_FORM = "public_form", _("Public request form")
-    COUNTER = "counter", _("At the counter, verified in person")
+    COUNTER = "counter", _("At the counter, confirmed by the member")
     WITHDRAWAL = "withdrawal", _("Consent withdrawn")
     RETENTION = "retention", _("Retention period ended")
 
