@@ -110,6 +110,19 @@ def stack(tmp_path_factory):
             leftover.unlink()
 
 
+def _mailed_code(log: Path, timeout: float = 60) -> str:
+    """Return the confirmation code the worker mailed (the stack's mail goes to its log)."""
+    import re
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = re.findall(r"^(\d{6})\s*$", log.read_text(errors="replace"), re.MULTILINE)
+        if found:
+            return found[-1]
+        time.sleep(0.5)
+    pytest.fail("no confirmation code was mailed:\n" + log.read_text()[-4000:])
+
+
 def test_counter_flow_and_erasure_through_the_real_worker(stack):
     base, _, log = stack
     http = requests.Session()
@@ -150,26 +163,36 @@ def test_counter_flow_and_erasure_through_the_real_worker(stack):
         timeout=10,
     )
     assert joined.status_code == 201, joined.text
-    member_id = joined.json()["id"]
+    member = joined.json()["reference"]  # the counter's calls take the visit's reference
 
     # Earn.
     earned = http.post(
-        f"{base}/api/v1/members/{member_id}/earn/",
+        f"{base}/api/v1/members/{member}/earn/",
         json={"store": "GNT01", "amount": "12.50"},
         headers={"Idempotency-Key": uuid.uuid4().hex},
         timeout=10,
     )
     assert earned.status_code == 201, earned.text
-    assert http.get(f"{base}/api/v1/members/{member_id}/", timeout=10).json()["points_balance"] > 0
+    detail = http.get(f"{base}/api/v1/members/{member}/?store=GNT01", timeout=10)
+    assert detail.json()["points_balance"] > 0
 
-    # Erasure at the counter: verified in person, approved, run by the worker.
+    # Erasure at the counter: it waits for the member, who confirms with the code mailed to
+    # them (the worker sends it); then approved and run by the worker.
     ticket = http.post(
-        f"{base}/api/v1/members/{member_id}/erasure/", json={"store": "GNT01"}, timeout=10
+        f"{base}/api/v1/members/{member}/erasure/", json={"store": "GNT01"}, timeout=10
     )
     assert ticket.status_code == 201, ticket.text
+    assert ticket.json()["confirmation"] == "email_code"
+    code = _mailed_code(log)
+    confirmed = http.post(
+        f"{base}/api/v1/members/{member}/confirm/",
+        json={"store": "GNT01", "kind": "erasure", "code": code},
+        timeout=10,
+    )
+    assert confirmed.status_code == 200, confirmed.text
     deadline = time.monotonic() + 60
     while True:
-        found = http.get(f"{base}/api/v1/members/{member_id}/", timeout=10)
+        found = http.get(f"{base}/api/v1/members/{member}/?store=GNT01", timeout=10)
         if found.status_code == 404:
             assert found.json()["code"] == "member_not_found"
             break
