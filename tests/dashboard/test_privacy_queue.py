@@ -77,6 +77,7 @@ def test_the_queue_query_count_does_not_grow(office, tickets):
             office.get(reverse("dashboard:tickets"))
         return len(q)
 
+    count()  # the first call also fills the cache (the caller's access)
     small = count()
     for _ in range(30):
         PrivacyTicketFactory(state="verified")
