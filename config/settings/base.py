@@ -307,6 +307,10 @@ PRIVACY_HASH_KEY = (
     or hashlib.sha256(("privacy-hash-key:" + SECRET_KEY).encode()).hexdigest()
 )
 PRIVACY_RETENTION_MONTHS = env.int("PRIVACY_RETENTION_MONTHS", default=24)
+
+# How long the dashboard's refresh waits for ledger writers that started before it (seconds);
+# past that it leaves the figures for the next run (dashboard.services).
+DASHBOARD_REFRESH_WAIT_SECONDS = env.float("DASHBOARD_REFRESH_WAIT_SECONDS", default=10.0)
 PRIVACY_LINK_EXPIRY_HOURS = env.int("PRIVACY_LINK_EXPIRY_HOURS", default=48)
 PRIVACY_UNVERIFIED_DROP_DAYS = env.int("PRIVACY_UNVERIFIED_DROP_DAYS", default=7)
 # Verified erasure requests are scheduled at once; False leaves approval to head office.
