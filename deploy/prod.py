@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import stack_db  # PgBouncer and the read replica (deploy/stack_db.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", ""}
@@ -58,6 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quiet", action="store_true", help="Send the processes' output to var/ log files."
     )
+    stack_db.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -330,7 +333,11 @@ def main(argv: list[str] | None = None) -> int:
         token_file = Path(args.env_file).with_name(f"demo-reader-{args.port}.token")
         manage(seed_env, "seed_demo", "--reader-token-file", str(token_file))
     log(f"serving on http://{args.host}:{args.port}/  (health: /healthz, API docs: /api/docs/)")
-    return supervise(commands(args), env, args.quiet)
+    pooled, pooler, cleanup = stack_db.prepare(args, database_url, log)
+    try:
+        return supervise({**pooler, **commands(args)}, {**env, **pooled}, args.quiet)
+    finally:
+        cleanup()
 
 
 if __name__ == "__main__":

@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Reports read from the replica when there is one (after the user is known).
+    "config.db_router.ReplicaReadsMiddleware",
     # Last: turns a login refused by axes into the lockout answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -103,6 +105,36 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         server_side_binding=True,
         prepare_threshold=None if threshold in ("", "off", "none") else int(threshold),
     )
+    # Behind PgBouncer in transaction mode a cursor cannot outlive its transaction.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DB_TRANSACTION_POOLER", default=False
+    )
+# A streaming read replica for head office's reports, CSV files and exports (config/db_router).
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db("DATABASE_REPLICA_URL"),
+        "ENGINE": "core.db.postgresql",
+        "CONN_MAX_AGE": DATABASES["default"].get("CONN_MAX_AGE", 0),
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {**DATABASES["default"].get("OPTIONS", {}), "connect_timeout": 2},
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=30.0)
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=2.0)
+REPLICA_READ_VIEWS = [
+    "dashboard:figures",
+    "dashboard:figures_csv",
+    "dashboard:tickets_csv",
+    "dashboard:consent_csv",
+    "dashboard:stores_csv",
+    "dashboard:devices_csv",
+    "dashboard:rewards_csv",
+    "dashboard:staff_csv",
+    "dashboard:notices_csv",
+    "dashboard:compliance",
+    "dashboard:processing_record",
+]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,7 +1,9 @@
 """The production stack (`deploy/prod.py`, what `make prod` runs), smoke-tested over HTTP.
 
-gunicorn with production settings, a Celery worker and beat on Redis, PostgreSQL: log in,
-join by form, earn, open an erasure at the counter and wait until the real worker did it.
+gunicorn with production settings, a Celery worker and beat on Redis, PostgreSQL behind
+PgBouncer (transaction pooling) with a streaming read replica: log in, join by form, earn,
+open an erasure at the counter and wait until the real worker did it; head office's reports
+read from the replica, and from the primary when the replica lags or is stopped.
 Runs where PostgreSQL and Redis are configured (CI's second pass), on a database of its own.
 """
 
@@ -12,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -21,7 +24,8 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-DATABASE = "loyalty_smoke"
+# Named after the run's own database, so runs against different databases never share it.
+DATABASE = urlsplit(os.environ.get("DATABASE_URL", "")).path.lstrip("/") + "_smoke"
 PASSWORD = "demo-counter-2026"
 
 pytestmark = [pytest.mark.prod_stack, pytest.mark.postgres, pytest.mark.celery_worker]
@@ -49,11 +53,16 @@ def stack(tmp_path_factory):
     """Start deploy/prod.py on a free port and a fresh database; stop it with Ctrl-C after."""
     _drop_database()
     folder = tmp_path_factory.mktemp("prod")
+    # The replica's data: outside pytest's folder (0700), which postgres cannot enter.
+    replica_dir = Path(tempfile.mkdtemp(prefix="loyalty-smoke-replica-"))
     port = _free_port()
     database_url = urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{DATABASE}"))
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "PRIVACY_HASH_KEY")},
         "DATABASE_URL": database_url,
+        # A tight lag bound, checked often, so the fallback shows within seconds.
+        "REPLICA_MAX_LAG_SECONDS": "3",
+        "REPLICA_CHECK_SECONDS": "0.2",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests in this process
@@ -77,6 +86,12 @@ def stack(tmp_path_factory):
                 "2",
                 "--worker-concurrency",
                 "1",
+                "--pooler-port",
+                str(_free_port()),
+                "--replica-port",
+                str(_free_port()),
+                "--replica-dir",
+                str(replica_dir),
             ],
             cwd=ROOT,
             env=env,
@@ -97,7 +112,7 @@ def stack(tmp_path_factory):
             if time.monotonic() > deadline:
                 pytest.fail("the stack did not become healthy:\n" + log.read_text()[-4000:])
             time.sleep(0.5)
-        yield base, proc, log
+        yield base, proc, log, replica_dir
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
@@ -105,13 +120,15 @@ def stack(tmp_path_factory):
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        replica = [sys.executable, str(ROOT / "deploy" / "replica.py"), "stop", "--remove"]
+        subprocess.run([*replica, "--folder", str(replica_dir)], timeout=60)
         _drop_database()
         for leftover in (ROOT / "var").glob(f"celerybeat-{queue}*"):
             leftover.unlink()
 
 
 def test_counter_flow_and_erasure_through_the_real_worker(stack):
-    base, _, log = stack
+    base, _, log, _ = stack
     http = requests.Session()
 
     # Health: database and broker both answer, no personal data in the body.
@@ -180,9 +197,124 @@ def test_counter_flow_and_erasure_through_the_real_worker(stack):
     assert "erasure completed" in log.read_text()
 
 
+def _sql(url: str, statement: str, params=()):
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        cursor = conn.execute(statement, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def _pooler_stats(port: int) -> dict[str, int]:
+    """PgBouncer's SHOW STATS for the smoke database (its console speaks simple queries only)."""
+    import psycopg
+
+    with psycopg.connect(
+        f"postgres://postgres@127.0.0.1:{port}/pgbouncer", autocommit=True
+    ) as conn:
+        result = conn.pgconn.exec_(b"SHOW STATS")
+        names = [result.fname(i).decode() for i in range(result.nfields)]
+        for row in range(result.ntuples):
+            values = {n: result.get_value(row, i) for i, n in enumerate(names)}
+            if values["database"] == DATABASE.encode():
+                return {n: int(v) for n, v in values.items() if n.startswith("total_")}
+    return {}
+
+
+def _office(base: str) -> requests.Session:
+    """Head office signed in through the login form (cookies are Secure: sent by hand)."""
+    page = requests.get(base + "/counter/login/", timeout=10)
+    token = page.cookies["csrftoken"]
+    signed_in = requests.post(
+        base + "/counter/login/",
+        data={"username": "headoffice", "password": PASSWORD, "csrfmiddlewaretoken": token},
+        headers={"Cookie": f"csrftoken={token}"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert signed_in.status_code == 302, signed_in.text[:300]
+    office = requests.Session()
+    office.headers["Cookie"] = f"sessionid={signed_in.cookies['sessionid']}"
+    return office
+
+
+def _store_name(office: requests.Session, base: str) -> str:
+    rows = office.get(base + "/office/stores/stores.csv", timeout=30)
+    assert rows.status_code == 200, rows.text[:300]
+    line = next(row for row in rows.text.splitlines() if row.startswith("GNT01,"))
+    return line.split(",")[1]
+
+
+def test_pooler_and_replica_reports_fall_back_to_the_primary(stack):
+    base, _, log, folder = stack
+    text = log.read_text()
+    assert "transaction pooling" in text and "reports read from the replica" in text
+    pooler_port = int(text.split("PgBouncer ", 1)[1].split("127.0.0.1:", 1)[1].split(",")[0])
+    primary = urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{DATABASE}"))
+    replica = urlunsplit(
+        urlsplit(primary)._replace(
+            netloc=f"postgres@127.0.0.1:{text.split('replica on 127.0.0.1:', 1)[1].split()[0]}"
+        )
+    )
+    office = _office(base)
+
+    # The app's transactions go through PgBouncer.
+    before = _pooler_stats(pooler_port).get("total_xact_count", 0)
+    assert office.get(base + "/office/", timeout=30).status_code == 200
+    assert _pooler_stats(pooler_port)["total_xact_count"] > before
+
+    def rename(name: str) -> None:
+        _sql(primary, "UPDATE stores_store SET name = %s WHERE code = 'GNT01'", [name])
+
+    def replayed() -> bool:
+        (lsn,) = _sql(primary, "SELECT pg_current_wal_lsn()::text")[0]
+        return _sql(replica, "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [lsn])[0][0]
+
+    def wait(check, seconds: float = 30) -> None:
+        deadline = time.monotonic() + seconds
+        while not check():
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+
+    # given: the replica current, then its replay paused and a change on the primary
+    rename("Gent Replica Check 1")
+    wait(replayed)
+    wait(lambda: _store_name(office, base) == "Gent Replica Check 1")
+    _sql(replica, "SELECT pg_wal_replay_pause()")
+    try:
+        rename("Gent Replica Check 2")
+        # then: within the lag bound the export reads the replica (the old name)
+        assert _store_name(office, base) == "Gent Replica Check 1"
+        # and past the bound (3 s) it reads the primary
+        wait(lambda: _store_name(office, base) == "Gent Replica Check 2", seconds=20)
+    finally:
+        _sql(replica, "SELECT pg_wal_replay_resume()")
+    wait(replayed)
+
+    # when: the replica is stopped
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "deploy" / "replica.py"),
+            "stop",
+            "--folder",
+            str(folder),
+        ],
+        check=True,
+        timeout=60,
+    )
+    rename("Gent Replica Check 3")
+
+    # then: reports and exports still answer, from the primary
+    assert _store_name(office, base) == "Gent Replica Check 3"
+    assert office.get(base + "/office/", timeout=30).status_code == 200
+    assert office.get(base + "/office/figures/stores.csv", timeout=30).status_code == 200
+
+
 def test_ctrl_c_stops_every_process(stack):
-    _, proc, log = stack
+    _, proc, log, folder = stack
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 0, log.read_text()[-3000:]
     text = log.read_text()
     assert "[prod] stopped" in text
+    assert not (folder / "data" / "postmaster.pid").exists()
