@@ -282,7 +282,7 @@ class Command(BaseCommand):
         ids = self._member_ids(size)
         members, cards, entries = [], [], []
         for i in range(size):
-            n = offset + i
+            n = ids[i]  # unique for good, also after members were erased
             given, surname = rng.choice(GIVEN), rng.choice(SURNAMES)
             eid = rng.random() < 0.4
             joined = now - timedelta(days=rng.randint(1, 900), seconds=rng.randint(0, 86399))
