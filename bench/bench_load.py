@@ -141,6 +141,10 @@ def samples(url: str) -> dict[str, Path]:
         }
         for name, query in queries.items():
             rows = [str(row[0]) for row in conn.execute(query)]
+            if not rows:  # a small table: the sample may hold no page at all
+                rows = [
+                    str(r[0]) for r in conn.execute(re.sub(r"TABLESAMPLE \S+ \(\d+\) ", "", query))
+                ]
             if not rows:
                 raise SystemExit(f"no sample rows for {name}: is the database seeded?")
             path = RESULTS / f"{name}.txt"
