@@ -229,3 +229,31 @@ class ScanExpired(Conflict):
 class EidCardLinkedElsewhere(Conflict):
     code = "eid_card_linked_elsewhere"
     message = "This eID card is already linked to another member."
+
+
+class EidNameTooLong(InvalidInput):
+    code = "eid_name_too_long"
+    message = (
+        "A name is longer than the eID card format allows (surname 110 bytes, given names 95)."
+    )
+
+
+class ScanCancelled(Conflict):
+    code = "scan_cancelled"
+    message = "This scan was cancelled at the counter; the card is not read."
+
+
+class ScanAlreadyRead(Conflict):
+    code = "scan_already_read"
+    message = "This scan has had its one read; arm a new one for another read."
+
+
+class ScanNotWaiting(Conflict):
+    code = "scan_not_waiting"
+    message = "This scan is no longer waiting for a card and cannot be cancelled."
+
+
+class GuardianConsentNeeded(Conflict):
+    code = "eid_guardian_consent_needed"
+    message = "This is a child's card: a parent or guardian must give the consent."
+

@@ -77,6 +77,8 @@ class ConsentForm(forms.Form):
     language = forms.ChoiceField(choices=Language.choices)
     notice_version = forms.IntegerField(min_value=1)
     device = forms.IntegerField(min_value=1)
+    anonymous = forms.BooleanField(required=False)
+    guardian_consent = forms.BooleanField(required=False)
 
 
 class ExportForm(forms.Form):

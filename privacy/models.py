@@ -24,6 +24,14 @@ class Channel(models.TextChoices):
     STAFF_PORTAL = "staff_portal", _("Through the staff portal")
 
 
+class ConsentGiver(models.TextChoices):
+    """Who gave a consent: the person concerned, or for a child the holder of parental
+    responsibility (GDPR Art. 8; Belgian law of 30 July 2018, art. 7)."""
+
+    SUBJECT = "subject", _("The person concerned")
+    GUARDIAN = "guardian", _("A parent or guardian")
+
+
 class NoticeVersion(models.Model):
     """One published text of a privacy notice, for one purpose in one language. Immutable."""
 
@@ -73,6 +81,9 @@ class ConsentRecord(models.Model):
     notice = models.ForeignKey(NoticeVersion, on_delete=models.PROTECT, related_name="+")
     language = models.CharField(max_length=2, choices=Language.choices)
     channel = models.CharField(max_length=16, choices=channel_choices)
+    given_by = models.CharField(
+        max_length=10, choices=ConsentGiver.choices, default=ConsentGiver.SUBJECT
+    )
     store = models.ForeignKey(
         Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

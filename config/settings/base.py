@@ -352,6 +352,15 @@ PRIVACY_RATE_LIMIT_PER_IP = env.int("PRIVACY_RATE_LIMIT_PER_IP", default=20)
 PRIVACY_RATE_LIMIT_PER_IDENTIFIER = env.int("PRIVACY_RATE_LIMIT_PER_IDENTIFIER", default=3)
 PRIVACY_SITE_URL = env("PRIVACY_SITE_URL", default="http://127.0.0.1:8000")
 
+# The server keeps a keyed hash of each eID token an agent sends, never the token itself, so
+# no value an agent sends (honest, old or tampered with) lands in the database verbatim.
+# Derived from PRIVACY_HASH_KEY unless set; like it, never rotate it casually: every card link
+# was stored under it (a new key means every member re-links their card).
+EID_TOKEN_HASH_KEY = (
+    env("EID_TOKEN_HASH_KEY", default="")
+    or hashlib.sha256(("eid-token-hash-key:" + PRIVACY_HASH_KEY).encode()).hexdigest()
+)
+
 # eID channel: how long an armed scan waits for the card, and the longest device long-poll.
 EID_SCAN_TTL_SECONDS = env.int("EID_SCAN_TTL_SECONDS", default=120)
 EID_DEVICE_POLL_MAX_SECONDS = env.int("EID_DEVICE_POLL_MAX_SECONDS", default=20)

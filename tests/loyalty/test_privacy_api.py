@@ -38,7 +38,7 @@ def test_consent_state_per_purpose(api, eid_member):
     assert response.status_code == 200
     states = {row["purpose"]: row for row in response.json()["results"]}
     assert states["eid_recognition"]["state"] == "given"
-    assert states["eid_recognition"]["notice_version"] == 1
+    assert states["eid_recognition"]["notice_version"] == 2
     assert states["eid_recognition"]["store"] == "GNT01"
     assert states["marketing_email"]["state"] == "none"
 

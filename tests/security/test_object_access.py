@@ -90,7 +90,10 @@ API_CASES = {
         REFUSED,
     ),
     "eid-scan-detail": ("get", {"scan_id": "b.scan"}, None, REFUSED),
+    "eid-scan-cancel": ("post", {"scan_id": "b.scan"}, None, REFUSED),
     "device-scan-next": ("get", {}, None, "device-only"),
+    "device-scan-state": ("get", {"scan_id": "b.scan"}, None, "device-only"),
+    "device-scan-read": ("post", {"scan_id": "b.scan"}, None, "device-only"),
     "device-scan-result": (
         "post",
         {"scan_id": "b.scan"},
@@ -258,6 +261,7 @@ PAGE_CASES = {
     "portal:eid_consent": ("get", {"store_code": "b.store"}, REFUSED),
     "portal:scan": ("get", {"store_code": "b.store", "scan_id": "b.scan"}, REFUSED),
     "portal:scan_state": ("get", {"store_code": "b.store", "scan_id": "b.scan"}, REFUSED),
+    "portal:scan_cancel": ("post", {"store_code": "b.store", "scan_id": "b.scan"}, REFUSED),
     "portal:member": ("get", {"store_code": "b.store", "member_id": "b.member"}, REFUSED),
     "portal:member_earn": ("post", {"store_code": "b.store", "member_id": "b.member"}, REFUSED),
     "portal:member_redeem": ("post", {"store_code": "b.store", "member_id": "b.member"}, REFUSED),
