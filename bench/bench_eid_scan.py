@@ -30,7 +30,7 @@ from reader_agent.server_api import DeviceApi  # noqa: E402
 from tests.pcsc_support import missing_requirements, pcsc_stack  # noqa: E402
 from tests.reader_agent.fake_device_server import FakeDeviceServer  # noqa: E402
 
-TARGET_APDUS = 5
+TARGET_APDUS = 6
 TARGET_RSS_MB = 40
 
 

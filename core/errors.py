@@ -256,4 +256,3 @@ class ScanNotWaiting(Conflict):
 class GuardianConsentNeeded(Conflict):
     code = "eid_guardian_consent_needed"
     message = "This is a child's card: a parent or guardian must give the consent."
-
