@@ -237,3 +237,27 @@ class RetentionRun(models.Model):
 
     def __str__(self) -> str:
         return f"retention run {self.started_at:%Y-%m-%d %H:%M} ({self.tickets_opened} opened)"
+
+
+class TicketTask(models.Model):
+    """Work for a ticket that must reach a worker: written with the ticket, deleted once done.
+
+    A transactional outbox. The row commits with the change that asks for the work, so a broker
+    outage, a crash between commit and queue or a killed worker cannot strand a ticket: the
+    sweeper (`privacy.tasks.ticket_tasks_sweep`, every minute under beat) sends again every row
+    not done in time. Holds the task's name and ids only, never personal data.
+    """
+
+    task = models.CharField(max_length=64)
+    ticket = models.ForeignKey(PrivacyTicket, on_delete=models.CASCADE, related_name="+")
+    args = models.JSONField(default=list, help_text="The ticket id and an event name, no more.")
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["sent_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.task} for ticket {self.ticket_id} ({self.attempts} sent)"

@@ -199,7 +199,32 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="loyalty")
+# The longest task (an erasure of a member with years of purchases, an access export) ends
+# well within CELERY_TASK_TIME_LIMIT, or the worker kills it. A task that a dead worker never
+# acknowledged goes back to the queue after the broker's visibility timeout, sized just above
+# that limit (Celery's default of one hour left an erasure waiting that long); privacy tickets
+# are also sent again by the outbox sweeper after PRIVACY_TASK_RETRY_SECONDS.
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 60,
+    "socket_timeout": 5,
+    "socket_connect_timeout": 3,
+}
+# A web request that queues work never waits long on a broker that is down: the outbox keeps
+# the work and the sweeper sends it later.
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_BEAT_SCHEDULE = {
+    "privacy-ticket-tasks-sweep": {
+        "task": "privacy.tasks.ticket_tasks_sweep",
+        "schedule": float(env.int("PRIVACY_TASK_SWEEP_SECONDS", default=60)),
+    },
     "expire-eid-scans": {
         "task": "loyalty.tasks.expire_eid_scans",
         "schedule": 60.0,
@@ -345,6 +370,11 @@ PRIVACY_RETENTION_MONTHS = env.int("PRIVACY_RETENTION_MONTHS", default=24)
 DASHBOARD_REFRESH_WAIT_SECONDS = env.float("DASHBOARD_REFRESH_WAIT_SECONDS", default=10.0)
 PRIVACY_LINK_EXPIRY_HOURS = env.int("PRIVACY_LINK_EXPIRY_HOURS", default=48)
 PRIVACY_UNVERIFIED_DROP_DAYS = env.int("PRIVACY_UNVERIFIED_DROP_DAYS", default=7)
+# A ticket's task not done this long after it was sent is sent again (then after twice as
+# long, up to an hour). Above the task time limit, so a slow run is not doubled.
+PRIVACY_TASK_RETRY_SECONDS = env.int(
+    "PRIVACY_TASK_RETRY_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60
+)
 # Verified erasure requests are scheduled at once; False leaves approval to head office.
 PRIVACY_ERASURE_AUTO_APPROVE = env.bool("PRIVACY_ERASURE_AUTO_APPROVE", default=True)
 PRIVACY_RATE_LIMIT_WINDOW_SECONDS = env.int("PRIVACY_RATE_LIMIT_WINDOW_SECONDS", default=3600)
