@@ -267,6 +267,7 @@ CACHES = {
     )
 }
 
+# The console by default (a developer's machine); production settings require an SMTP server.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="loyalty@example.be")
