@@ -29,6 +29,11 @@ class InvalidInput(ApplicationError):
     message = "Some fields are missing or invalid."
 
 
+class ValueOutOfRange(InvalidInput):
+    code = "value_out_of_range"
+    message = "A value is too large or otherwise out of range for what it goes into."
+
+
 class NotFound(ApplicationError):
     code = "not_found"
     status = 404
@@ -119,6 +124,16 @@ class InvalidPoints(InvalidInput):
     message = "The number of points must be a positive whole number."
 
 
+class PointsOutOfRange(InvalidInput):
+    code = "points_out_of_range"
+    message = "This purchase would earn more points than one ledger entry may hold."
+
+
+class BalanceOutOfRange(Conflict):
+    code = "balance_out_of_range"
+    message = "This would take the member's balance past the largest number it can hold."
+
+
 class InsufficientPoints(Conflict):
     code = "insufficient_points"
     message = "The member does not have enough points."
@@ -189,6 +204,18 @@ class LinkInvalid(ApplicationError):
     code = "link_invalid"
     status = 400
     message = "This link is not valid: it may have expired or been used already."
+
+
+class RequestTooLarge(ApplicationError):
+    code = "request_too_large"
+    status = 413
+    message = "The request body is too large."
+
+
+class ServiceUnavailable(ApplicationError):
+    code = "service_unavailable"
+    status = 503
+    message = "A service this needs is not answering; please try again shortly."
 
 
 class RateLimited(ApplicationError):

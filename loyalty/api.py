@@ -8,11 +8,11 @@ from __future__ import annotations
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import StrictInputMixin
+from core.parsing import LimitOffsetPagination
 from loyalty import selectors, services
 from loyalty.models import JoinChannel, Member, MemberStatus, Reward
 from stores.selectors import store_for_staff

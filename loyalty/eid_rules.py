@@ -13,6 +13,8 @@ import re
 
 from django.conf import settings
 
+from core.inputs import ascii_digits
+
 ALLOWED_RESULT_KEYS = frozenset(
     {"surname", "given_names", "eid_token", "read_method", "child_card"}
 )
@@ -54,7 +56,7 @@ def national_number_is_valid(digits: str) -> bool:
     The check digits are 97 minus the first nine digits mod 97; for people born from 2000
     on, a 2 is put in front of those nine digits first.
     """
-    if len(digits) != 11 or not digits.isdigit():
+    if len(digits) != 11 or not ascii_digits(digits):
         return False
     body, check = digits[:9], int(digits[9:])
     return check in (97 - int(body) % 97, 97 - int("2" + body) % 97)

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Lower
 
+from core.inputs import ascii_digits
 from loyalty import services
 from loyalty.models import EidCard, LedgerEntry, Member
 from loyalty.numbers import member_number_is_valid
@@ -31,7 +32,7 @@ def member_subject_key(member: Member) -> str:
 def member_from_subject_key(subject_key: str) -> Member | None:
     """Return the member behind a subject key, or None (not a member key, or erased)."""
     prefix, _, value = (subject_key or "").partition(":")
-    if prefix != PREFIX or not value.isdigit():
+    if prefix != PREFIX or not ascii_digits(value):
         return None
     return Member.objects.select_related("home_store").filter(pk=int(value)).first()
 

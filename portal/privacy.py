@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.inputs import ascii_digits
 from loyalty.privacy import member_from_subject_key
 from portal.models import MemberPageView
 from privacy.registry import ProcessingDeclaration, registry
@@ -14,7 +15,7 @@ from privacy.registry import ProcessingDeclaration, registry
 
 def _member_id(subject_key: str) -> int | None:
     prefix, _, value = (subject_key or "").partition(":")
-    return int(value) if prefix == "member" and value.isdigit() else None
+    return int(value) if prefix == "member" and ascii_digits(value) else None
 
 
 def erase_page_views(subject_key: str) -> dict[str, int]:

@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from core.errors import InvalidInput, MemberExists
+from core.inputs import text_clean
 from loyalty.contact import email_normalize, phone_normalize
 from loyalty.models import EID_SURNAME_MAX_BYTES, EidCard, JoinChannel, Member
 from loyalty.numbers import member_number_generate
@@ -16,8 +17,15 @@ NAME_MAX = 100
 
 
 def _clean_name(value: str, field: str, max_length: int = NAME_MAX) -> str:
-    value = " ".join((value or "").split())
-    if not value or len(value) > max_length or any(ch.isdigit() for ch in value):
+    # NFC, so "é" typed two ways is one name; control and format characters (NUL, zero-width
+    # joiners, right-to-left overrides) refuse the name instead of making it invisible.
+    value = text_clean(value or "")
+    if (
+        not value
+        or len(value) > max_length
+        or any(ch.isdigit() for ch in value)
+        or not any(ch.isalpha() for ch in value)
+    ):
         raise InvalidInput(details={field: ["Enter a name (letters only, up to 100)."]})
     return value
 

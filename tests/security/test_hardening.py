@@ -20,6 +20,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "loyalty.example.be",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/loyalty_prod",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.be:587",
 }
 
 
