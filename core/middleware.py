@@ -21,6 +21,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext_lazy as _
 
 from core.api import error_body
 from core.errors import RequestTooLarge, ServiceUnavailable, ValueOutOfRange
@@ -30,9 +31,9 @@ logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
 PAGE_MESSAGES = {
-    400: "Bad request.",
-    413: "The request is too large.",
-    503: "The service is briefly unavailable; please try again in a few seconds.",
+    400: _("Bad request."),
+    413: _("The request is too large."),
+    503: _("The service is briefly unavailable; please try again in a few seconds."),
 }
 
 
@@ -46,7 +47,9 @@ def error_response(request: HttpRequest, code: str, message: str, status: int) -
         response = JsonResponse(error_body(code, message), status=status)
     else:
         response = HttpResponse(
-            PAGE_MESSAGES.get(status, message), status=status, content_type="text/plain"
+            str(PAGE_MESSAGES.get(status, message)),
+            status=status,
+            content_type="text/plain; charset=utf-8",
         )
     if status == 503:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)

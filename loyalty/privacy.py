@@ -139,6 +139,12 @@ def members_inactive(cutoff: datetime) -> Iterable[str]:
     return [f"{PREFIX}:{pk}" for pk in ids.iterator(chunk_size=5000)]
 
 
+def members_all() -> Iterable[str]:
+    """Return the keys of every member (a restore re-applies erasures to any of them)."""
+    ids = Member.objects.order_by("pk").values_list("pk", flat=True)
+    return (f"{PREFIX}:{pk}" for pk in ids.iterator(chunk_size=5000))
+
+
 def eid_consent_withdrawn(subject_key: str) -> dict[str, int]:
     """Remove the eID link when its consent is withdrawn; nothing else about the member changes.
 
@@ -209,6 +215,7 @@ def register() -> None:
     registry.register_exporter("loyalty", export_member)
     registry.register_recipients("loyalty", member_recipients)
     registry.register_retention("loyalty", members_inactive)
+    registry.register_subjects("loyalty", members_all)
     registry.register_withdrawal_hook(Purpose.EID_RECOGNITION.value, eid_consent_withdrawn)
     for declaration in DECLARATIONS:
         registry.register_purpose(

@@ -147,6 +147,7 @@ class TicketSource(models.TextChoices):
     COUNTER = "counter", _("At the counter, verified in person")
     WITHDRAWAL = "withdrawal", _("Consent withdrawn")
     RETENTION = "retention", _("Retention period ended")
+    RESTORE = "restore", _("Erasure re-applied after a restore")
 
 
 class PrivacyTicket(models.Model):
@@ -261,3 +262,24 @@ class TicketTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} for ticket {self.ticket_id} ({self.attempts} sent)"
+
+
+class ErasureRecord(models.Model):
+    """One erasure done, kept so that a restored backup can have it re-applied (rule 9b).
+
+    Holds no personal data: the subject only as a keyed hash of its key (HMAC under
+    PRIVACY_HASH_KEY, a domain of its own), which identifies nobody without the database it
+    came from, and the ticket's number. `manage.py erasure_log_export` writes these out to be
+    kept apart from the backups; `manage.py erasures_reapply` erases again, in a restored
+    database, every subject whose hash is in that export.
+    """
+
+    subject_hash = models.CharField(max_length=64, unique=True)
+    erased_at = models.DateTimeField()
+    ticket_number = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["erased_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"erasure {self.erased_at:%Y-%m-%d %H:%M} (ticket {self.ticket_number})"
