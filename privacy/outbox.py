@@ -74,11 +74,14 @@ def ticket_task_send(row_id: int) -> bool:
         return False
     TicketTask.objects.filter(pk=row_id).update(sent_at=timezone.now(), attempts=F("attempts") + 1)
     task = current_app.tasks[row.task]
+    # No result wanted (the outbox row is the record): nor a subscription to Redis's result
+    # channel, which would fail the request, and stay broken, while Redis is down.
+    send = {"args": row.args, "kwargs": {"outbox_id": row_id}, "ignore_result": True}
     if current_app.conf.task_always_eager:
-        task.apply_async(args=row.args, kwargs={"outbox_id": row_id})
+        task.apply_async(**send)
         return True
     try:
-        task.apply_async(args=row.args, kwargs={"outbox_id": row_id})
+        task.apply_async(**send)
     except BROKER_ERRORS as exc:
         TicketTask.objects.filter(pk=row_id).update(sent_at=None)
         logger.warning(

@@ -211,6 +211,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_TASK_TIME_LIMIT + 60,
     "socket_timeout": 5,
     "socket_connect_timeout": 3,
+    # Connecting gives up after a few tries instead of retrying forever inside a web request.
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
 }
 # A web request that queues work never waits long on a broker that is down: the outbox keeps
 # the work and the sweeper sends it later.

@@ -24,7 +24,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
-from aiosmtpd.controller import Controller
+
+from tests.smtp_server import SmtpServer
 
 ROOT = Path(__file__).resolve().parents[2]
 # Named after the run's own database, so runs against different databases never share it.
@@ -42,35 +43,6 @@ def _free_port() -> int:
 
 def _admin_url() -> str:
     return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path="/postgres"))
-
-
-class Mailbox:
-    """What the local SMTP server received."""
-
-    def __init__(self):
-        self.messages: list[tuple[list[str], str]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos), envelope.content.decode("utf-8", "replace")))
-        return "250 OK"
-
-
-class SmtpServer:
-    """A real SMTP server on a fixed free port, which the test can stop and start again."""
-
-    def __init__(self):
-        self.port = _free_port()
-        self.mailbox = Mailbox()
-        self.controller = None
-
-    def start(self):
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self):
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
 
 
 def _production_env(folder: Path, database_url: str, smtp: SmtpServer) -> dict:
