@@ -59,10 +59,19 @@ def error_response(request: HttpRequest, code: str, message: str, status: int) -
 
 def outage_errors() -> tuple[type[BaseException], ...]:
     """Return the exception types that mean "a server we need did not answer"."""
+    import psycopg
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    return (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
+    # psycopg's own errors too: one raised outside Django's wrapper is the same outage.
+    return (
+        OperationalError,
+        InterfaceError,
+        psycopg.OperationalError,
+        psycopg.InterfaceError,
+        RedisConnectionError,
+        RedisTimeoutError,
+    )
 
 
 def outage_response(request: HttpRequest, exc: BaseException) -> HttpResponse:

@@ -49,7 +49,7 @@ def test_production_security_settings():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
         '["django.contrib.auth.hashers.Argon2PasswordHasher", true, true, true, 31536000, '
-        'true, "axes.handlers.cache.AxesCacheHandler"]'
+        'true, "axes.handlers.database.AxesDatabaseHandler"]'
     )
 
 

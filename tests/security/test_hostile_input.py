@@ -207,3 +207,33 @@ def test_plain_int_and_text_clean():
     assert plain_int("9" * 20) is None and plain_int(True) is None
     assert plain_int("5", minimum=6) is None
     assert text_clean("a\u200db") is None and text_clean(" a \t b ") == "a b"
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        {"given_names": "Ann\x00e"},
+        {"surname": "Dubois\x00"},
+        {"given_names": "\u200d"},
+        {"surname": "\u202eneeteeP"},
+    ],
+)
+def test_an_eid_result_with_nul_or_invisible_characters_in_a_name_is_a_400(api, eid_reader, names):
+    from tests.api.test_eid_api import arm, result
+
+    device, client = eid_reader
+    scan_id = arm(api, device)
+    client.get("/api/v1/device/scans/next/?wait=0")
+    answer = result(client, scan_id, **names)
+    assert answer.status_code == 400, answer.content
+    assert not Member.objects.exists()
+
+
+@pytest.fixture
+def eid_reader(store):
+    from rest_framework.test import APIClient
+
+    device, token = reader_device_register(store=store, name="Kassa 1")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Device {token}")
+    return device, client
