@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('privacy', '0005_purpose_channel_kind_choices_from_registry'),
+        ('privacy', '0006_consent_given_by_eid_notice_v2'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('privacy', '0006_ticket_task_outbox'),
+        ('privacy', '0007_ticket_task_outbox'),
     ]
 
     operations = [
