@@ -30,7 +30,7 @@ from reader_agent.server_api import DeviceApi  # noqa: E402
 from tests.pcsc_support import missing_requirements, pcsc_stack  # noqa: E402
 from tests.reader_agent.fake_device_server import FakeDeviceServer  # noqa: E402
 
-TARGET_APDUS = 5
+TARGET_APDUS = 6
 TARGET_RSS_MB = 40
 
 
@@ -112,7 +112,7 @@ def main() -> int:
     parser.add_argument("--card", default="alice")
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--arrival-rounds", type=int, default=3)
-    parser.add_argument("--emulator-args", default="", help="e.g. '--wrong-le'")
+    parser.add_argument("--emulator-args", default="", help="e.g. '--get-response'")
     parser.add_argument("--server", help="a real server's base URL (staff arm each scan)")
     parser.add_argument("--token", help="device token for --server")
     parser.add_argument(

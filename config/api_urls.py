@@ -49,7 +49,22 @@ urlpatterns = [
     ),
     path("eid/scans/", api_eid.EidScanArmApi.as_view(), name="eid-scan-arm"),
     path("eid/scans/<uuid:scan_id>/", api_eid.EidScanDetailApi.as_view(), name="eid-scan-detail"),
+    path(
+        "eid/scans/<uuid:scan_id>/cancel/",
+        api_eid.EidScanCancelApi.as_view(),
+        name="eid-scan-cancel",
+    ),
     path("device/scans/next/", api_eid.DeviceScanNextApi.as_view(), name="device-scan-next"),
+    path(
+        "device/scans/<str:scan_id>/",
+        api_eid.DeviceScanStateApi.as_view(),
+        name="device-scan-state",
+    ),
+    path(
+        "device/scans/<str:scan_id>/read/",
+        api_eid.DeviceScanReadApi.as_view(),
+        name="device-scan-read",
+    ),
     path(
         "device/scans/<str:scan_id>/result/",
         api_eid.DeviceScanResultApi.as_view(),

@@ -13,7 +13,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, RequestTooLarge, ServiceUnavailable, ValueOutOfRange
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,30 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Turn domain and DRF errors into `{"code", "message", "details"}` with a stable code."""
+    """Turn domain and DRF errors into `{"code", "message", "details"}` with a stable code.
+
+    A body too large is a 413; a database or Redis that does not answer is a 503 with a
+    Retry-After header, so clients retry instead of reporting a bug.
+    """
+    from django.core.exceptions import RequestDataTooBig
+    from django.db import DataError
+
+    from core.middleware import RETRY_AFTER_SECONDS, outage_errors
+
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
+    elif isinstance(exc, DataError):
+        # The last line of defence: a number past its column or text the database refuses.
+        logger.warning("input refused by the database: %s", type(exc).__name__)
+        exc = ValueOutOfRange()
+    elif isinstance(exc, outage_errors()):
+        logger.warning("service unavailable: %s", type(exc).__name__)
+        response = Response(
+            error_body(ServiceUnavailable.code, ServiceUnavailable.message),
+            status=ServiceUnavailable.status,
+        )
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
     if isinstance(exc, Http404):

@@ -29,6 +29,11 @@ class InvalidInput(ApplicationError):
     message = "Some fields are missing or invalid."
 
 
+class ValueOutOfRange(InvalidInput):
+    code = "value_out_of_range"
+    message = "A value is too large or otherwise out of range for what it goes into."
+
+
 class NotFound(ApplicationError):
     code = "not_found"
     status = 404
@@ -147,6 +152,16 @@ class InvalidPoints(InvalidInput):
     message = "The number of points must be a positive whole number."
 
 
+class PointsOutOfRange(InvalidInput):
+    code = "points_out_of_range"
+    message = "This purchase would earn more points than one ledger entry may hold."
+
+
+class BalanceOutOfRange(Conflict):
+    code = "balance_out_of_range"
+    message = "This would take the member's balance past the largest number it can hold."
+
+
 class InsufficientPoints(Conflict):
     code = "insufficient_points"
     message = "The member does not have enough points."
@@ -219,6 +234,18 @@ class LinkInvalid(ApplicationError):
     message = "This link is not valid: it may have expired or been used already."
 
 
+class RequestTooLarge(ApplicationError):
+    code = "request_too_large"
+    status = 413
+    message = "The request body is too large."
+
+
+class ServiceUnavailable(ApplicationError):
+    code = "service_unavailable"
+    status = 503
+    message = "A service this needs is not answering; please try again shortly."
+
+
 class RateLimited(ApplicationError):
     code = "rate_limited"
     status = 429
@@ -257,3 +284,30 @@ class ScanExpired(Conflict):
 class EidCardLinkedElsewhere(Conflict):
     code = "eid_card_linked_elsewhere"
     message = "This eID card is already linked to another member."
+
+
+class EidNameTooLong(InvalidInput):
+    code = "eid_name_too_long"
+    message = (
+        "A name is longer than the eID card format allows (surname 110 bytes, given names 95)."
+    )
+
+
+class ScanCancelled(Conflict):
+    code = "scan_cancelled"
+    message = "This scan was cancelled at the counter; the card is not read."
+
+
+class ScanAlreadyRead(Conflict):
+    code = "scan_already_read"
+    message = "This scan has had its one read; arm a new one for another read."
+
+
+class ScanNotWaiting(Conflict):
+    code = "scan_not_waiting"
+    message = "This scan is no longer waiting for a card and cannot be cancelled."
+
+
+class GuardianConsentNeeded(Conflict):
+    code = "eid_guardian_consent_needed"
+    message = "This is a child's card: a parent or guardian must give the consent."

@@ -9,6 +9,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.inputs import BIGINT_MAX, MAX_POINTS
 from privacy.models import ConsentAction, TicketState
 from privacy.registry import purpose_choices, ticket_kind_choices
 from stores.models import Language, Rounding, StaffRole, Store
@@ -124,7 +125,9 @@ class ConsentFilterForm(forms.Form):
     )
     start = forms.DateField(label=_("From"), required=False, widget=DateInput())
     end = forms.DateField(label=_("To"), required=False, widget=DateInput())
-    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput())
+    before = forms.IntegerField(
+        required=False, min_value=1, max_value=BIGINT_MAX, widget=forms.HiddenInput()
+    )
 
     def __init__(self, *args, stores=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -169,7 +172,7 @@ class DeviceRegisterForm(forms.Form):
 class RewardForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     description = forms.CharField(label=_("Description"), max_length=300, required=False)
-    point_cost = forms.IntegerField(label=_("Points"), min_value=1)
+    point_cost = forms.IntegerField(label=_("Points"), min_value=1, max_value=MAX_POINTS)
     stores = forms.ModelMultipleChoiceField(
         label=_("Offered at"),
         queryset=Store.objects.order_by("code"),

@@ -1,8 +1,9 @@
 """Summary tables the dashboard reads instead of the ledger, and the consent chain's checks.
 
-Every row here is derived: `dashboard.services.stats_recompute` rebuilds any range of days
-from the ledger and the members table, so a row can always be thrown away and recomputed.
-They hold counts only, never a member.
+Every row here is derived: `dashboard.services.stats_refresh` adds the entries and members
+written since its last run (the watermark in `FiguresWatermark`), and `stats_rebuild` /
+`stats_recompute` recompute any range from the ledger and the members table, so a row can
+always be thrown away and recomputed. They hold counts only, never a member.
 """
 
 from __future__ import annotations
@@ -99,6 +100,22 @@ class MonthActiveMembers(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.store_id or 'chain'}"
+
+
+class FiguresWatermark(models.Model):
+    """How far the summary tables have read the ledger and the members table (one row).
+
+    Every ledger entry with id <= `entries_upto` and every member with id <= `members_upto`
+    is counted in the figures; the next refresh reads only what lies beyond.
+    """
+
+    entries_upto = models.BigIntegerField(default=0)
+    members_upto = models.BigIntegerField(default=0)
+    refreshed_at = models.DateTimeField(help_text="The last incremental refresh.")
+    rebuilt_at = models.DateTimeField(help_text="The last full rebuild.")
+
+    def __str__(self) -> str:
+        return f"figures up to entry {self.entries_upto}, member {self.members_upto}"
 
 
 class ChainCheck(models.Model):

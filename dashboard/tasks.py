@@ -17,9 +17,9 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(name="dashboard.tasks.stats_refresh")
-def stats_refresh(days: int = 2) -> int:
-    """Recompute the figures of the last `days` local days; return the day rows written."""
-    return services.stats_refresh_recent(days=days)
+def stats_refresh() -> int:
+    """Add what was written since the last run to the figures; return the rows read."""
+    return services.stats_refresh()
 
 
 @shared_task(name="dashboard.tasks.consent_chain_check")

@@ -19,6 +19,8 @@ max_requests_jitter = 500
 # No access log by default: a confirmation link carries its token in the URL. The load
 # balancer logs requests if the chain wants them (strip the path of /privacy/confirm/).
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+if os.environ.get("GUNICORN_ACCESS_LOG_FORMAT"):
+    access_log_format = os.environ["GUNICORN_ACCESS_LOG_FORMAT"]
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # The proxy in front terminates TLS and sets X-Forwarded-Proto.

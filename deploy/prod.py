@@ -8,9 +8,11 @@ Ctrl-C stops all three. See docs/deploy.md for several machines.
 Steps, each safe to repeat:
 1. start the local PostgreSQL and Redis if they do not answer;
 2. read the secrets from the environment, or from `--env-file` (made once, mode 600, under
-   var/, never committed): SECRET_KEY and PRIVACY_HASH_KEY;
+   var/, never committed): SECRET_KEY and PRIVACY_HASH_KEY; and EMAIL_URL (the mail server:
+   from the environment, the file, or an SMTP server on this machine, port 25);
 3. create the database if it is missing, migrate, collectstatic;
-4. seed the demo chain (idempotent: only the first run adds anything; `--no-demo` skips it);
+4. create the first head-office account, with a password generated and shown once (never a
+   demo login: those exist on a developer's machine only, `make run`);
 5. start gunicorn, the worker and beat; stop them all when one dies or on Ctrl-C / SIGTERM.
 
 Standard library only (and psycopg, redis from the project's requirements), so the script
@@ -29,6 +31,8 @@ import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+import stack_db  # PgBouncer and the read replica (deploy/stack_db.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -53,11 +57,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=int(os.environ.get("GUNICORN_THREADS", 4)))
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--queue", default=os.environ.get("CELERY_QUEUE", "loyalty"))
-    parser.add_argument("--no-demo", action="store_true", help="Do not seed the demo chain.")
     parser.add_argument("--no-beat", action="store_true", help="Do not start Celery beat.")
     parser.add_argument(
         "--quiet", action="store_true", help="Send the processes' output to var/ log files."
     )
+    stack_db.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -202,6 +206,13 @@ def production_env(args: argparse.Namespace, database_url: str, redis_url: str) 
         "CELERY_QUEUE": args.queue,
         "PYTHONUNBUFFERED": "1",
     }
+    if not env.get("EMAIL_URL"):
+        # Production settings refuse a console or in-memory backend: mail goes to an SMTP
+        # server. Without one here, tickets wait (their mail is retried) until one answers.
+        env["EMAIL_URL"] = read_env_file(Path(args.env_file)).get("EMAIL_URL") or (
+            "smtp://127.0.0.1:25"
+        )
+        log(f"mail through {urlsplit(env['EMAIL_URL']).hostname} (set EMAIL_URL for another)")
     env.setdefault("ALLOWED_HOSTS", f"{args.host},127.0.0.1,localhost")
     env.setdefault("PRIVACY_SITE_URL", site)
     env.setdefault("CSRF_TRUSTED_ORIGINS", site)
@@ -323,14 +334,14 @@ def main(argv: list[str] | None = None) -> int:
     log("migrate, collectstatic")
     manage(env, "migrate", "--noinput", "-v0")
     manage(env, "collectstatic", "--noinput", "-v0")
-    if not args.no_demo:
-        # seed_demo refuses production settings (it makes demo logins): run it with the local
-        # ones on the same database and keys. Idempotent: only the first run adds anything.
-        seed_env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings.local", "DEBUG": "false"}
-        token_file = Path(args.env_file).with_name(f"demo-reader-{args.port}.token")
-        manage(seed_env, "seed_demo", "--reader-token-file", str(token_file))
+    # The first head-office account, password shown once; nothing when one exists.
+    manage(env, "headoffice_create")
     log(f"serving on http://{args.host}:{args.port}/  (health: /healthz, API docs: /api/docs/)")
-    return supervise(commands(args), env, args.quiet)
+    pooled, pooler, cleanup = stack_db.prepare(args, database_url, log)
+    try:
+        return supervise({**pooler, **commands(args)}, {**env, **pooled}, args.quiet)
+    finally:
+        cleanup()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import sys
 import threading
 
 from eid_emulator.card import CardModes, VirtualCard
-from eid_emulator.cards import CARDS
+from eid_emulator.cards import CARDS, DOCUMENT_TYPES
 from eid_emulator.vpcd import DEFAULT_PORT, VpcdLink
 
 HELP_CONTROL = "commands on stdin: 'remove', 'insert [CARD]', 'quit'"
@@ -24,8 +24,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, default=DEFAULT_PORT, help="vpcd port (35963 = reader 00 00)"
     )
     parser.add_argument("--apdu-log", help="append every command APDU header/path to FILE")
-    parser.add_argument("--wrong-le", action="store_true", help="answer 6C xx to a long Le")
-    parser.add_argument("--get-response", action="store_true", help="answer READ BINARY with 61 xx")
+    parser.add_argument(
+        "--get-response", action="store_true", help="answer READ BINARY/RECORD with 61 xx"
+    )
+    parser.add_argument(
+        "--other-applet", action="store_true", help="start with another applet selected"
+    )
     parser.add_argument(
         "--remove-after", type=int, metavar="N", help="withdraw the card at the N-th APDU"
     )
@@ -44,11 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.list:
         for name, person in sorted(CARDS.items()):
-            print(f"{name}: {person.given_names} {person.surname} (synthetic)")
+            kind = DOCUMENT_TYPES.get(person.document_type, person.document_type)
+            state = "" if person.activated else ", never activated"
+            print(
+                f"{name}: {person.given_names} {person.surname} (synthetic; {kind}, "
+                f"applet {person.applet >> 4}.{person.applet & 15}{state})"
+            )
         return 0
     modes = CardModes(
-        wrong_le=args.wrong_le,
         get_response=args.get_response,
+        other_applet=args.other_applet,
         remove_after=args.remove_after,
         delay=args.apdu_delay,
     )

@@ -10,12 +10,12 @@ from __future__ import annotations
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from core.api import StrictInputMixin
+from core.parsing import LimitOffsetPagination
 from loyalty import selectors, services
 from loyalty.contact import email_masked, phone_masked
 from loyalty.models import JoinChannel, Member, MemberStatus, ReadKind, Reward

@@ -7,6 +7,7 @@ import time
 from django.conf import settings
 from drf_spectacular.utils import (
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     inline_serializer,
@@ -18,7 +19,7 @@ from rest_framework.views import APIView
 from core.api import StrictInputMixin
 from core.errors import NoticeMissing, ScanNotFound
 from loyalty import eid_services, selectors, services
-from loyalty.models import EidScan, FoundBy, ReadKind
+from loyalty.models import EidScan, FoundBy, ReadKind, ReadMethod
 from loyalty.purposes import Purpose
 from privacy.models import NoticeVersion
 from stores.access import Action, staff_access_for_request
@@ -41,6 +42,9 @@ class ScanOutputSerializer(serializers.ModelSerializer):
             "expires_at",
             "member",
             "member_created",
+            "anonymous",
+            "guardian_consent",
+            "read_method",
             "failure_code",
         ]
 
@@ -106,6 +110,14 @@ class EidScanArmApi(APIView):
             required=False,
             help_text="The member reference of the member whose renewed card this is.",
         )
+        anonymous = serializers.BooleanField(
+            default=False,
+            help_text="Know the member by the card's keyed hash only: no name read or kept.",
+        )
+        guardian_consent = serializers.BooleanField(
+            default=False,
+            help_text="A parent or guardian gave the consent (needed for a child's card).",
+        )
 
         def validate_consent_given(self, value: bool) -> bool:
             if not value:
@@ -149,8 +161,22 @@ class EidScanArmApi(APIView):
             notice_language=data.validated_data["notice_language"],
             notice=notice,
             link_member=link_member,
+            anonymous=data.validated_data["anonymous"],
+            guardian_consent=data.validated_data["guardian_consent"],
         )
         return Response(scan_output(scan, request=request), status=status.HTTP_201_CREATED)
+
+
+def _scan_for_staff(request, scan_id) -> EidScan:
+    access = staff_access_for_request(request)
+    scan = (
+        EidScan.objects.select_related("store", "member")
+        .filter(pk=scan_id, store__in=access.stores(Action.EID_SCAN))
+        .first()
+    )
+    if scan is None:
+        raise ScanNotFound()
+    return scan
 
 
 class EidScanDetailApi(APIView):
@@ -158,14 +184,37 @@ class EidScanDetailApi(APIView):
 
     @extend_schema(responses={200: ScanOutputSerializer})
     def get(self, request, scan_id):
-        access = staff_access_for_request(request)
-        scan = (
-            EidScan.objects.select_related("store", "member")
-            .filter(pk=scan_id, store__in=access.stores(Action.EID_SCAN))
-            .first()
-        )
-        if scan is None:
-            raise ScanNotFound()
+        return Response(scan_output(_scan_for_staff(request, scan_id), request=request))
+
+
+ERROR_BODY = inline_serializer(
+    "EidError",
+    {
+        "code": serializers.CharField(),
+        "message": serializers.CharField(),
+        "details": serializers.DictField(),
+    },
+)
+
+
+class EidScanCancelApi(APIView):
+    """Disarm a scan that waits for its card: the reader will not read any card for it.
+
+    Cancelling a scan already cancelled answers 200 again. Errors: `scan_not_found` (404: no
+    such scan in the caller's stores), `scan_not_waiting` (409: the card was already read, or
+    the scan failed or expired).
+    """
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: ScanOutputSerializer,
+            404: OpenApiResponse(ERROR_BODY, description="scan_not_found"),
+            409: OpenApiResponse(ERROR_BODY, description="scan_not_waiting"),
+        },
+    )
+    def post(self, request, scan_id):
+        scan = eid_services.eid_scan_cancel(scan=_scan_for_staff(request, scan_id))
         return Response(scan_output(scan, request=request))
 
 
@@ -184,7 +233,11 @@ class DeviceScanNextApi(DeviceApi):
         responses={
             200: inline_serializer(
                 "ArmedScan",
-                {"scan_id": serializers.UUIDField(), "expires_at": serializers.DateTimeField()},
+                {
+                    "scan_id": serializers.UUIDField(),
+                    "expires_at": serializers.DateTimeField(),
+                    "anonymous": serializers.BooleanField(),
+                },
             ),
             204: None,
         },
@@ -198,10 +251,53 @@ class DeviceScanNextApi(DeviceApi):
         while True:
             scan = eid_services.eid_scan_pick_up(device=request.auth)
             if scan is not None:
-                return Response({"scan_id": str(scan.pk), "expires_at": scan.expires_at})
+                return Response(armed_scan_output(scan))
             if time.monotonic() >= deadline:
                 return Response(status=status.HTTP_204_NO_CONTENT)
             time.sleep(0.25)
+
+
+def armed_scan_output(scan: EidScan) -> dict:
+    return {"scan_id": str(scan.pk), "expires_at": scan.expires_at, "anonymous": scan.anonymous}
+
+
+class DeviceScanStateApi(DeviceApi):
+    """Tell the reader whether the scan it waits a card for still stands (armed) or not."""
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "DeviceScanState",
+                {"scan_id": serializers.UUIDField(), "state": serializers.CharField()},
+            )
+        }
+    )
+    def get(self, request, scan_id):
+        state = eid_services.eid_scan_state_for_device(scan_id=scan_id, device=request.auth)
+        return Response({"scan_id": str(scan_id), "state": state})
+
+
+class DeviceScanReadApi(DeviceApi):
+    """Let the reader read the card in it now, once, for this scan.
+
+    Errors (409): `scan_cancelled`, `scan_expired`, `scan_already_read`: do not read.
+    """
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer(
+                "DeviceScanRead",
+                {"scan_id": serializers.UUIDField(), "anonymous": serializers.BooleanField()},
+            ),
+            409: OpenApiResponse(
+                ERROR_BODY, description="scan_cancelled, scan_expired or scan_already_read"
+            ),
+        },
+    )
+    def post(self, request, scan_id):
+        scan = eid_services.eid_scan_read_claim(scan_id=scan_id, device=request.auth)
+        return Response({"scan_id": str(scan.pk), "anonymous": scan.anonymous})
 
 
 class DeviceScanResultApi(DeviceApi):
@@ -215,12 +311,35 @@ class DeviceScanResultApi(DeviceApi):
         request=inline_serializer(
             "ScanResult",
             {
-                "surname": serializers.CharField(),
-                "given_names": serializers.CharField(),
-                "eid_token": serializers.CharField(),
+                "surname": serializers.CharField(
+                    required=False, help_text="Up to 110 bytes of UTF-8; absent if anonymous."
+                ),
+                "given_names": serializers.CharField(
+                    required=False, help_text="Up to 95 bytes of UTF-8; absent if anonymous."
+                ),
+                "eid_token": serializers.RegexField(
+                    r"\A[0-9a-f]{64}\Z", help_text="The agent's keyed hash of the card number."
+                ),
+                "read_method": serializers.ChoiceField(choices=ReadMethod.choices),
+                "child_card": serializers.BooleanField(
+                    help_text="Document type 6 or 61-69 (a child's card)."
+                ),
             },
         ),
-        responses={200: OutputSerializer},
+        responses={
+            200: OutputSerializer,
+            400: OpenApiResponse(
+                ERROR_BODY,
+                description="invalid_input, forbidden_personal_field, eid_name_too_long",
+            ),
+            409: OpenApiResponse(
+                ERROR_BODY,
+                description=(
+                    "scan_expired, scan_cancelled, eid_card_linked_elsewhere, "
+                    "eid_guardian_consent_needed"
+                ),
+            ),
+        },
     )
     def post(self, request, scan_id):
         scan = eid_services.eid_scan_complete(

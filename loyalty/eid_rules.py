@@ -7,10 +7,35 @@ register number (law of 8 Aug 1983) or a birth date in any value is refused, not
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 
-ALLOWED_RESULT_KEYS = frozenset({"surname", "given_names", "eid_token"})
-EID_TOKEN_RE = re.compile(r"^[0-9a-f]{64}$")
+from django.conf import settings
+
+from core.inputs import ascii_digits
+
+ALLOWED_RESULT_KEYS = frozenset(
+    {"surname", "given_names", "eid_token", "read_method", "child_card"}
+)
+# Anchored with \A and \Z and used with fullmatch: `$` would let a trailing newline through.
+EID_TOKEN_RE = re.compile(r"\A[0-9a-f]{64}\Z")
+
+
+def eid_token_is_valid(value: object) -> bool:
+    """Return whether the value is an agent's eID token: exactly 64 lower-case hex digits."""
+    return isinstance(value, str) and EID_TOKEN_RE.fullmatch(value) is not None
+
+
+def eid_token_digest(token: str) -> str:
+    """Return what the server stores for an agent's eID token: HMAC-SHA256 under its own key.
+
+    No value an agent sends lands in the database as sent: an old or tampered agent that
+    puts something else than a hash in the token gets it hashed all the same.
+    """
+    key = settings.EID_TOKEN_HASH_KEY.encode()
+    return hmac.new(key, b"eid-token\x00" + token.encode(), hashlib.sha256).hexdigest()
+
 
 _DIGIT_GROUPS = re.compile(r"\d[\d\s./-]*\d|\d")
 _MONTHS = (
@@ -31,7 +56,7 @@ def national_number_is_valid(digits: str) -> bool:
     The check digits are 97 minus the first nine digits mod 97; for people born from 2000
     on, a 2 is put in front of those nine digits first.
     """
-    if len(digits) != 11 or not digits.isdigit():
+    if len(digits) != 11 or not ascii_digits(digits):
         return False
     body, check = digits[:9], int(digits[9:])
     return check in (97 - int(body) % 97, 97 - int("2" + body) % 97)
@@ -63,8 +88,8 @@ def forbidden_result_fields(payload: dict) -> list[str]:
         value = payload[key]
         if not isinstance(value, str):
             continue
-        if key == "eid_token" and EID_TOKEN_RE.match(value):
-            continue  # a keyed hash: random hex, nothing of the card in clear
+        if key == "eid_token" and eid_token_is_valid(value):
+            continue  # hex of the right shape: hashed under the server's key before storage
         if contains_national_number(value) or contains_date(value):
             bad.add(key)
     return sorted(str(k)[:40] for k in bad)

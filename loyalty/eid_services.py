@@ -1,8 +1,11 @@
 """Writes of the eID channel: arm a scan after consent, take the agent's result, link cards.
 
 Flow: staff record the customer's consent and arm a scan for a reader (`eid_scan_arm`); the
-reader agent picks it up (`eid_scan_pick_up`), reads the card and posts a minimised result
-(`eid_scan_complete`), or reports why it could not (`eid_scan_fail`).
+reader agent picks it up once (`eid_scan_pick_up`), asks right before touching the card whether
+it may read now (`eid_scan_read_claim`), reads the card and posts a minimised result
+(`eid_scan_complete`), or reports why it could not (`eid_scan_fail`). A consent arms exactly
+one read: a scan is handed out once and claimed once; a refused result ends it (failed, with
+the reason); staff may cancel it while it waits (`eid_scan_cancel`), and then it never reads.
 """
 
 from __future__ import annotations
@@ -17,40 +20,67 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import (
+    ApplicationError,
     EidCardLinkedElsewhere,
+    EidNameTooLong,
     ForbiddenPersonalField,
+    GuardianConsentNeeded,
     InvalidInput,
+    ScanAlreadyRead,
+    ScanCancelled,
     ScanExpired,
     ScanNotFound,
+    ScanNotWaiting,
     StoreForbidden,
 )
-from loyalty.eid_rules import EID_TOKEN_RE, forbidden_result_fields
-from loyalty.models import EidCard, EidScan, Member, ScanState
+from loyalty.eid_rules import eid_token_digest, eid_token_is_valid, forbidden_result_fields
+from loyalty.models import (
+    EID_GIVEN_NAMES_MAX_BYTES,
+    EID_SURNAME_MAX_BYTES,
+    EidCard,
+    EidScan,
+    Member,
+    ReadMethod,
+    ScanState,
+)
 from loyalty.privacy import member_subject_key
 from loyalty.purposes import Channel, Purpose
-from loyalty.services import member_enroll_by_eid
+from loyalty.services import member_enroll_anonymous_by_eid, member_enroll_by_eid
 from loyalty.services.members import _clean_name
 from privacy import services as privacy_services
-from privacy.models import NoticeVersion
+from privacy.models import ConsentGiver, NoticeVersion
 from stores.models import ReaderDevice, Store
 
 logger = logging.getLogger(__name__)
 
 EID_PURPOSE = Purpose.EID_RECOGNITION
-FAILURE_CODES = frozenset({"card_removed", "reader_unavailable", "card_unreadable", "no_card"})
+# Why a reader could not read the card, as the agent reports it.
+FAILURE_CODES = frozenset(
+    {
+        "card_removed",
+        "reader_unavailable",
+        "card_unreadable",
+        "no_card",
+        "card_not_activated",
+        "eid_name_too_long",
+    }
+)
 
 # Allowed moves of a scan, in one place.
 SCAN_TRANSITIONS: dict[str, frozenset[str]] = {
-    ScanState.ARMED: frozenset({ScanState.COMPLETED, ScanState.FAILED, ScanState.EXPIRED}),
+    ScanState.ARMED: frozenset(
+        {ScanState.COMPLETED, ScanState.FAILED, ScanState.EXPIRED, ScanState.CANCELLED}
+    ),
     ScanState.COMPLETED: frozenset(),
     ScanState.FAILED: frozenset(),
     ScanState.EXPIRED: frozenset(),
+    ScanState.CANCELLED: frozenset(),
 }
 
 
 def _move(scan: EidScan, state: str, **fields) -> EidScan:
     if state not in SCAN_TRANSITIONS[scan.state]:
-        raise ScanExpired()
+        raise ScanCancelled() if scan.state == ScanState.CANCELLED else ScanExpired()
     scan.state = state
     scan.finished_at = timezone.now()
     for name, value in fields.items():
@@ -72,18 +102,25 @@ def eid_scan_arm(
     notice_language: str,
     notice: NoticeVersion | None = None,
     link_member: Member | None = None,
+    anonymous: bool = False,
+    guardian_consent: bool = False,
 ) -> EidScan:
     """Record the customer's consent to reading their eID, then arm the reader for one card.
 
     Consent comes first (no consent, no read). It is recorded under a fresh pseudonymous
     subject, because the card may belong to nobody we know yet; `eid_scan_complete` ties it
-    to the member once the card is read. Arming again replaces a scan still waiting.
+    to the member once the card is read. `guardian_consent` records that a parent or guardian
+    consented for a child; `anonymous` that the customer wants to be known by the card's hash
+    only (no name read on applet 1.8 cards, none stored on any). Arming again replaces a scan
+    still waiting: the earlier one is cancelled and never reads.
     """
     if device.store_id != store.pk or device.revoked_at is not None:
         raise StoreForbidden("This reader does not belong to this store or has been revoked.")
+    if anonymous and link_member is not None:
+        raise InvalidInput(details={"anonymous": ["A card is linked to a member by name."]})
     now = timezone.now()
     EidScan.objects.filter(device=device, state=ScanState.ARMED).update(
-        state=ScanState.EXPIRED, finished_at=now
+        state=ScanState.CANCELLED, finished_at=now
     )
     scan = EidScan(
         id=uuid.uuid4(),
@@ -92,6 +129,8 @@ def eid_scan_arm(
         staff=staff,
         notice_language=notice_language,
         link_member=link_member,
+        anonymous=anonymous,
+        guardian_consent=guardian_consent,
         expires_at=now + _scan_ttl(),
     )
     scan.consent_subject = privacy_services.consent_subject_new()
@@ -104,42 +143,129 @@ def eid_scan_arm(
         staff=staff,
         device=device,
         notice=notice,
+        given_by=ConsentGiver.GUARDIAN if guardian_consent else ConsentGiver.SUBJECT,
     )
     scan.save(force_insert=True)
     return scan
 
 
 def eid_scan_pick_up(*, device: ReaderDevice) -> EidScan | None:
-    """Return the scan waiting for this reader, marking it picked up, or None."""
+    """Hand the scan waiting for this reader to it, once; return None when there is none.
+
+    A scan already handed out is not handed out again, so a reader that asks twice (a retry,
+    a restart) cannot read a second card under one consent.
+    """
     now = timezone.now()
-    scan = (
-        EidScan.objects.filter(device=device, state=ScanState.ARMED, expires_at__gt=now)
-        .order_by("created_at")
-        .first()
-    )
-    if scan is not None and scan.picked_up_at is None:
-        EidScan.objects.filter(pk=scan.pk, picked_up_at__isnull=True).update(picked_up_at=now)
-    return scan
+    candidates = EidScan.objects.filter(
+        device=device, state=ScanState.ARMED, expires_at__gt=now, picked_up_at__isnull=True
+    ).order_by("created_at")
+    for scan in candidates[:3]:
+        claimed = EidScan.objects.filter(pk=scan.pk, picked_up_at__isnull=True).update(
+            picked_up_at=now
+        )
+        if claimed:
+            scan.picked_up_at = now
+            return scan
+    return None
 
 
-def _scan_for_device(scan_id, device: ReaderDevice) -> EidScan:
+def _scan_for_device(scan_id, device: ReaderDevice, *, lock: bool = True) -> EidScan:
+    queryset = EidScan.objects.select_for_update() if lock else EidScan.objects
     try:
-        return EidScan.objects.select_for_update().get(pk=uuid.UUID(str(scan_id)), device=device)
+        return queryset.get(pk=uuid.UUID(str(scan_id)), device=device)
     except (EidScan.DoesNotExist, ValueError):
         raise ScanNotFound() from None
 
 
+def _require_waiting(scan: EidScan) -> None:
+    """Raise unless the scan still waits for its card (expiring it when its time is up)."""
+    if scan.state == ScanState.CANCELLED:
+        raise ScanCancelled()
+    if scan.state != ScanState.ARMED or scan.expires_at <= timezone.now():
+        if scan.state == ScanState.ARMED:
+            _move(scan, ScanState.EXPIRED)
+        raise ScanExpired()
+
+
+def eid_scan_state_for_device(*, scan_id, device: ReaderDevice) -> str:
+    """Return the scan's state as the reader should see it (an overdue scan is expired)."""
+    scan = _scan_for_device(scan_id, device, lock=False)
+    if scan.state == ScanState.ARMED and scan.expires_at <= timezone.now():
+        return ScanState.EXPIRED
+    return scan.state
+
+
+def eid_scan_read_claim(*, scan_id, device: ReaderDevice) -> EidScan:
+    """Let the reader read the card now, once; refuse a cancelled, expired or read scan.
+
+    The agent calls this after the card is in the reader and before its first command, so
+    a card inserted after Cancel is never read.
+    """
+    with transaction.atomic():
+        scan = _scan_for_device(scan_id, device)
+        try:
+            _require_waiting(scan)
+        except ScanExpired:
+            expired = True
+        else:
+            expired = False
+            if scan.read_started_at is not None:
+                raise ScanAlreadyRead()
+            scan.read_started_at = timezone.now()
+            scan.save(update_fields=["read_started_at"])
+    if expired:
+        raise ScanExpired()  # outside the block, so the move to expired is kept
+    return scan
+
+
 @transaction.atomic
+def eid_scan_cancel(*, scan: EidScan) -> EidScan:
+    """Disarm a scan at once: it never reads a card. Cancelling twice is harmless."""
+    scan = EidScan.objects.select_for_update().get(pk=scan.pk)
+    if scan.state == ScanState.CANCELLED:
+        return scan
+    if scan.state != ScanState.ARMED:
+        raise ScanNotWaiting()
+    return _move(scan, ScanState.CANCELLED)
+
+
 def eid_scan_complete(*, scan_id, device: ReaderDevice, payload: object) -> EidScan:
     """Take the agent's minimised result: recognise the member, create one, or link a card.
 
-    Refuses, storing nothing, a result with any key but the three allowed or a value that
-    looks like a national register number or a date, and a result for a scan whose consent
-    is not on record.
+    Refuses, storing nothing, a result with a key not allowed or a value that looks like a
+    national register number or a date, a malformed token, a name longer than the card format
+    allows, a child's card without a guardian's consent, and a result for a scan whose consent
+    is not on record. A refusal ends the scan (failed, with the refusal's code): the consent
+    armed one read, and it was spent.
     """
+    try:
+        with transaction.atomic():
+            return _complete(scan_id=scan_id, device=device, payload=payload)
+    except (ScanNotFound, ScanExpired, ScanCancelled):
+        raise
+    except ApplicationError as exc:
+        _fail_refused(scan_id=scan_id, device=device, code=exc.code)
+        raise
+
+
+def _fail_refused(*, scan_id, device: ReaderDevice, code: str) -> None:
+    with transaction.atomic():
+        try:
+            scan = _scan_for_device(scan_id, device)
+        except ScanNotFound:
+            return
+        if scan.state == ScanState.ARMED:
+            _move(scan, ScanState.FAILED, failure_code=code[:40])
+
+
+def _complete(*, scan_id, device: ReaderDevice, payload: object) -> EidScan:
     if not isinstance(payload, dict):
         raise InvalidInput("The scan result must be a JSON object.")
     forbidden = forbidden_result_fields(payload)
+    scan = _scan_for_device(scan_id, device)
+    if scan.anonymous:
+        # An anonymous scan takes no name, not even to throw away.
+        forbidden = sorted({*forbidden, *({"surname", "given_names"} & set(payload))})
     if forbidden:
         # The incident is logged with the field names only, never their values.
         logger.warning(
@@ -149,30 +275,53 @@ def eid_scan_complete(*, scan_id, device: ReaderDevice, payload: object) -> EidS
             device.store_id,
         )
         raise ForbiddenPersonalField(details={"fields": forbidden})
-    scan = _scan_for_device(scan_id, device)
-    if scan.state != ScanState.ARMED or scan.expires_at <= timezone.now():
-        if scan.state == ScanState.ARMED:
-            _move(scan, ScanState.EXPIRED)
-        raise ScanExpired()
+    _require_waiting(scan)
     privacy_services.consent_require(subject_key=scan.consent_subject, purpose=EID_PURPOSE)
     token = payload.get("eid_token")
-    if not isinstance(token, str) or not EID_TOKEN_RE.match(token):
-        raise InvalidInput(details={"eid_token": ["Expected 64 lower-case hex characters."]})
-    surname = _clean_name(
-        payload.get("surname") if isinstance(payload.get("surname"), str) else "", "surname"
-    )
-    given_names = _clean_name(
-        payload.get("given_names") if isinstance(payload.get("given_names"), str) else "",
-        "given_names",
-    )
-    member, created = _match(scan=scan, token=token, surname=surname, given_names=given_names)
+    if not eid_token_is_valid(token):
+        raise InvalidInput(details={"eid_token": ["Expected exactly 64 lower-case hex digits."]})
+    read_method = payload.get("read_method", "")
+    if read_method not in ("", *ReadMethod.values):
+        raise InvalidInput(details={"read_method": ["Expected read_record or read_binary."]})
+    child_card = payload.get("child_card", False)
+    if not isinstance(child_card, bool):
+        raise InvalidInput(details={"child_card": ["Expected true or false."]})
+    if child_card and not scan.guardian_consent:
+        raise GuardianConsentNeeded()
+    names = None if scan.anonymous else _eid_names(payload)
+    member, created = _match(scan=scan, token=eid_token_digest(token), names=names)
     privacy_services.consent_attach(
         from_key=scan.consent_subject, to_key=member_subject_key(member), purposes=[EID_PURPOSE]
     )
-    return _move(scan, ScanState.COMPLETED, member=member, member_created=created)
+    return _move(
+        scan,
+        ScanState.COMPLETED,
+        member=member,
+        member_created=created,
+        read_method=read_method,
+    )
 
 
-def _match(*, scan: EidScan, token: str, surname: str, given_names: str) -> tuple[Member, bool]:
+def _eid_names(payload: dict) -> tuple[str, str]:
+    """Return (surname, first given name), refusing names beyond the card format's sizes."""
+    surname = payload.get("surname")
+    given_names = payload.get("given_names", "")
+    if not isinstance(surname, str) or not isinstance(given_names, str):
+        raise InvalidInput(details={"surname": ["Expected the names as text."]})
+    if (
+        len(surname.encode("utf-8", "surrogatepass")) > EID_SURNAME_MAX_BYTES
+        or len(given_names.encode("utf-8", "surrogatepass")) > EID_GIVEN_NAMES_MAX_BYTES
+    ):
+        raise EidNameTooLong()
+    surname = _clean_name(surname, "surname", EID_SURNAME_MAX_BYTES)
+    given_names = " ".join(given_names.split())
+    if given_names:
+        given_names = _clean_name(given_names, "given_names", EID_GIVEN_NAMES_MAX_BYTES)
+    # Only the first given name is kept: enough to greet and to find the member.
+    return surname, (given_names.split()[0] if given_names else "")
+
+
+def _match(*, scan: EidScan, token: str, names: tuple[str, str] | None) -> tuple[Member, bool]:
     card = EidCard.objects.select_related("member").filter(token=token).first()
     if scan.link_member_id is not None:
         if card is not None and card.member_id != scan.link_member_id:
@@ -183,8 +332,9 @@ def _match(*, scan: EidScan, token: str, surname: str, given_names: str) -> tupl
     if card is not None:
         Member.objects.filter(pk=card.member_id).update(last_activity_at=timezone.now())
         return card.member, False
-    # Only the first given name is kept: enough to greet and to find the member.
-    given_name = given_names.split()[0] if given_names else given_names
+    if names is None:
+        return member_enroll_anonymous_by_eid(store=scan.store, eid_token=token), True
+    surname, given_name = names
     member = member_enroll_by_eid(
         store=scan.store, given_name=given_name, surname=surname, eid_token=token
     )

@@ -20,6 +20,13 @@ from stores.models import Store
 class JoinChannel(models.TextChoices):
     FORM = "form", "Form"
     EID = "eid", "eID card"
+    EID_ANONYMOUS = "anon", "eID card, anonymous"
+
+
+# The longest names an eID holds (file-format document, version 5), in UTF-8 bytes; a surname
+# of 110 bytes is at most 110 characters. Given names: only the first is kept (max_length 100).
+EID_SURNAME_MAX_BYTES = 110
+EID_GIVEN_NAMES_MAX_BYTES = 95
 
 
 class MemberStatus(models.TextChoices):
@@ -29,8 +36,9 @@ class MemberStatus(models.TextChoices):
 
 class Member(models.Model):
     number = models.CharField(max_length=12, unique=True)
-    given_name = models.CharField(max_length=100)
-    surname = models.CharField(max_length=100)
+    # Both blank for an anonymous eID member: known only by the card's keyed hash.
+    given_name = models.CharField(max_length=100, blank=True)
+    surname = models.CharField(max_length=EID_SURNAME_MAX_BYTES, blank=True)
     # NULL, not "": eID members have no e-mail, and the unique index must ignore them.
     email = models.EmailField(max_length=254, null=True, blank=True)  # noqa: DJ001
     phone = models.CharField(max_length=20, null=True, blank=True, help_text="E.164")  # noqa: DJ001
@@ -59,10 +67,19 @@ class Member(models.Model):
 
 
 class EidCard(models.Model):
-    """The link between a member and their current eID card: a keyed hash, never the number."""
+    """The link between a member and their current eID card: a keyed hash, never the number.
+
+    The agent sends an HMAC of the card number under the chain's agent key; the server keeps
+    an HMAC of that under its own key (`loyalty.eid_rules.eid_token_digest`), so not even the
+    agent's value is stored as sent.
+    """
 
     member = models.OneToOneField(Member, on_delete=models.CASCADE, related_name="eid_card")
-    token = models.CharField(max_length=64, unique=True, help_text="HMAC-SHA256 of the card number")
+    token = models.CharField(
+        max_length=64,
+        unique=True,
+        help_text="HMAC-SHA256 (server key) of the agent's HMAC of the card number",
+    )
     linked_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -149,6 +166,14 @@ class ScanState(models.TextChoices):
     COMPLETED = "completed", "Card read"
     FAILED = "failed", "Failed"
     EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ReadMethod(models.TextChoices):
+    """How the reader took the fields from the card (what the notice promised, per card)."""
+
+    READ_RECORD = "read_record", "Single fields (applet 1.8)"
+    READ_BINARY = "read_binary", "Whole identity file, wiped in the reader (applet 1.7)"
 
 
 class EidScan(models.Model):
@@ -182,10 +207,20 @@ class EidScan(models.Model):
         Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="eid_scans"
     )
     member_created = models.BooleanField(default=False)
+    anonymous = models.BooleanField(
+        default=False, help_text="The customer chose to be known by the card's hash only."
+    )
+    guardian_consent = models.BooleanField(
+        default=False, help_text="The consent was given by a parent or guardian."
+    )
+    read_method = models.CharField(max_length=12, choices=ReadMethod.choices, blank=True)
     failure_code = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     picked_up_at = models.DateTimeField(null=True, blank=True)
+    read_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the reader was allowed its one read."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from core.errors import InvalidMemberNumber
+from core.inputs import ascii_digits
 
 MEMBER_NUMBER_LENGTH = 12
 
@@ -34,7 +35,7 @@ def member_number_is_valid(value: str) -> bool:
     """Return whether the value is 12 digits with a correct check digit."""
     return (
         len(value) == MEMBER_NUMBER_LENGTH
-        and value.isdigit()
+        and ascii_digits(value)
         and luhn_check_digit(value[:-1]) == value[-1]
     )
 
@@ -50,4 +51,4 @@ def member_number_clean(value: str) -> str:
 def member_number_looks_like(value: str) -> bool:
     """Return whether the input is shaped like a member number (digits, maybe grouped)."""
     cleaned = "".join(ch for ch in str(value) if ch not in " -.")
-    return len(cleaned) == MEMBER_NUMBER_LENGTH and cleaned.isdigit()
+    return len(cleaned) == MEMBER_NUMBER_LENGTH and ascii_digits(cleaned)

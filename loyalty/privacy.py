@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Lower
 
+from core.inputs import ascii_digits
 from loyalty import services
 from loyalty.models import EidCard, LedgerEntry, Member, MemberRead
 from loyalty.numbers import member_number_is_valid
@@ -31,7 +32,7 @@ def member_subject_key(member: Member) -> str:
 def member_from_subject_key(subject_key: str) -> Member | None:
     """Return the member behind a subject key, or None (not a member key, or erased)."""
     prefix, _, value = (subject_key or "").partition(":")
-    if prefix != PREFIX or not value.isdigit():
+    if prefix != PREFIX or not ascii_digits(value):
         return None
     return Member.objects.select_related("home_store").filter(pk=int(value)).first()
 
@@ -167,6 +168,12 @@ def members_inactive(cutoff: datetime) -> Iterable[str]:
     return [f"{PREFIX}:{pk}" for pk in ids.iterator(chunk_size=5000)]
 
 
+def members_all() -> Iterable[str]:
+    """Return the keys of every member (a restore re-applies erasures to any of them)."""
+    ids = Member.objects.order_by("pk").values_list("pk", flat=True)
+    return (f"{PREFIX}:{pk}" for pk in ids.iterator(chunk_size=5000))
+
+
 def eid_consent_withdrawn(subject_key: str) -> dict[str, int]:
     """Remove the eID link when its consent is withdrawn; nothing else about the member changes.
 
@@ -255,6 +262,7 @@ def register() -> None:
     registry.register_exporter("loyalty.reads", export_member_reads)
     registry.register_recipients("loyalty", member_recipients)
     registry.register_retention("loyalty", members_inactive)
+    registry.register_subjects("loyalty", members_all)
     registry.register_withdrawal_hook(Purpose.EID_RECOGNITION.value, eid_consent_withdrawn)
     registry.declare(ACCOUNTABILITY)
     for declaration in DECLARATIONS:

@@ -28,7 +28,10 @@ MESSAGES = {
     "subject_not_found": _("No such member."),
     "scan_not_found": _("No such scan."),
     "scan_expired": _("This scan is no longer waiting for a card. Start a new scan."),
-    "eid_card_linked_elsewhere": _("This eID card is already linked to another member."),
+    "eid_card_linked_elsewhere": _(
+        "This card belongs to another member: find that member, or link the card from their page."
+    ),
+    "scan_not_waiting": _("This scan is no longer waiting for a card."),
     "member_reference_invalid": _("This member page is not yours to open. Find the member again."),
     "member_reference_expired": _("This member page has expired. Find the member again."),
     "confirmation_code_invalid": _("This code is not right, or it has expired. Check it."),
@@ -43,6 +46,29 @@ SCAN_FAILURES = {
     "card_unreadable": _("The card could not be read. Try again, or use the form."),
     "no_card": _("No card was put in the reader in time."),
     "expired": _("The scan waited too long for the card. Start a new scan."),
+    "cancelled": _("Scan cancelled. The card will not be read."),
+    "card_not_activated": _(
+        "This card cannot be read: it was never activated. Use the form, or another card."
+    ),
+    "eid_name_too_long": _(
+        "The name on this card is longer than eID cards allow, so it cannot be used. Use the form."
+    ),
+    "eid_card_linked_elsewhere": _(
+        "This card belongs to another member: find that member, or link the card from their page."
+    ),
+    "eid_guardian_consent_needed": _(
+        "This is a child's card. Ask the parent or guardian for their consent, tick "
+        "“A parent or guardian consents” and scan again."
+    ),
+    "forbidden_personal_field": _(
+        "The reader sent data it must never send; nothing was kept. Ask your manager to "
+        "update the reader program, and use the form meanwhile."
+    ),
+    "invalid_input": _(
+        "The reader sent a result the server cannot accept; nothing was kept. Scan again, "
+        "or use the form."
+    ),
+    "consent_missing": _("The consent for this scan is not on record. Start a new scan."),
 }
 
 FIELD_MESSAGES = {

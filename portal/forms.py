@@ -7,6 +7,7 @@ import uuid
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.inputs import BIGINT_MAX
 from stores.models import Language
 
 
@@ -57,7 +58,7 @@ class EarnForm(forms.Form):
 
 
 class RedeemRewardForm(forms.Form):
-    reward = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    reward = forms.IntegerField(min_value=1, max_value=BIGINT_MAX, widget=forms.HiddenInput)
     key = forms.CharField(widget=forms.HiddenInput, initial=_key, max_length=100)
 
 
@@ -75,8 +76,10 @@ class ConsentForm(forms.Form):
     """What the customer saw and answered on the eID consent screen."""
 
     language = forms.ChoiceField(choices=Language.choices)
-    notice_version = forms.IntegerField(min_value=1)
-    device = forms.IntegerField(min_value=1)
+    notice_version = forms.IntegerField(min_value=1, max_value=BIGINT_MAX)
+    device = forms.IntegerField(min_value=1, max_value=BIGINT_MAX)
+    anonymous = forms.BooleanField(required=False)
+    guardian_consent = forms.BooleanField(required=False)
 
 
 class ExportForm(forms.Form):

@@ -28,6 +28,7 @@ urlpatterns = [
     path(counter + "eid/", views.eid_consent, name="eid_consent"),
     path(counter + "eid/<uuid:scan_id>/", views.scan, name="scan"),
     path(counter + "eid/<uuid:scan_id>/state/", views.scan_state, name="scan_state"),
+    path(counter + "eid/<uuid:scan_id>/cancel/", views.scan_cancel, name="scan_cancel"),
     path(member, views.member, name="member"),
     path(member + "earn/", views.member_earn, name="member_earn"),
     path(member + "redeem/", views.member_redeem, name="member_redeem"),

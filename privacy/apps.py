@@ -6,5 +6,7 @@ class PrivacyConfig(AppConfig):
     verbose_name = "Privacy"
 
     def ready(self) -> None:
-        # Privacy's own erasers, exporter and processing declarations register on import.
-        from privacy import declarations, services  # noqa: F401
+        # Privacy's own erasers, exporter and processing declarations register on import; so
+        # do the ticket tasks, which the outbox finds by name in every process (a web server
+        # queues them without Celery's autodiscovery having run).
+        from privacy import declarations, services, tasks  # noqa: F401

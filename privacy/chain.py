@@ -27,8 +27,12 @@ def _utc(at: datetime) -> str:
 
 
 def record_payload(record: ConsentRecord, *, notice_hash: str, refers_to_seq: int | None) -> dict:
-    """Return exactly what the chain covers for one record."""
-    return {
+    """Return exactly what the chain covers for one record.
+
+    `given_by` joins the payload only when a guardian consented, so records written before
+    the field existed keep their hashes.
+    """
+    payload = {
         "seq": record.seq,
         "subject": record.subject_digest,
         "purpose": record.purpose,
@@ -42,6 +46,9 @@ def record_payload(record: ConsentRecord, *, notice_hash: str, refers_to_seq: in
         "refers_to": refers_to_seq,
         "at": _utc(record.created_at),
     }
+    if record.given_by and record.given_by != "subject":
+        payload["given_by"] = record.given_by
+    return payload
 
 
 def record_hash(prev_hash: str, payload: dict) -> str:
@@ -82,6 +89,7 @@ def consent_log_verify() -> ChainReport:
             "action",
             "language",
             "channel",
+            "given_by",
             "store_id",
             "staff_id",
             "device_id",

@@ -24,6 +24,14 @@ class Channel(models.TextChoices):
     STAFF_PORTAL = "staff_portal", _("Through the staff portal")
 
 
+class ConsentGiver(models.TextChoices):
+    """Who gave a consent: the person concerned, or for a child the holder of parental
+    responsibility (GDPR Art. 8; Belgian law of 30 July 2018, art. 7)."""
+
+    SUBJECT = "subject", _("The person concerned")
+    GUARDIAN = "guardian", _("A parent or guardian")
+
+
 class NoticeVersion(models.Model):
     """One published text of a privacy notice, for one purpose in one language. Immutable."""
 
@@ -73,6 +81,9 @@ class ConsentRecord(models.Model):
     notice = models.ForeignKey(NoticeVersion, on_delete=models.PROTECT, related_name="+")
     language = models.CharField(max_length=2, choices=Language.choices)
     channel = models.CharField(max_length=16, choices=channel_choices)
+    given_by = models.CharField(
+        max_length=10, choices=ConsentGiver.choices, default=ConsentGiver.SUBJECT
+    )
     store = models.ForeignKey(
         Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -136,6 +147,7 @@ class TicketSource(models.TextChoices):
     COUNTER = "counter", _("At the counter, confirmed by the member")
     WITHDRAWAL = "withdrawal", _("Consent withdrawn")
     RETENTION = "retention", _("Retention period ended")
+    RESTORE = "restore", _("Erasure re-applied after a restore")
 
 
 class Verification(models.TextChoices):
@@ -242,3 +254,48 @@ class RetentionRun(models.Model):
 
     def __str__(self) -> str:
         return f"retention run {self.started_at:%Y-%m-%d %H:%M} ({self.tickets_opened} opened)"
+
+
+class TicketTask(models.Model):
+    """Work for a ticket that must reach a worker: written with the ticket, deleted once done.
+
+    A transactional outbox. The row commits with the change that asks for the work, so a broker
+    outage, a crash between commit and queue or a killed worker cannot strand a ticket: the
+    sweeper (`privacy.tasks.ticket_tasks_sweep`, every minute under beat) sends again every row
+    not done in time. Holds the task's name and ids only, never personal data.
+    """
+
+    task = models.CharField(max_length=64)
+    ticket = models.ForeignKey(PrivacyTicket, on_delete=models.CASCADE, related_name="+")
+    args = models.JSONField(default=list, help_text="The ticket id and an event name, no more.")
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["sent_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.task} for ticket {self.ticket_id} ({self.attempts} sent)"
+
+
+class ErasureRecord(models.Model):
+    """One erasure done, kept so that a restored backup can have it re-applied (rule 9b).
+
+    Holds no personal data: the subject only as a keyed hash of its key (HMAC under
+    PRIVACY_HASH_KEY, a domain of its own), which identifies nobody without the database it
+    came from, and the ticket's number. `manage.py erasure_log_export` writes these out to be
+    kept apart from the backups; `manage.py erasures_reapply` erases again, in a restored
+    database, every subject whose hash is in that export.
+    """
+
+    subject_hash = models.CharField(max_length=64, unique=True)
+    erased_at = models.DateTimeField()
+    ticket_number = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["erased_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"erasure {self.erased_at:%Y-%m-%d %H:%M} (ticket {self.ticket_number})"

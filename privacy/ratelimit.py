@@ -9,8 +9,6 @@ from django.core.cache import cache
 
 from privacy.hashing import keyed_digest
 
-SCOPES = ("ip", "identifier")
-
 
 def _key(scope: str, value: str) -> str:
     return f"privacy:rl:{scope}:{keyed_digest(value, domain='ratelimit-' + scope)}"

@@ -110,6 +110,7 @@ class PrivacyRegistry:
     )
     recipient_sources: dict[str, Callable[[str], list[str]]] = field(default_factory=dict)
     retention_sources: dict[str, Callable[[datetime], Iterable[str]]] = field(default_factory=dict)
+    subject_sources: dict[str, Callable[[], Iterable[str]]] = field(default_factory=dict)
     withdrawal_hooks: dict[str, list[Callable[[str], Any]]] = field(default_factory=dict)
     declarations: dict[str, ProcessingDeclaration] = field(default_factory=dict)
     purposes: dict[str, ConsentPurpose] = field(default_factory=dict)
@@ -152,6 +153,10 @@ class PrivacyRegistry:
     def register_retention(self, name: str, inactive: Callable[[datetime], Iterable[str]]) -> None:
         """Return the keys of subjects with no activity since the cutoff."""
         self._add(self.retention_sources, name, inactive)
+
+    def register_subjects(self, name: str, every: Callable[[], Iterable[str]]) -> None:
+        """Return the keys of every subject the app holds (to re-apply erasures after a restore)."""
+        self._add(self.subject_sources, name, every)
 
     def register_withdrawal_hook(self, purpose: str, hook: Callable[[str], Any]) -> None:
         """Undo what consent for `purpose` allowed, for a subject key, when it is withdrawn.

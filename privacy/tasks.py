@@ -1,8 +1,10 @@
 """Celery entry points of the privacy app. They take ids, look rows up, call one service.
 
 Each is safe to run twice: a finished ticket is left alone, an erasure resumes where it
-stopped. Queued work holds ticket ids only, never personal data, so purging a member's data
-needs nothing taken out of the queue: a task for an erased subject finds nothing to do.
+stopped. The ticket tasks come from the outbox (`privacy.outbox`): each deletes its outbox
+row when it finishes (`outbox_id`), and `ticket_tasks_sweep` sends again the rows that did
+not. Queued work holds ticket ids only, never personal data, so purging a member's data needs
+nothing taken out of the queue: a task for an erased subject finds nothing to do.
 """
 
 from __future__ import annotations
@@ -12,41 +14,46 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from privacy import services
+from privacy import outbox, services
 from privacy.models import PrivacyTicket, TicketState
+from privacy.outbox import ticket_task_done
 from privacy.registry import registry
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="privacy.tasks.erasure_run")
-def erasure_run(ticket_id: int) -> str | None:
+def erasure_run(ticket_id: int, outbox_id: int | None = None) -> str | None:
     """Erase the subject of a scheduled erasure ticket; return the ticket's state."""
     ticket = services.erasure_execute(ticket_id=ticket_id)
+    ticket_task_done(outbox_id)
     return ticket.state if ticket else None
 
 
 @shared_task(name="privacy.tasks.access_run")
-def access_run(ticket_id: int) -> str | None:
+def access_run(ticket_id: int, outbox_id: int | None = None) -> str | None:
     """Send a scheduled access ticket's export; return the ticket's state."""
     ticket = services.access_execute(ticket_id=ticket_id)
+    ticket_task_done(outbox_id)
     return ticket.state if ticket else None
 
 
 @shared_task(name="privacy.tasks.withdrawal_run")
-def withdrawal_run(ticket_id: int) -> str | None:
+def withdrawal_run(ticket_id: int, outbox_id: int | None = None) -> str | None:
     """Withdraw the consent a scheduled withdrawal ticket asks for; return the ticket's state."""
     ticket = services.withdrawal_execute(ticket_id=ticket_id)
+    ticket_task_done(outbox_id)
     return ticket.state if ticket else None
 
 
 @shared_task(name="privacy.tasks.ticket_link_send")
-def ticket_link_send(ticket_id: int) -> bool:
+def ticket_link_send(ticket_id: int, outbox_id: int | None = None) -> bool:
     """Mail a fresh confirmation link for an unverified ticket; return whether one went out."""
     from privacy.mail import mail_send, site_url
 
     issued = services.ticket_link_issue(ticket_id=ticket_id)
     if issued is None:
+        ticket_task_done(outbox_id)
         return False
     ticket, token, subject = issued
     mail_send(
@@ -60,6 +67,7 @@ def ticket_link_send(ticket_id: int) -> bool:
         },
     )
     logger.info("privacy ticket %s: confirmation link sent", ticket.pk)
+    ticket_task_done(outbox_id)
     return True
 
 
@@ -93,8 +101,14 @@ def _completed_mail(kind: str) -> str | None:
 
 
 @shared_task(name="privacy.tasks.ticket_notify")
-def ticket_notify(ticket_id: int, event: str) -> bool:
+def ticket_notify(ticket_id: int, event: str, outbox_id: int | None = None) -> bool:
     """Tell the customer their deadline was extended, their request refused or done, if we can."""
+    told = _notify(ticket_id, event)
+    ticket_task_done(outbox_id)
+    return told
+
+
+def _notify(ticket_id: int, event: str) -> bool:
     from privacy.mail import mail_send
     from privacy.selectors import withdrawal_found_nothing
 
@@ -131,6 +145,12 @@ def ticket_notify(ticket_id: int, event: str) -> bool:
 def retention_run() -> int:
     """Open and run an erasure ticket for each subject inactive past the retention period."""
     return len(services.retention_open_tickets())
+
+
+@shared_task(name="privacy.tasks.ticket_tasks_sweep")
+def ticket_tasks_sweep() -> int:
+    """Send again the ticket work a broker outage, a dead worker or a mail server left undone."""
+    return outbox.ticket_tasks_sweep()
 
 
 @shared_task(name="privacy.tasks.tickets_drop_unverified")

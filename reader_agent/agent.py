@@ -5,18 +5,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from reader_agent.eid_card import ScanResult, read_scan_result
+from reader_agent.eid_card import IdentityReader, ScanResult, scan_result_from
 from reader_agent.eid_token import EidTokeniser
 from reader_agent.errors import (
     CardReadError,
     CardUnreadable,
     DeviceTokenRefused,
     NoCard,
+    ScanWithdrawn,
     ServerError,
     ServerUnavailable,
 )
@@ -40,6 +42,8 @@ class AgentSettings:
     backoff_initial: float = 1.0
     backoff_max: float = 8.0
     chunk_size: int = 256
+    cancel_check: float = 1.0
+    """While waiting for the card, ask the server this often whether the scan still stands."""
 
 
 class ReaderAgent:
@@ -59,6 +63,9 @@ class ReaderAgent:
         self.tokeniser = tokeniser
         self.settings = settings or AgentSettings()
         self.stop = stop or threading.Event()
+        # Scans this agent already handled: a consent arms one read, never a second.
+        self._handled: deque[str] = deque(maxlen=64)
+        self.last_apdus = 0
 
     def run(self, *, max_scans: int | None = None) -> int:
         """Poll, scan, report; return the process exit code."""
@@ -98,10 +105,17 @@ class ReaderAgent:
         return EXIT_OK
 
     def handle_scan(self, scan: ArmedScan) -> None:
-        """Read the card for one armed scan and send the result or the failure."""
+        """Read the card once for one armed scan and send the result or the failure."""
+        if scan.scan_id in self._handled:
+            log.warning("scan already handled; not reading the card again for it")
+            return
+        self._handled.append(scan.scan_id)
         log.info("scan armed: insert the customer's eID card in the reader")
         try:
-            result = self.read_card(self._card_wait(scan))
+            result = self.read_card(self._card_wait(scan), scan=scan)
+        except ScanWithdrawn as exc:
+            log.info("scan %s before the card was read; nothing read", exc.reason)
+            return
         except CardReadError as exc:
             log.warning("card not read (%s): %s; ready for the next card", exc.code, exc.message)
             self._report_failure(scan, exc)
@@ -111,24 +125,65 @@ class ReaderAgent:
             log.error("card not read (unexpected %s); ready for the next card", type(exc).__name__)
             self._report_failure(scan, CardUnreadable())
             return
-        log.info("card read; sending the result to the server")
+        log.info("card read (%d commands); sending the result to the server", self.last_apdus)
         outcome = self._send("scan result", lambda: self.api.post_result(scan.scan_id, result))
         if outcome is not None:
             log.info(
                 "scan done: %s", "new member enrolled" if outcome.created else "member recognised"
             )
 
-    def read_card(self, timeout: float) -> ScanResult:
-        """Wait up to timeout seconds for a card and return its minimised result."""
-        if not self.transport.wait_for_card(timeout):
-            raise NoCard
+    def read_card(self, timeout: float, *, scan: ArmedScan | None = None) -> ScanResult:
+        """Wait up to timeout seconds for a card and return its minimised result.
+
+        With a scan, the wait ends as soon as the scan is cancelled or expires, and the card
+        is read only after the server confirmed that this scan may read it now.
+        """
+        self._wait_for_card(timeout, scan)
+        anonymous = False
+        if scan is not None:
+            anonymous = self._claim(scan)
         self.transport.connect()
         try:
-            return read_scan_result(
-                self.transport, self.tokeniser, chunk_size=self.settings.chunk_size
-            )
+            reader = IdentityReader(self.transport, chunk_size=self.settings.chunk_size)
+            try:
+                return scan_result_from(reader, self.tokeniser, anonymous=anonymous)
+            finally:
+                self.last_apdus = reader.apdus_sent
         finally:
             self.transport.disconnect()
+
+    def _wait_for_card(self, timeout: float, scan: ArmedScan | None) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise NoCard
+            step = remaining if scan is None else min(remaining, self.settings.cancel_check)
+            if self.transport.wait_for_card(step):
+                return
+            if scan is not None:
+                state = self._scan_state(scan)
+                if state not in ("armed", None):
+                    raise ScanWithdrawn(state)
+
+    def _scan_state(self, scan: ArmedScan) -> str | None:
+        try:
+            return self.api.scan_state(scan.scan_id)
+        except DeviceTokenRefused:
+            raise
+        except ServerError:
+            return None  # unknown for now: keep waiting, the claim decides before any read
+
+    def _claim(self, scan: ArmedScan) -> bool:
+        """Ask the server whether this scan may read the card now; return whether anonymous."""
+        try:
+            return self.api.claim_read(scan.scan_id)
+        except DeviceTokenRefused:
+            raise
+        except ServerUnavailable:
+            raise ScanWithdrawn("unconfirmed (server unreachable)") from None
+        except ServerError as exc:
+            raise ScanWithdrawn(exc.code) from None
 
     def _report_failure(self, scan: ArmedScan, error: CardReadError) -> None:
         self._send(

@@ -25,7 +25,7 @@ def default_key_file() -> str:
 def build_parser() -> argparse.ArgumentParser:
     env = os.environ.get
     parser = argparse.ArgumentParser(
-        prog="python -m reader_agent",
+        prog="reader-agent",
         description="Read Belgian eID cards at the counter for the loyalty server.",
     )
     parser.add_argument("--server", default=env("READER_AGENT_SERVER"), help="server base URL")
@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--retry-window", type=float, default=30.0, help="seconds to retry an unreachable server"
     )
     parser.add_argument("--once", action="store_true", help="stop after one armed scan")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="list the readers and say whether a card answers (reads no personal file)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     return parser
 
@@ -107,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from reader_agent.eid_token import EidTokeniser, generate_key_file, key_file_is_private
 
+    if args.check:
+        return _check(args)
     if args.generate_key:
         path = generate_key_file(args.key_file)
         log.info("new eID token key written to %s; copy it to every counter PC of the chain", path)
@@ -133,6 +140,20 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         transport.close()
         api.close()
+
+
+def _check(args: argparse.Namespace) -> int:
+    from reader_agent.check import pcsc_readers, run_check
+
+    if args.virtual_card:
+        transport = _transport(args)
+        return run_check([transport.name], lambda _name: transport)
+    try:
+        from reader_agent.pcsc import PyscardTransport
+    except ImportError as exc:
+        raise ConfigurationError("pyscard is not installed: pip install pyscard") from exc
+    readers = [r for r in pcsc_readers() if args.reader is None or args.reader in r]
+    return run_check(readers, PyscardTransport)
 
 
 def _interrupt() -> None:

@@ -49,6 +49,31 @@ class MalformedIdentityFile(CardUnreadable):
     default_message = "the card's identity file is malformed"
 
 
+class CardNotActivated(CardUnreadable):
+    """The card answers 6D 00: it was never activated (some cards issued abroad). No retry."""
+
+    code = "card_not_activated"
+    default_message = "this card was never activated and cannot be read"
+
+
+class NameTooLong(CardUnreadable):
+    """A name is longer than the card format allows; the server would refuse it too."""
+
+    code = "eid_name_too_long"
+    default_message = "a name on the card is longer than the card format allows"
+
+
+class ScanWithdrawn(ReaderAgentError):
+    """The scan was cancelled, expired or refused before the card was read: read nothing."""
+
+    code = "scan_withdrawn"
+    default_message = "the scan no longer stands; the card is not read"
+
+    def __init__(self, reason: str | None = None) -> None:
+        super().__init__()
+        self.reason = reason or "withdrawn"
+
+
 class ServerError(ReaderAgentError):
     code = "server_error"
     default_message = "the server refused the request"

@@ -49,6 +49,7 @@ class PyscardTransport:
         self._reader: str | None = None
         self._card: int | None = None
         self._protocol: int | None = None
+        self.atr: bytes | None = None
 
     # -- context and reader ------------------------------------------------------------------
 
@@ -146,6 +147,8 @@ class PyscardTransport:
                 raise ReaderUnavailable("another program holds the card reader")
             raise CardUnreadable("the card does not answer (is it inserted the right way?)")
         self._card, self._protocol = card, protocol
+        hresult, _reader, _state, _protocol, atr = scard.SCardStatus(card)
+        self.atr = bytes(atr) if hresult == OK else None
         # A transaction keeps other programs from selecting files between our APDUs.
         scard.SCardBeginTransaction(card)
 
@@ -175,6 +178,7 @@ class PyscardTransport:
         raise CardUnreadable("the card stopped answering")
 
     def disconnect(self) -> None:
+        self.atr = None
         card, self._card = self._card, None
         if card is not None:
             scard.SCardEndTransaction(card, scard.SCARD_LEAVE_CARD)

@@ -11,7 +11,16 @@ import requests
 from reader_agent.eid_card import ScanResult
 from reader_agent.errors import DeviceTokenRefused, ServerError, ServerUnavailable
 
-FAILURE_CODES = frozenset({"card_removed", "reader_unavailable", "card_unreadable", "no_card"})
+FAILURE_CODES = frozenset(
+    {
+        "card_removed",
+        "reader_unavailable",
+        "card_unreadable",
+        "no_card",
+        "card_not_activated",
+        "eid_name_too_long",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -20,6 +29,7 @@ class ArmedScan:
 
     scan_id: str
     expires_at: datetime | None
+    anonymous: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,7 +78,26 @@ class DeviceApi:
                 expires_at = None
             if expires_at is not None and expires_at.tzinfo is None:
                 expires_at = None  # a naive time cannot be compared safely; ignore it
-        return ArmedScan(scan_id=scan_id, expires_at=expires_at)
+        return ArmedScan(
+            scan_id=scan_id, expires_at=expires_at, anonymous=body.get("anonymous") is True
+        )
+
+    def scan_state(self, scan_id: str) -> str:
+        """Return the scan's state as the server has it: armed, cancelled, expired, ..."""
+        body = self._json(self._request("GET", f"scans/{scan_id}/"))
+        state = body.get("state")
+        if not isinstance(state, str):
+            raise ServerError("the server sent a scan without a state")
+        return state
+
+    def claim_read(self, scan_id: str) -> bool:
+        """Tell the server the card is about to be read; return whether the scan is anonymous.
+
+        The server answers 409 (raised as ServerError with its code) when the scan was
+        cancelled, expired or already read: then the card must not be read.
+        """
+        body = self._json(self._request("POST", f"scans/{scan_id}/read/", json={}))
+        return body.get("anonymous") is True
 
     def post_result(self, scan_id: str, result: ScanResult) -> ScanOutcome:
         """Send the minimised scan result; return the member the server linked it to."""

@@ -4,25 +4,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reader_agent.errors import MalformedIdentityFile
+from reader_agent.errors import MalformedIdentityFile, NameTooLong
 
 TAG_CARD_NUMBER = 0x01
 TAG_SURNAME = 0x07
 TAG_GIVEN_NAMES = 0x08
-KEPT_TAGS = frozenset({TAG_CARD_NUMBER, TAG_SURNAME, TAG_GIVEN_NAMES})
+TAG_DOCUMENT_TYPE = 0x0F
+KEPT_TAGS = frozenset({TAG_CARD_NUMBER, TAG_SURNAME, TAG_GIVEN_NAMES, TAG_DOCUMENT_TYPE})
 
-# The longest name the card can hold is far shorter; this bounds what we hand the server.
-MAX_NAME_LENGTH = 200
+# The longest names the card format holds (file-format document, version 5): UTF-8 bytes.
+# The server takes exactly these; a longer name is refused on both sides as eid_name_too_long.
+SURNAME_MAX_BYTES = 110
+GIVEN_NAMES_MAX_BYTES = 95
 MAX_CARD_NUMBER_LENGTH = 32
+MAX_DOCUMENT_TYPE_LENGTH = 2
 
 
 @dataclass(frozen=True, repr=False)
 class CardIdentity:
-    """The three values kept from the card; the card number lives only until it is hashed."""
+    """The values kept from the card; the card number lives only until it is hashed."""
 
     card_number: str
-    surname: str
-    given_names: str
+    surname: str | None
+    given_names: str | None
+    document_type: str = ""
 
     def __repr__(self) -> str:
         # Keep names and card number out of any log line or traceback that prints this.
@@ -42,13 +47,15 @@ def _read_length(data: bytes | bytearray, pos: int) -> tuple[int, int]:
             return length, pos
 
 
-def _decode_name(raw: bytes | bytearray, tag: int) -> str:
+def _decode_name(raw: bytes | bytearray, tag: int, max_bytes: int) -> str:
+    if len(raw) > max_bytes:
+        raise NameTooLong
     try:
         text = bytes(raw).decode("utf-8")
     except UnicodeDecodeError:
         # `from None`: the decode error would otherwise carry the raw bytes along.
         raise MalformedIdentityFile(f"field {tag:02X} is not valid UTF-8") from None
-    if len(text) > MAX_NAME_LENGTH or any(ch < " " for ch in text):
+    if any(ch < " " for ch in text):
         raise MalformedIdentityFile(f"field {tag:02X} is not a plausible name")
     return text.strip()
 
@@ -59,8 +66,37 @@ def _decode_card_number(raw: bytes | bytearray) -> str:
     return bytes(raw).decode("ascii")
 
 
+def _decode_document_type(raw: bytes | bytearray) -> str:
+    if not raw:
+        return ""
+    if len(raw) > MAX_DOCUMENT_TYPE_LENGTH or not bytes(raw).isdigit():
+        raise MalformedIdentityFile("the document type is not a plausible document type")
+    return str(int(bytes(raw).decode("ascii")))
+
+
+def identity_from_fields(
+    found: dict[int, bytes | bytearray], *, anonymous: bool = False
+) -> CardIdentity:
+    """Return the identity from the kept fields (by tag); names are left out when anonymous."""
+    if TAG_CARD_NUMBER not in found:
+        raise MalformedIdentityFile("the card gave no card number")
+    card_number = _decode_card_number(found[TAG_CARD_NUMBER])
+    document_type = _decode_document_type(found.get(TAG_DOCUMENT_TYPE, b""))
+    if anonymous:
+        return CardIdentity(card_number, None, None, document_type)
+    if TAG_SURNAME not in found:
+        raise MalformedIdentityFile("the card gave no surname")
+    surname = _decode_name(found[TAG_SURNAME], TAG_SURNAME, SURNAME_MAX_BYTES)
+    if not surname:
+        raise MalformedIdentityFile("the surname is empty")
+    given_names = _decode_name(
+        found.get(TAG_GIVEN_NAMES, b""), TAG_GIVEN_NAMES, GIVEN_NAMES_MAX_BYTES
+    )
+    return CardIdentity(card_number, surname, given_names, document_type)
+
+
 def parse_identity(data: bytes | bytearray) -> CardIdentity:
-    """Return card number, surname and given names from an identity file.
+    """Return card number, surname, given names and document type from an identity file.
 
     Every other field is stepped over by its length without being decoded or copied.
     """
@@ -79,13 +115,25 @@ def parse_identity(data: bytes | bytearray) -> CardIdentity:
                 raise MalformedIdentityFile(f"field {tag:02X} appears twice")
             found[tag] = data[pos : pos + length]
         pos += length
-    if TAG_CARD_NUMBER not in found or TAG_SURNAME not in found:
-        raise MalformedIdentityFile("identity file lacks the card number or surname")
-    surname = _decode_name(found[TAG_SURNAME], TAG_SURNAME)
-    if not surname:
-        raise MalformedIdentityFile("the surname is empty")
-    return CardIdentity(
-        card_number=_decode_card_number(found[TAG_CARD_NUMBER]),
-        surname=surname,
-        given_names=_decode_name(found.get(TAG_GIVEN_NAMES, b""), TAG_GIVEN_NAMES),
-    )
+    return identity_from_fields(found)
+
+
+def parse_records(data: bytes | bytearray, *, first: int, last: int) -> list[tuple[int, bytearray]]:
+    """Split a READ RECORD answer into (tag, value), each tag within [first, last].
+
+    READ RECORD gives each record as tag, one length byte, value. A tag outside the range
+    asked for means the card did not do what we asked: nothing of the answer is kept.
+    """
+    records: list[tuple[int, bytearray]] = []
+    pos, end = 0, len(data)
+    while pos < end:
+        if pos + 2 > end:
+            raise MalformedIdentityFile("a record ends inside its header")
+        tag, length = data[pos], data[pos + 1]
+        if not first <= tag <= last:
+            raise MalformedIdentityFile("the card answered with a record not asked for")
+        if pos + 2 + length > end:
+            raise MalformedIdentityFile("a record ends inside its value")
+        records.append((tag, bytearray(data[pos + 2 : pos + 2 + length])))
+        pos += 2 + length
+    return records

@@ -15,6 +15,8 @@ class CardTransport(Protocol):
     """A card reader: wait for a card, connect, exchange APDUs, let go."""
 
     name: str
+    atr: bytes | None
+    """The ATR of the card in the current session (None before connect)."""
 
     def wait_for_card(self, timeout: float) -> bool:
         """Return True once a card is present, False if none came within timeout seconds.
@@ -44,6 +46,7 @@ class EmulatorTransport:
         self.card = card
         self.poll_interval = poll_interval
         self._connected = False
+        self.atr: bytes | None = None
 
     @classmethod
     def for_card(cls, name: str) -> EmulatorTransport:
@@ -64,6 +67,7 @@ class EmulatorTransport:
         if not self.card.inserted:
             raise CardRemoved
         self.card.reset()
+        self.atr = self.card.atr
         self._connected = True
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int, int]:

@@ -85,7 +85,8 @@ class StaffTokenApi(APIView):
         answer = self.OutputSerializer(
             {"token": text, "expires_at": token.expiry, "device": token.device}
         )
-        return Response(answer.data)
+        # The token is in this answer only: no cache along the way may keep a copy.
+        return Response(answer.data, headers={"Cache-Control": "no-store"})
 
 
 TOKEN_REFUSED = {401: ["not_authenticated", "authentication_failed", "token_expired"]}

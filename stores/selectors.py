@@ -104,7 +104,8 @@ def campaign_running(store: Store, *, at: datetime | None = None) -> Campaign | 
 def staff_tokens_of(user: AbstractBaseUser) -> QuerySet[StaffToken]:
     """Return the user's API tokens that are still valid, newest first."""
     now = timezone.now()
-    return StaffToken.objects.filter(user=user).filter(Q(expiry__isnull=True) | Q(expiry__gt=now))
+    live = StaffToken.objects.filter(user=user).filter(Q(expiry__isnull=True) | Q(expiry__gt=now))
+    return live.order_by("-created", "-id")
 
 
 def staff_tokens_expire() -> bool:

@@ -220,9 +220,14 @@ def _cache_cleared():
     from django.core.cache import cache
     from django.core.cache.backends.redis import RedisCache
 
-    if isinstance(cache, RedisCache):
+    from core.cache import ResilientRedisCache
+
+    redis = cache.primary if isinstance(cache, ResilientRedisCache) else cache
+    if isinstance(cache, ResilientRedisCache):
+        cache.fallback.clear()
+    if isinstance(redis, RedisCache):
         # The broker may share this Redis database: drop only what the app caches.
-        client = cache._cache.get_client(write=True)
+        client = redis._cache.get_client(write=True)
         for pattern in ("*stores.*", "*throttle_*"):
             keys = list(client.scan_iter(match=pattern))
             if keys:

@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# As eid_emulator.card writes it; repeated here so this module needs nothing imported.
+SENT_TAGS_PREFIX = "sent tags"
 PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
 VPCD_CONFIG = Path("/etc/reader.conf.d/vpcd")
 VPCD_PORT = 35963
@@ -154,7 +156,7 @@ class PcscStack:
     def insert(
         self, card: str = "alice", *extra_args: str, wait: bool = True, timeout: float = 10.0
     ) -> None:
-        """Start an emulator holding `card` (extra_args e.g. '--wrong-le') and wait for it."""
+        """Start an emulator holding `card` (extra_args e.g. '--get-response') and wait for it."""
         self.remove()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
@@ -208,11 +210,22 @@ class PcscStack:
 
         _wait_until(settled, timeout, "the card to appear" if present else "the card to go")
 
-    def apdu_lines(self) -> list[str]:
-        """Return the emulator's APDU log: one hex command header (and path) per line."""
+    def _log_lines(self) -> list[str]:
         if not self.apdu_log.exists():
             return []
         return self.apdu_log.read_text(encoding="ascii").splitlines()
+
+    def apdu_lines(self) -> list[str]:
+        """Return the emulator's APDU log: one hex command header (and path) per line."""
+        return [line for line in self._log_lines() if not line.startswith(SENT_TAGS_PREFIX)]
+
+    def sent_tags(self) -> list[int]:
+        """Return every identity file tag the card's answers carried, in order."""
+        tags: list[int] = []
+        for line in self._log_lines():
+            if line.startswith(SENT_TAGS_PREFIX):
+                tags += [int(tag, 16) for tag in line[len(SENT_TAGS_PREFIX) :].split()]
+        return tags
 
     def clear_apdu_log(self) -> None:
         self.apdu_log.write_text("", encoding="ascii")

@@ -14,6 +14,7 @@ GOOD = {
     "ALLOWED_HOSTS": "loyalty.example.be",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.be:587",
 }
 
 
@@ -46,6 +47,11 @@ def test_complete_configuration_starts():
         ("DATABASE_URL", None, "DATABASE_URL"),
         ("DATABASE_URL", "sqlite:////tmp/x.sqlite3", "DATABASE_URL"),
         ("REDIS_URL", None, "REDIS_URL"),
+        ("EMAIL_URL", None, "EMAIL_URL"),
+        ("EMAIL_URL", "consolemail://", "EMAIL_URL"),
+        ("EMAIL_URL", "filemail:///tmp/mail", "EMAIL_URL"),
+        ("EMAIL_URL", "memorymail://", "EMAIL_URL"),
+        ("EMAIL_URL", "dummymail://", "EMAIL_URL"),
     ],
 )
 def test_missing_or_unsafe_setting_refuses_to_start(name, value, says):
@@ -71,3 +77,23 @@ def test_postgresql_gets_the_project_backend_and_prepared_statements(value, expe
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["core.db.postgresql", "True", expected]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import config.wsgi",
+        "from config.celery import app; app.loader.import_default_modules()",
+    ],
+    ids=["wsgi", "celery"],
+)
+def test_entry_points_without_a_settings_module_refuse_instead_of_using_development_ones(code):
+    # given: none of the production secrets, and no DJANGO_SETTINGS_MODULE
+    env = {k: v for k, v in os.environ.items() if k not in GOOD and k != "DJANGO_SETTINGS_MODULE"}
+    # when
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    # then: production settings, which refuse to start without their secrets
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "SECRET_KEY" in result.stderr

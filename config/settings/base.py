@@ -42,8 +42,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the request: hostile paths and oversized bodies refused (400/413).
+    "core.middleware.RequestGuardMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After whitenoise (static files keep their long cache): everything else is no-store.
+    "core.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -52,6 +56,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Reports read from the replica when there is one (after the user is known).
+    "config.db_router.ReplicaReadsMiddleware",
     # Last: turns a login refused by axes into the lockout answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -103,6 +109,36 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         server_side_binding=True,
         prepare_threshold=None if threshold in ("", "off", "none") else int(threshold),
     )
+    # Behind PgBouncer in transaction mode a cursor cannot outlive its transaction.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DB_TRANSACTION_POOLER", default=False
+    )
+# A streaming read replica for head office's reports, CSV files and exports (config/db_router).
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db("DATABASE_REPLICA_URL"),
+        "ENGINE": "core.db.postgresql",
+        "CONN_MAX_AGE": DATABASES["default"].get("CONN_MAX_AGE", 0),
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {**DATABASES["default"].get("OPTIONS", {}), "connect_timeout": 2},
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=30.0)
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=2.0)
+REPLICA_READ_VIEWS = [
+    "dashboard:figures",
+    "dashboard:figures_csv",
+    "dashboard:tickets_csv",
+    "dashboard:consent_csv",
+    "dashboard:stores_csv",
+    "dashboard:devices_csv",
+    "dashboard:rewards_csv",
+    "dashboard:staff_csv",
+    "dashboard:notices_csv",
+    "dashboard:compliance",
+    "dashboard:processing_record",
+]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -121,19 +157,16 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Staff login throttling (portal, admin, API token): after AXES_FAILURE_LIMIT failures a
-# username, and separately an address, is refused for AXES_COOLOFF_TIME. With Redis the
-# counters live in its cache, shared by every app server and gone after the cool-off; without
-# it (a developer's machine) in axes' table.
+# Staff login throttling (portal, admin, API token): after AXES_FAILURE_LIMIT failures for
+# one username from one address, that pair is refused for AXES_COOLOFF_TIME. The pair, not
+# either alone: one cashier's typos never lock the whole store (one address behind the
+# shop's router), and nobody can lock a colleague out from elsewhere. The counters live in
+# the database, shared by every app server, so signing in never depends on Redis.
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
-AXES_HANDLER = (
-    "axes.handlers.cache.AxesCacheHandler"
-    if env("REDIS_URL", default="")
-    else "axes.handlers.database.AxesDatabaseHandler"
-)
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_DISABLE_ACCESS_LOG = True
@@ -167,7 +200,37 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="loyalty")
+# The longest task (an erasure of a member with years of purchases, an access export) ends
+# well within CELERY_TASK_TIME_LIMIT, or the worker kills it. A task that a dead worker never
+# acknowledged goes back to the queue after the broker's visibility timeout, sized just above
+# that limit (Celery's default of one hour left an erasure waiting that long); privacy tickets
+# are also sent again by the outbox sweeper after PRIVACY_TASK_RETRY_SECONDS.
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 60,
+    "socket_timeout": 5,
+    "socket_connect_timeout": 3,
+    # Connecting gives up after a few tries instead of retrying forever inside a web request.
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+# A web request that queues work never waits long on a broker that is down: the outbox keeps
+# the work and the sweeper sends it later.
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_BEAT_SCHEDULE = {
+    "privacy-ticket-tasks-sweep": {
+        "task": "privacy.tasks.ticket_tasks_sweep",
+        "schedule": float(env.int("PRIVACY_TASK_SWEEP_SECONDS", default=60)),
+    },
     "expire-eid-scans": {
         "task": "loyalty.tasks.expire_eid_scans",
         "schedule": 60.0,
@@ -202,14 +265,17 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Redis when there is one, through a backend that keeps working (in-process) while Redis is
+# down and goes back to it by itself (core/cache.py).
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {"BACKEND": "core.cache.ResilientRedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
 
+# The console by default (a developer's machine); production settings require an SMTP server.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="loyalty@example.be")
@@ -221,7 +287,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "core.api.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.parsing.LimitOffsetPagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsing.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -313,8 +384,17 @@ PRIVACY_HASH_KEY = (
     or hashlib.sha256(("privacy-hash-key:" + SECRET_KEY).encode()).hexdigest()
 )
 PRIVACY_RETENTION_MONTHS = env.int("PRIVACY_RETENTION_MONTHS", default=24)
+
+# How long the dashboard's refresh waits for ledger writers that started before it (seconds);
+# past that it leaves the figures for the next run (dashboard.services).
+DASHBOARD_REFRESH_WAIT_SECONDS = env.float("DASHBOARD_REFRESH_WAIT_SECONDS", default=10.0)
 PRIVACY_LINK_EXPIRY_HOURS = env.int("PRIVACY_LINK_EXPIRY_HOURS", default=48)
 PRIVACY_UNVERIFIED_DROP_DAYS = env.int("PRIVACY_UNVERIFIED_DROP_DAYS", default=7)
+# A ticket's task not done this long after it was sent is sent again (then after twice as
+# long, up to an hour). Above the task time limit, so a slow run is not doubled.
+PRIVACY_TASK_RETRY_SECONDS = env.int(
+    "PRIVACY_TASK_RETRY_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60
+)
 # Verified erasure requests are scheduled at once; False leaves approval to head office.
 PRIVACY_ERASURE_AUTO_APPROVE = env.bool("PRIVACY_ERASURE_AUTO_APPROVE", default=True)
 PRIVACY_RATE_LIMIT_WINDOW_SECONDS = env.int("PRIVACY_RATE_LIMIT_WINDOW_SECONDS", default=3600)
@@ -329,6 +409,15 @@ EID_PRESENTED_SECONDS = env.int("EID_PRESENTED_SECONDS", default=5 * 60)
 MEMBER_READS_ALERT_PER_HOUR = env.int("MEMBER_READS_ALERT_PER_HOUR", default=120)
 PRIVACY_CONFIRMATION_CODE_MINUTES = env.int("PRIVACY_CONFIRMATION_CODE_MINUTES", default=15)
 PRIVACY_SITE_URL = env("PRIVACY_SITE_URL", default="http://127.0.0.1:8000")
+
+# The server keeps a keyed hash of each eID token an agent sends, never the token itself, so
+# no value an agent sends (honest, old or tampered with) lands in the database verbatim.
+# Derived from PRIVACY_HASH_KEY unless set; like it, never rotate it casually: every card link
+# was stored under it (a new key means every member re-links their card).
+EID_TOKEN_HASH_KEY = (
+    env("EID_TOKEN_HASH_KEY", default="")
+    or hashlib.sha256(("eid-token-hash-key:" + PRIVACY_HASH_KEY).encode()).hexdigest()
+)
 
 # eID channel: how long an armed scan waits for the card, and the longest device long-poll.
 EID_SCAN_TTL_SECONDS = env.int("EID_SCAN_TTL_SECONDS", default=120)

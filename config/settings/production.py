@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, env
+from .base import DATABASES, EMAIL_BACKEND, env
 
 DEBUG = False
 
@@ -22,6 +22,16 @@ if not env("REDIS_URL", default=""):
     # The broker for erasures and mail, the cache every app server shares (login throttling,
     # the privacy forms' rate limits): without it tasks would run inside web requests.
     raise ImproperlyConfigured("REDIS_URL must point at Redis in production.")
+if not env("EMAIL_URL", default=""):
+    # Confirmation links and access exports go to customers by mail; the console backend the
+    # defaults use would write them into the worker's log instead.
+    raise ImproperlyConfigured("EMAIL_URL must point at the mail server (smtp+tls://...).")
+if EMAIL_BACKEND != "django.core.mail.backends.smtp.EmailBackend":
+    raise ImproperlyConfigured(
+        "EMAIL_URL must name an SMTP server (smtp://, smtp+tls:// or smtp+ssl://): a console, "
+        "file or in-memory mail backend would keep customers' mail, links and exports on this "
+        "machine or in its logs."
+    )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

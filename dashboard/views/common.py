@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from core.errors import ApplicationError, Forbidden
+from core.inputs import csv_row
 from dashboard import selectors
 from dashboard.selectors import Table
 
@@ -56,7 +57,11 @@ def form_errors(request, form) -> None:
 
 
 def csv_response(filename: str, headers: Iterable[str], rows: Iterable[Iterable]) -> HttpResponse:
-    """Stream rows as a CSV download (UTF-8 with BOM, so spreadsheet programs read accents)."""
+    """Stream rows as a CSV download (UTF-8 with BOM, so spreadsheet programs read accents).
+
+    Every cell goes through `core.inputs.csv_cell`: a store manager's device name or a reward
+    title starting with `=` reaches head office's spreadsheet as text, never as a formula.
+    """
 
     class Echo:
         def write(self, value):
@@ -65,9 +70,9 @@ def csv_response(filename: str, headers: Iterable[str], rows: Iterable[Iterable]
     writer = csv.writer(Echo())
 
     def lines():
-        yield "\ufeff" + writer.writerow(list(headers))
+        yield "\ufeff" + writer.writerow(csv_row(headers))
         for row in rows:
-            yield writer.writerow(["" if v is None else v for v in row])
+            yield writer.writerow(csv_row("" if v is None else v for v in row))
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import BadRequest
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -10,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import ApplicationError
+from core.inputs import plain_int
 from dashboard import forms, selectors, services
 from dashboard.views.common import csv_response, fail, form_errors, office_page
 from privacy import services as privacy_services
@@ -45,6 +47,7 @@ TICKET_HEADERS = (
     "extended",
     "urgency",
 )
+MAX_PAGE = 100_000
 TICKETS_PAGE = 50
 
 
@@ -56,10 +59,9 @@ def tickets(request):
     if form.is_valid():
         state = form.cleaned_data["state"] or "open"
         kind = form.cleaned_data["kind"]
-    try:
-        page = max(1, int(request.GET.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = plain_int(request.GET.get("page") or 1, minimum=1, maximum=MAX_PAGE)
+    if page is None:
+        raise BadRequest("page")
     today = timezone.localdate()
     queue = selectors.tickets_queue(state=state, kind=kind)
     rows = list(queue[(page - 1) * TICKETS_PAGE : page * TICKETS_PAGE + 1])

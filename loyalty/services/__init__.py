@@ -10,7 +10,12 @@ shares), `earn`, `points` (redeem, adjust, reverse, expire), `rewards` (the cata
 
 from loyalty.services.earn import points_earn
 from loyalty.services.ledger import MAX_POINTS_PER_ENTRY
-from loyalty.services.members import member_eid_unlink, member_enroll_by_eid, member_enroll_by_form
+from loyalty.services.members import (
+    member_eid_unlink,
+    member_enroll_anonymous_by_eid,
+    member_enroll_by_eid,
+    member_enroll_by_form,
+)
 from loyalty.services.points import points_adjust, points_expire, points_redeem, points_reverse
 from loyalty.services.reads import (
     member_lookup_recorded,
@@ -22,6 +27,7 @@ from loyalty.services.rewards import reward_create, reward_set_active
 __all__ = [
     "MAX_POINTS_PER_ENTRY",
     "member_eid_unlink",
+    "member_enroll_anonymous_by_eid",
     "member_enroll_by_eid",
     "member_enroll_by_form",
     "member_lookup_recorded",

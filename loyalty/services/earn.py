@@ -7,14 +7,15 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
-from core.errors import MemberInactive, MemberNotFound
+from core.errors import BalanceOutOfRange, MemberInactive, MemberNotFound, PointsOutOfRange
 from loyalty import ledger_sql
 from loyalty.models import EntryKind, LedgerEntry, Member, MemberStatus
 from loyalty.rules import points_for_purchase
 from loyalty.services.ledger import (
+    MAX_POINTS_PER_ENTRY,
     _clean_amount,
     _clean_key,
     _idempotent,
@@ -44,6 +45,9 @@ def points_earn(
     at = at or timezone.now()
     terms = earning_terms(store)
     points = points_for_purchase(amount=amount, rule=terms, multiplier=terms.multiplier_at(at))
+    if points > MAX_POINTS_PER_ENTRY:
+        # A generous rule times a campaign times a large purchase: refused, never wrapped.
+        raise PointsOutOfRange()
     write = _earn_in_one_statement if connection.vendor == "postgresql" else _earn_locked
     entry = write(
         member=member,
@@ -64,7 +68,12 @@ def _earn_locked(
 ) -> LedgerEntry:
     """Earn the portable way: lock the member, check for a replay, write entry and balance."""
     locked = _lock_member(member, store=store, idempotency_key=idempotency_key)
-    entry = _replayed(locked=locked, kind=EntryKind.EARN, purchase_amount=purchase_amount)
+    entry = _replayed(
+        locked=locked,
+        kind=EntryKind.EARN,
+        purchase_amount=purchase_amount,
+        reference=fields["reference"],
+    )
     if entry is None:
         entry = _write(
             member=locked,
@@ -107,14 +116,19 @@ def _earn_in_one_statement(
     # Alone, the statement is its own transaction; inside a caller's, a savepoint keeps that
     # transaction usable if it fails (a concurrent retry with the same key, see _idempotent).
     savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
-    with savepoint:
-        replayed_id, entry_id, balance_after, status, balance = ledger_sql.earn_row(params)
+    try:
+        with savepoint:
+            replayed_id, entry_id, balance_after, status, balance = ledger_sql.earn_row(params)
+    except DataError:
+        # The balance would pass PostgreSQL's integer: refused as the portable path refuses it.
+        raise BalanceOutOfRange() from None
     if replayed_id is not None:
         entry = _replay_checked(
             LedgerEntry.objects.get(pk=replayed_id),
             member=member,
             kind=EntryKind.EARN,
             purchase_amount=purchase_amount,
+            reference=reference,
         )
         member.points_balance = balance  # as it is now, as `_earn_locked` answers
         return entry

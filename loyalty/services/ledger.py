@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError
 
 from core.errors import (
+    BalanceOutOfRange,
     IdempotencyKeyReused,
     InsufficientPoints,
     InvalidAmount,
@@ -19,6 +20,7 @@ from core.errors import (
     MemberInactive,
     MemberNotFound,
 )
+from core.inputs import INT32_MAX
 from loyalty import ledger_sql
 from loyalty.models import LedgerEntry, Member, MemberStatus
 from stores.models import Store
@@ -114,6 +116,8 @@ def _write(
 ) -> LedgerEntry:
     """Append one ledger row and move the locked member's cached balance with it."""
     new_balance = member.points_balance + points
+    if new_balance > INT32_MAX:
+        raise BalanceOutOfRange()
     if new_balance < 0:
         raise InsufficientPoints(details={"balance": member.points_balance, "required": -points})
     entry = LedgerEntry.objects.create(

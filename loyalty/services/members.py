@@ -7,17 +7,25 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from core.errors import InvalidInput, MemberExists
+from core.inputs import text_clean
 from loyalty.contact import email_normalize, phone_normalize
-from loyalty.models import EidCard, JoinChannel, Member
+from loyalty.models import EID_SURNAME_MAX_BYTES, EidCard, JoinChannel, Member
 from loyalty.numbers import member_number_generate
 from stores.models import Store
 
 NAME_MAX = 100
 
 
-def _clean_name(value: str, field: str) -> str:
-    value = " ".join((value or "").split())
-    if not value or len(value) > NAME_MAX or any(ch.isdigit() for ch in value):
+def _clean_name(value: str, field: str, max_length: int = NAME_MAX) -> str:
+    # NFC, so "é" typed two ways is one name; control and format characters (NUL, zero-width
+    # joiners, right-to-left overrides) refuse the name instead of making it invisible.
+    value = text_clean(value or "")
+    if (
+        not value
+        or len(value) > max_length
+        or any(ch.isdigit() for ch in value)
+        or not any(ch.isalpha() for ch in value)
+    ):
         raise InvalidInput(details={field: ["Enter a name (letters only, up to 100)."]})
     return value
 
@@ -68,11 +76,28 @@ def member_enroll_by_form(
 
 @transaction.atomic
 def member_enroll_by_eid(*, store: Store, given_name: str, surname: str, eid_token: str) -> Member:
-    """Enrol a customer from their eID card: the name and a keyed hash of the card number."""
+    """Enrol a customer from their eID card: the name and a keyed hash of the card number.
+
+    `eid_token` is what the server stores (already hashed under its key), never the agent's.
+    """
     member = _create_member(
         given_name=_clean_name(given_name, "given_name"),
-        surname=_clean_name(surname, "surname"),
+        surname=_clean_name(surname, "surname", EID_SURNAME_MAX_BYTES),
         joined_via=JoinChannel.EID,
+        home_store=store,
+        last_activity_at=timezone.now(),
+    )
+    EidCard.objects.create(member=member, token=eid_token)
+    return member
+
+
+@transaction.atomic
+def member_enroll_anonymous_by_eid(*, store: Store, eid_token: str) -> Member:
+    """Enrol a customer known only by the keyed hash of their card number: no name at all."""
+    member = _create_member(
+        given_name="",
+        surname="",
+        joined_via=JoinChannel.EID_ANONYMOUS,
         home_store=store,
         last_activity_at=timezone.now(),
     )

@@ -48,7 +48,9 @@ def points_redeem(
         points = reward.point_cost
     points = _clean_points(points)
     locked = _lock_member(member, store=store, idempotency_key=idempotency_key)
-    replay = _replayed(locked=locked, kind=EntryKind.REDEEM, points=-points)
+    replay = _replayed(
+        locked=locked, kind=EntryKind.REDEEM, points=-points, reference=str(reference)[:64]
+    )
     if replay:
         return replay
     entry = _write(

@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('portal', '0001_initial'),
-        ('loyalty', '0004_member_read'),
+        ('loyalty', '0006_member_read'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ By subject: `store_choice` (after sign-in), `member_search`, `join_form`, `eid_s
 arming a reader, waiting for the card), `member_page` (the member's page and its actions).
 """
 
-from portal.views.eid_scan import eid_consent, eid_link, scan, scan_state
+from portal.views.eid_scan import eid_consent, eid_link, scan, scan_cancel, scan_state
 from portal.views.join_form import join
 from portal.views.member_page import (
     member,
@@ -38,6 +38,7 @@ __all__ = [
     "member_redeem",
     "member_request_confirm",
     "scan",
+    "scan_cancel",
     "scan_state",
     "search",
     "store_change",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import ApplicationError, NoticeMissing
 from loyalty import eid_services, services
@@ -85,6 +87,8 @@ def _arm(
             notice_language=notice.language,
             notice=notice,
             link_member=link_member,
+            anonymous=form.cleaned_data["anonymous"] and link_member is None,
+            guardian_consent=form.cleaned_data["guardian_consent"],
         )
     except ApplicationError as exc:
         return _consent_screen(request, store, **again, error=error_message(exc))
@@ -128,8 +132,8 @@ def _scan_context(request: HttpRequest, store: Store, scan) -> dict:
     failure = ""
     if state == ScanState.FAILED:
         failure = scan_failure_message(scan.failure_code)
-    elif state == ScanState.EXPIRED:
-        failure = scan_failure_message("expired")
+    elif state in (ScanState.EXPIRED, ScanState.CANCELLED):
+        failure = scan_failure_message(state)
     member_ref = link_ref = ""
     if state == ScanState.COMPLETED and scan.member is not None:
         # The customer presented their card: the member is found by eID, and that is a read.
@@ -183,3 +187,14 @@ def scan(request: HttpRequest, store: Store, scan_id) -> HttpResponse:
 def scan_state(request: HttpRequest, store: Store, scan_id) -> HttpResponse:
     found = selectors.scan_at_store(store=store, scan_id=scan_id)
     return render(request, "portal/_scan_state.html", _scan_context(request, store, found))
+
+
+@counter_view
+@require_POST
+def scan_cancel(request: HttpRequest, store: Store, scan_id) -> HttpResponse:
+    """Disarm the scan at once: the reader will not read a card for it."""
+    found = selectors.scan_at_store(store=store, scan_id=scan_id)
+    # Already read, failed or expired: the scan page says which.
+    with contextlib.suppress(ApplicationError):
+        eid_services.eid_scan_cancel(scan=found)
+    return redirect("portal:scan", store_code=store.code, scan_id=found.pk)

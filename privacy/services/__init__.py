@@ -22,6 +22,7 @@ from privacy.services.counter import (
     ticket_open_at_counter,
 )
 from privacy.services.erasure import erasure_execute, retention_open_tickets, retention_subjects
+from privacy.services.erasure_log import erasure_log_lines, erasures_reapply
 from privacy.services.notices import notice_publish
 from privacy.services.tickets import (
     TRANSITIONS,
@@ -54,6 +55,8 @@ __all__ = [
     "consent_subject_new",
     "consent_withdraw",
     "erasure_execute",
+    "erasure_log_lines",
+    "erasures_reapply",
     "notice_publish",
     "retention_open_tickets",
     "retention_subjects",

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import ConfirmationRequired
+from core.inputs import csv_cell
 from privacy.models import PrivacyTicket, TicketKind, TicketSource, TicketState, Verification
 from privacy.registry import registry
 from privacy.selectors import consent_history
@@ -47,7 +48,8 @@ def access_export_csv(export: Export) -> dict[str, str]:
         writer = csv.DictWriter(out, fieldnames=columns or ["empty"], extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+            # A name or reference starting with `=` stays text in the member's spreadsheet.
+            writer.writerow({k: "" if v is None else csv_cell(v) for k, v in row.items()})
         files[f"{section}.csv"] = out.getvalue()
     return files
 

@@ -29,6 +29,7 @@ from privacy.chain import GENESIS_HASH, record_hash, record_payload
 from privacy.hashing import subject_digest
 from privacy.models import (
     ConsentAction,
+    ConsentGiver,
     ConsentLogHead,
     ConsentRecord,
     NoticeVersion,
@@ -109,6 +110,7 @@ def _append(
     device: ReaderDevice | None,
     refers_to: ConsentRecord | None = None,
     at: datetime | None = None,
+    given_by: str = ConsentGiver.SUBJECT,
 ) -> ConsentRecord:
     """Append one record to the log under the head lock, chained to the one before it."""
     with transaction.atomic():
@@ -122,6 +124,7 @@ def _append(
             notice=notice,
             language=language,
             channel=channel,
+            given_by=given_by,
             store=store,
             staff=staff if staff is not None and staff.is_authenticated else None,
             device=device,
@@ -152,12 +155,16 @@ def consent_give(
     staff: AbstractBaseUser | None = None,
     device: ReaderDevice | None = None,
     notice: NoticeVersion | None = None,
+    given_by: str = ConsentGiver.SUBJECT,
 ) -> ConsentRecord:
     """Record that the subject consents to `purpose`, having been shown `notice`.
 
     `notice` defaults to the current version for the purpose and language; pass the version
-    actually shown when the screen may be older than a new publication.
+    actually shown when the screen may be older than a new publication. `given_by` says
+    whether a parent or guardian consented for a child.
     """
+    if given_by not in ConsentGiver.values:
+        raise InvalidInput(details={"given_by": ["Unknown consent giver."]})
     _check_key(subject_key)
     _check(purpose, channel, language)
     notice = notice or notice_current(purpose=purpose, language=language)
@@ -173,6 +180,7 @@ def consent_give(
         store=store,
         staff=staff,
         device=device,
+        given_by=given_by,
     )
     logger.info("consent #%s given: %s via %s", record.seq, purpose, channel)
     return record
@@ -223,6 +231,7 @@ def consent_attach(
                 staff=source.staff,
                 device=source.device,
                 refers_to=source,
+                given_by=source.given_by,
             )
         )
     if purposes and not attached:

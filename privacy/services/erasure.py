@@ -33,6 +33,7 @@ from privacy.models import (
 )
 from privacy.ratelimit import ratelimit_purge
 from privacy.registry import registry
+from privacy.services.erasure_log import erasure_log_record
 from privacy.services.tickets import path_check, ticket_due_on, ticket_move, ticket_run_on_commit
 from stores.models import Language
 
@@ -62,6 +63,9 @@ def erasure_execute(*, ticket_id: int) -> PrivacyTicket | None:
             counts.update({f"{eraser.name}.{kind}": n for kind, n in erased.items()})
             steps.append(eraser.name)
         now = timezone.now()
+        if ticket.subject_key:
+            # Before the key goes: a restored backup gets this erasure re-applied (rule 9b).
+            erasure_log_record(subject_key=ticket.subject_key, ticket_id=ticket.pk, at=now)
         ticket_move(ticket, TicketState.COMPLETED, note="erased", at=now)
         ticket.completed_at = now
         ticket.subject_key = None

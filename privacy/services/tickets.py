@@ -34,6 +34,7 @@ from privacy.models import (
     TicketTransition,
     Verification,
 )
+from privacy.outbox import ticket_run_put, ticket_task_put
 from privacy.ratelimit import ratelimit_hit
 from privacy.registry import Subject, registry
 from privacy.selectors import ticket_open_find
@@ -190,9 +191,7 @@ def ticket_request_public(
 
 
 def _send_link_on_commit(ticket_id: int) -> None:
-    from privacy import tasks
-
-    transaction.on_commit(lambda: tasks.ticket_link_send.delay(ticket_id))
+    ticket_task_put(task="privacy.tasks.ticket_link_send", ticket_id=ticket_id)
 
 
 def ticket_link_issue(*, ticket_id: int) -> tuple[PrivacyTicket, str, Subject] | None:
@@ -349,17 +348,8 @@ def ticket_approve(*, ticket: PrivacyTicket, by: AbstractBaseUser | None = None)
 
 
 def ticket_run_on_commit(ticket: PrivacyTicket) -> None:
-    """Send a scheduled ticket's work to Celery once the transaction commits."""
-    from privacy import tasks
-
-    if ticket.kind in registry.withdrawal_kinds:
-        task = tasks.withdrawal_run
-    else:
-        task = {TicketKind.ERASURE: tasks.erasure_run, TicketKind.ACCESS: tasks.access_run}[
-            ticket.kind
-        ]
-    ticket_id = ticket.pk
-    transaction.on_commit(lambda: task.delay(ticket_id))
+    """Queue a scheduled ticket's work through the outbox: sent once the transaction commits."""
+    ticket_run_put(ticket)
 
 
 @transaction.atomic
@@ -423,9 +413,7 @@ def ticket_extend(
 
 
 def _notify_on_commit(ticket_id: int, event: str) -> None:
-    from privacy import tasks
-
-    transaction.on_commit(lambda: tasks.ticket_notify.delay(ticket_id, event))
+    ticket_task_put(task="privacy.tasks.ticket_notify", ticket_id=ticket_id, args=(event,))
 
 
 def tickets_drop_unverified(*, now: datetime | None = None) -> int:

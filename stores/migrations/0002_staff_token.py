@@ -24,8 +24,5 @@ class Migration(migrations.Migration):
                 ('device', models.CharField(blank=True, default='', max_length=100)),
                 ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='auth_token_set', to=settings.AUTH_USER_MODEL)),
             ],
-            options={
-                'ordering': ['-created', '-id'],
-            },
         ),
     ]

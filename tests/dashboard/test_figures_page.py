@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.models import StoreDayStats
+from dashboard.models import FiguresWatermark, StoreDayStats
 from dashboard.services import stats_recompute
 from loyalty.models import JoinChannel
 from tests.dashboard.conftest import EntryKind, at, client_for, entry, member_joined
@@ -159,7 +159,7 @@ def test_without_a_scheduler_the_page_shows_todays_purchases(office, gent, setti
     settings.CELERY_TASK_ALWAYS_EAGER = True
     office.get(reverse("dashboard:figures"))
     points_earn(member=MemberFactory(home_store=gent), store=gent, staff=None, amount="42")
-    StoreDayStats.objects.update(computed_at=timezone.now() - timedelta(minutes=5))
+    FiguresWatermark.objects.update(refreshed_at=timezone.now() - timedelta(minutes=5))
 
     # when
     response = office.get(reverse("dashboard:figures"))

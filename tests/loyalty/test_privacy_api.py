@@ -107,7 +107,7 @@ def test_consent_state_per_purpose(api, cashier, store, eid_member):
     # a list, one row per purpose, as the schema says (it was {"results": [...]} before)
     states = {row["purpose"]: row for row in response.json()}
     assert states["eid_recognition"]["state"] == "given"
-    assert states["eid_recognition"]["notice_version"] == 1
+    assert states["eid_recognition"]["notice_version"] == 2
     assert states["eid_recognition"]["store"] == "GNT01"
     assert states["marketing_email"]["state"] == "none"
 

@@ -35,6 +35,9 @@ class FakeDeviceServer:
     requests: list[RecordedRequest] = field(default_factory=list)
     result_answers: list[tuple[int, dict | None]] = field(default_factory=list)
     next_answers: list[tuple[int, dict | None]] = field(default_factory=list)
+    cancelled: set[str] = field(default_factory=set)
+    anonymous: set[str] = field(default_factory=set)
+    claims: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._armed: queue.Queue[str] = queue.Queue()
@@ -59,10 +62,15 @@ class FakeDeviceServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def arm_scan(self) -> str:
+    def arm_scan(self, *, anonymous: bool = False) -> str:
         scan_id = str(uuid.uuid4())
+        if anonymous:
+            self.anonymous.add(scan_id)
         self._armed.put(scan_id)
         return scan_id
+
+    def cancel(self, scan_id: str) -> None:
+        self.cancelled.add(scan_id)
 
     def bodies(self) -> list[bytes]:
         return [request.body for request in self.requests]
@@ -109,6 +117,18 @@ class FakeDeviceServer:
                         )
                     )
                     self._answer(status, answer)
+                elif method == "GET" and len(route) == 2 and route[0] == "scans":
+                    state = "cancelled" if route[1] in server.cancelled else "armed"
+                    self._answer(200, {"scan_id": route[1], "state": state})
+                elif method == "POST" and len(route) == 3 and route[2] == "read":
+                    scan_id = route[1]
+                    if scan_id in server.cancelled:
+                        self._answer(409, error("scan_cancelled"))
+                    elif scan_id in server.claims:
+                        self._answer(409, error("scan_already_read"))
+                    else:
+                        server.claims.append(scan_id)
+                        self._answer(200, {"anonymous": scan_id in server.anonymous})
                 elif method == "POST" and len(route) == 3 and route[2] == "failure":
                     server.failures.put(recorded)
                     self._answer(204, None)
@@ -125,7 +145,14 @@ class FakeDeviceServer:
                     self._answer(204, None)
                     return
                 expires = datetime.now(UTC) + timedelta(minutes=2)
-                self._answer(200, {"scan_id": scan_id, "expires_at": expires.isoformat()})
+                self._answer(
+                    200,
+                    {
+                        "scan_id": scan_id,
+                        "expires_at": expires.isoformat(),
+                        "anonymous": scan_id in server.anonymous,
+                    },
+                )
 
             def _answer(self, status: int, payload: dict | None) -> None:
                 data = b"" if payload is None else json.dumps(payload).encode()

@@ -2,16 +2,21 @@ import hashlib
 import hmac
 import logging
 import os
+import time
 
 import pytest
 
 from eid_emulator import CARDS, CardModes, VirtualCard
+from eid_emulator.card import BELPIC_AID
+from eid_emulator.cards import SENSITIVE_TAGS
 from reader_agent.agent import EXIT_TOKEN_REFUSED, AgentSettings, ReaderAgent
+from reader_agent.eid_card import MAX_APDUS
 from reader_agent.server_api import DeviceApi
 from reader_agent.transport import EmulatorTransport
 from tests.reader_agent.conftest import TEST_KEY
 from tests.reader_agent.fake_device_server import error
 
+BELPIC_SELECT_DATA = BELPIC_AID
 FAST = AgentSettings(
     card_wait=0.5, poll_wait=1, retry_window=1.0, backoff_initial=0.05, backoff_max=0.2
 )
@@ -39,8 +44,8 @@ def personal_values(name):
     return texts, [*person.secrets(), person.card_number.encode(), person.photo()[:64]]
 
 
-@pytest.mark.parametrize("name", ["alice", "bruno", "chloe", "emma"])
-def test_posts_only_names_and_token_and_leaks_nothing_else(
+@pytest.mark.parametrize("name", ["alice", "bruno", "chloe", "emma", "nora", "lucas"])
+def test_posts_only_names_token_and_how_it_read_and_leaks_nothing_else(
     name, device_server, tokeniser, caplog, capsys
 ):
     # given: staff armed a scan and the customer's card is in the reader
@@ -51,7 +56,7 @@ def test_posts_only_names_and_token_and_leaks_nothing_else(
     # when
     assert make_agent(device_server, card, tokeniser).run(max_scans=1) == 0
 
-    # then: the result holds exactly the three allowed keys
+    # then: the result holds exactly the allowed keys
     posted = device_server.results.get_nowait()
     assert posted.path == f"/api/v1/device/scans/{scan_id}/result/"
     person = CARDS[name]
@@ -60,7 +65,11 @@ def test_posts_only_names_and_token_and_leaks_nothing_else(
         "surname": person.surname,
         "given_names": person.given_names,
         "eid_token": token,
+        "read_method": "read_record" if person.applet == 0x18 else "read_binary",
+        "child_card": person.is_child_card,
     }
+    # and the server confirmed the read was still wanted before the card was touched
+    assert device_server.claims == [scan_id]
     # and no other value of the card travelled or was logged
     texts, raw = personal_values(name)
     everything_sent = b"".join(r.body + r.path.encode() for r in device_server.requests)
@@ -70,19 +79,103 @@ def test_posts_only_names_and_token_and_leaks_nothing_else(
         assert value not in everything_sent
     for value in [*texts, person.surname, person.given_names]:
         assert value not in logged
-    # and the card saw only the identity file selected, then reads
-    assert card.selected_paths() == [bytes.fromhex("DF014031")]
-    assert {entry[1] for entry in card.apdu_log} <= {0xA4, 0xB0, 0xC0}
+    # and the card saw only the applet and the identity file selected, then reads
+    assert card.selected_paths() == [BELPIC_SELECT_DATA, bytes.fromhex("DF014031")]
+    assert {entry[1] for entry in card.apdu_log} <= {0xA4, 0xB0, 0xB2, 0xC0}
+    assert len(card.apdu_log) <= MAX_APDUS
+    if person.applet == 0x18:
+        assert not set(card.sent_tags) & SENSITIVE_TAGS
 
 
-def test_card_with_6c_and_61_is_read_through_get_response(device_server, tokeniser):
-    card = VirtualCard("emma", modes=CardModes(wrong_le=True, get_response=True))
+def test_card_with_61_is_read_through_get_response(device_server, tokeniser):
+    card = VirtualCard("alice", modes=CardModes(get_response=True))
     device_server.arm_scan()
 
     make_agent(device_server, card, tokeniser).run(max_scans=1)
 
-    assert device_server.results.get_nowait().json()["surname"] == "De Smedt"
-    assert card.selected_paths() == [bytes.fromhex("DF014031")]
+    assert device_server.results.get_nowait().json()["surname"] == "Peeters"
+    assert card.selected_paths()[-1] == bytes.fromhex("DF014031")
+
+
+def test_anonymous_scan_sends_no_name_and_reads_only_tags_01_and_0f(device_server, tokeniser):
+    card = VirtualCard("chloe")
+    device_server.arm_scan(anonymous=True)
+
+    make_agent(device_server, card, tokeniser).run(max_scans=1)
+
+    assert set(device_server.results.get_nowait().json()) == {
+        "eid_token",
+        "read_method",
+        "child_card",
+    }
+    assert card.sent_tags == [0x01, 0x0F]
+
+
+def test_a_refused_result_ends_the_scan_and_the_card_is_not_read_again(
+    device_server, tokeniser, caplog
+):
+    # given: the server refuses the result (the card belongs to another member) and, like
+    # the old server, hands the same scan out again
+    caplog.set_level(logging.INFO)
+    device_server.result_answers = [(409, error("eid_card_linked_elsewhere"))]
+    scan_id = device_server.arm_scan()
+    expires = "2999-01-01T00:00:00+00:00"
+    device_server.next_answers = [(200, {"scan_id": scan_id, "expires_at": expires})] * 4
+    card = VirtualCard("alice")
+    device_server._armed.get_nowait()
+
+    make_agent(device_server, card, tokeniser).run(max_scans=4)
+
+    assert device_server.results.qsize() == 1
+    assert len(card.apdu_log) == 4  # one read of a 1.7 card, never a second
+    assert "not reading the card again" in caplog.text
+
+
+def test_cancel_while_waiting_for_the_card_stops_the_wait_and_reads_nothing(
+    device_server, tokeniser, caplog
+):
+    import threading
+
+    caplog.set_level(logging.INFO)
+    card = VirtualCard("alice")
+    card.remove()
+    scan_id = device_server.arm_scan()
+    settings = AgentSettings(card_wait=20, poll_wait=1, cancel_check=0.1)
+    agent = make_agent(device_server, card, tokeniser, settings=settings)
+
+    def cancel_then_insert():
+        device_server.cancel(scan_id)
+        card.insert()
+
+    threading.Timer(0.3, cancel_then_insert).start()
+    started = time.monotonic()
+    agent.run(max_scans=1)
+
+    assert time.monotonic() - started < 5
+    assert card.apdu_log == []
+    assert device_server.results.empty() and device_server.failures.empty()
+    assert "nothing read" in caplog.text
+
+
+def test_a_scan_the_server_no_longer_confirms_is_not_read(device_server, tokeniser):
+    card = VirtualCard("alice")
+    scan_id = device_server.arm_scan()
+    device_server.claims.append(scan_id)  # as if another read had claimed it
+
+    make_agent(device_server, card, tokeniser).run(max_scans=1)
+
+    assert card.apdu_log == []
+    assert device_server.results.empty()
+
+
+def test_a_card_never_activated_is_reported_once_as_such(device_server, tokeniser):
+    card = VirtualCard("zoe")
+    device_server.arm_scan()
+
+    make_agent(device_server, card, tokeniser).run(max_scans=1)
+
+    assert device_server.failures.get_nowait().json()["code"] == "card_not_activated"
+    assert len(card.apdu_log) == 1
 
 
 def test_no_card_in_time_reports_no_card(device_server, tokeniser):

@@ -48,6 +48,8 @@ def test_generate_key_then_one_virtual_scan(device_server, tmp_path):
         "surname",
         "given_names",
         "eid_token",
+        "read_method",
+        "child_card",
     }
     person = CARDS["chloe"]
     output = done.stdout + done.stderr

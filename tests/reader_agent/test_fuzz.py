@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eid_emulator import CARDS
-from eid_emulator.cards import tlv_encode
-from reader_agent.eid_card import read_scan_result
+from eid_emulator.cards import ATR_APPLET_17, ATR_APPLET_18, tlv_encode
+from reader_agent.eid_card import MAX_APDUS, read_scan_result
 from reader_agent.eid_token import EidTokeniser
 from reader_agent.errors import CardReadError, MalformedIdentityFile
 from reader_agent.tlv import parse_identity
@@ -54,7 +54,7 @@ def test_parser_returns_identity_or_malformed_file(data):
         parsed = parse_identity(data)
     except MalformedIdentityFile:
         return
-    assert set(vars(parsed)) == {"card_number", "surname", "given_names"}
+    assert set(vars(parsed)) == {"card_number", "surname", "given_names", "document_type"}
 
 
 status_words = st.one_of(
@@ -71,7 +71,8 @@ class FuzzTransport:
 
     name = "fuzz"
 
-    def __init__(self, script, tail: bytes):
+    def __init__(self, script, tail: bytes, atr: bytes | None = None):
+        self.atr = atr
         self.script = list(script)
         self.tail = tail
         self.count = 0
@@ -85,13 +86,24 @@ class FuzzTransport:
 
 
 @FUZZ
-@given(answers, st.binary(max_size=256), st.sampled_from([1, 17, 128, 256]))
-def test_reader_gives_a_typed_error_on_any_card_answer(script, tail, chunk_size):
-    transport = FuzzTransport(script, tail)
+@given(
+    answers,
+    st.binary(max_size=256),
+    st.sampled_from([1, 17, 128, 256]),
+    st.sampled_from([None, ATR_APPLET_17, ATR_APPLET_18]),
+)
+def test_reader_gives_a_typed_error_on_any_card_answer(script, tail, chunk_size, atr):
+    transport = FuzzTransport(script, tail, atr)
     started = time.monotonic()
     try:
         read_scan_result(transport, EidTokeniser(b"k" * 32), chunk_size=chunk_size)
     except CardReadError as exc:
-        assert exc.code in {"card_unreadable", "card_removed", "reader_unavailable"}
+        assert exc.code in {
+            "card_unreadable",
+            "card_removed",
+            "reader_unavailable",
+            "card_not_activated",
+            "eid_name_too_long",
+        }
     assert time.monotonic() - started < 5
-    assert transport.count < 3000
+    assert transport.count <= MAX_APDUS

@@ -9,14 +9,17 @@ import pytest
 
 from eid_emulator import CARDS
 from reader_agent.agent import AgentSettings, ReaderAgent
-from reader_agent.eid_card import read_scan_result
+from reader_agent.eid_card import MAX_APDUS, read_scan_result
 from reader_agent.errors import CardReadError, CardRemoved, ReaderUnavailable
 from reader_agent.server_api import DeviceApi
 from tests.reader_agent.conftest import TEST_KEY
 
 pytestmark = pytest.mark.pcsc
 
-IDENTITY_ONLY = {"00 A4 08 0C 04 DF 01 40 31"}
+SELECTS = {
+    "00 A4 04 0C 0F A0 00 00 00 30 29 05 70 00 AD 13 10 01 01 FF",
+    "00 A4 08 0C 04 DF 01 40 31",
+}
 
 
 @pytest.fixture
@@ -44,7 +47,14 @@ def token_of(name):
 
 @pytest.mark.parametrize(
     ("name", "emulator_args"),
-    [("alice", ()), ("bruno", ("--wrong-le",)), ("emma", ("--get-response",))],
+    [
+        ("alice", ()),
+        ("bruno", ("--other-applet",)),
+        ("omar", ("--get-response",)),
+        ("emma", ()),
+        ("chloe", ()),
+        ("nora", ("--other-applet",)),
+    ],
 )
 def test_reads_names_and_token_through_pcscd(pcsc, transport, tokeniser, name, emulator_args):
     pcsc.insert(name, *emulator_args)
@@ -56,11 +66,47 @@ def test_reads_names_and_token_through_pcscd(pcsc, transport, tokeniser, name, e
         "surname": person.surname,
         "given_names": person.given_names,
         "eid_token": token_of(name),
+        "read_method": "read_record" if person.applet == 0x18 else "read_binary",
+        "child_card": person.is_child_card,
     }
     lines = pcsc.apdu_lines()
-    assert {line for line in lines if line.startswith("00 A4")} == IDENTITY_ONLY
-    assert {line[:5] for line in lines} <= {"00 A4", "00 B0", "00 C0"}
-    assert len(lines) <= 5
+    assert {line for line in lines if line.startswith("00 A4")} == SELECTS
+    assert {line[:5] for line in lines} <= {"00 A4", "00 B0", "80 B2", "00 C0"}
+    assert len(lines) <= MAX_APDUS
+
+
+@pytest.mark.parametrize("name", [n for n, p in CARDS.items() if p.applet == 0x18 and p.activated])
+def test_an_applet_18_card_never_sends_tags_06_0c_0d_through_pcscd(
+    pcsc, transport, tokeniser, name
+):
+    pcsc.insert(name)
+
+    result = read_once(transport, tokeniser)
+
+    assert result.read_method == "read_record"
+    assert pcsc.sent_tags() == [0x01, 0x07, 0x08, 0x0F]
+    assert not set(pcsc.sent_tags()) & {0x06, 0x0C, 0x0D, 0x10, 0x15, 0x16}
+    assert [line[:5] for line in pcsc.apdu_lines()] == ["00 A4", "00 A4", "80 B2", "80 B2", "80 B2"]
+
+
+def test_an_applet_17_card_sends_the_whole_file_which_is_then_wiped(pcsc, transport, tokeniser):
+    pcsc.insert("emma")
+
+    result = read_once(transport, tokeniser)
+
+    assert result.read_method == "read_binary"
+    assert {0x06, 0x0C, 0x0D} <= set(pcsc.sent_tags())
+
+
+def test_a_card_never_activated_is_reported_after_one_command(pcsc, transport, tokeniser):
+    from reader_agent.errors import CardNotActivated
+
+    pcsc.insert("zoe")
+
+    with pytest.raises(CardNotActivated):
+        read_once(transport, tokeniser)
+
+    assert len(pcsc.apdu_lines()) == 1
 
 
 def test_wait_for_card_times_out_on_an_empty_reader(pcsc, transport):
@@ -136,4 +182,4 @@ def test_agent_loop_through_pcscd(pcsc, transport, tokeniser, device_server):
 
     assert device_server.results.get_nowait().json()["given_names"] == "Chloé Françoise"
     selects = [line for line in pcsc.apdu_lines() if line.startswith("00 A4")]
-    assert selects == ["00 A4 08 0C 04 DF 01 40 31"]
+    assert selects == sorted(SELECTS)

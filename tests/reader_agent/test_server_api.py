@@ -5,7 +5,13 @@ from reader_agent.errors import DeviceTokenRefused, ServerError, ServerUnavailab
 from reader_agent.server_api import DeviceApi
 from tests.reader_agent.fake_device_server import error
 
-RESULT = ScanResult(surname="Peeters", given_names="Alice", eid_token="a" * 64)
+RESULT = ScanResult(
+    surname="Peeters",
+    given_names="Alice",
+    eid_token="a" * 64,
+    read_method="read_record",
+    child_card=False,
+)
 
 
 def test_next_scan_returns_none_when_nothing_is_armed(device_server):
@@ -34,7 +40,13 @@ def test_result_and_failure_bodies_follow_the_contract(device_server):
     assert (outcome.member_id, outcome.created) == (7, True)
     result, failure = device_server.requests
     assert result.path == "/api/v1/device/scans/1b4e28ba-2fa1-11d2-883f-0016d3cca427/result/"
-    assert result.json() == {"surname": "Peeters", "given_names": "Alice", "eid_token": "a" * 64}
+    assert result.json() == {
+        "surname": "Peeters",
+        "given_names": "Alice",
+        "eid_token": "a" * 64,
+        "read_method": "read_record",
+        "child_card": False,
+    }
     assert failure.json() == {"code": "card_removed", "message": "pulled out"}
 
 

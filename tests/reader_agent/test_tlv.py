@@ -1,8 +1,8 @@
 import pytest
 
 from eid_emulator.cards import CARDS, tlv_encode
-from reader_agent.errors import MalformedIdentityFile
-from reader_agent.tlv import parse_identity
+from reader_agent.errors import MalformedIdentityFile, NameTooLong
+from reader_agent.tlv import GIVEN_NAMES_MAX_BYTES, SURNAME_MAX_BYTES, parse_identity
 
 
 def identity(*fields: tuple[int, bytes], padding: int = 0) -> bytes:
@@ -30,12 +30,13 @@ def test_decodes_non_ascii_names_as_utf8():
 
 
 @pytest.mark.parametrize("name", sorted(CARDS))
-def test_returns_only_the_three_kept_values(name):
+def test_returns_only_the_kept_values(name):
     person = CARDS[name]
 
     parsed = parse_identity(person.identity_file())
 
-    assert set(vars(parsed)) == {"card_number", "surname", "given_names"}
+    assert set(vars(parsed)) == {"card_number", "surname", "given_names", "document_type"}
+    assert parsed.document_type == person.document_type
     kept = "|".join(vars(parsed).values())
     for secret in (person.national_number, person.birth_date, person.birth_place):
         assert secret not in kept
@@ -60,11 +61,18 @@ def test_length_of_exactly_255_is_ff_00():
     assert parse_identity(data).surname == "Peeters"
 
 
-def test_refuses_a_name_longer_than_any_card_holds():
-    data = identity(MINIMAL[0], (0x07, b"A" * 255), MINIMAL[2])
+@pytest.mark.parametrize(
+    ("tag", "longest"), [(0x07, SURNAME_MAX_BYTES), (0x08, GIVEN_NAMES_MAX_BYTES)]
+)
+def test_takes_names_up_to_the_card_format_and_refuses_longer(tag, longest):
+    fields = {0x01: MINIMAL[0][1], 0x07: b"Peeters", 0x08: b"Alice"}
+    fields[tag] = "é".encode() * (longest // 2) + b"a" * (longest % 2)
+    assert parse_identity(identity(*sorted(fields.items())))
 
-    with pytest.raises(MalformedIdentityFile):
-        parse_identity(data)
+    fields[tag] += b"a"
+    with pytest.raises(NameTooLong) as caught:
+        parse_identity(identity(*sorted(fields.items())))
+    assert caught.value.code == "eid_name_too_long"
 
 
 def test_steps_over_the_file_version_tag_00():

@@ -20,6 +20,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "loyalty.example.be",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/loyalty_prod",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.be:587",
 }
 
 
@@ -48,7 +49,7 @@ def test_production_security_settings():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
         '["django.contrib.auth.hashers.Argon2PasswordHasher", true, true, true, 31536000, '
-        'true, "axes.handlers.cache.AxesCacheHandler"]'
+        'true, "axes.handlers.database.AxesDatabaseHandler"]'
     )
 
 

@@ -134,7 +134,12 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("eid-scan-detail", "get"): Route(
         "get", {"scan_id": "scan"}, None, Action.EID_SCAN, 200, refused=404
     ),
+    ("eid-scan-cancel", "post"): Route(
+        "post", {"scan_id": "scan"}, None, Action.EID_SCAN, 200, refused=404
+    ),
     ("device-scan-next", "get"): Route("get", {}, None, DEVICE, 200),
+    ("device-scan-state", "get"): Route("get", {"scan_id": "scan"}, None, DEVICE, 200),
+    ("device-scan-read", "post"): Route("post", {"scan_id": "scan"}, None, DEVICE, 200),
     ("device-scan-result", "post"): Route(
         "post",
         {"scan_id": "scan"},
@@ -440,6 +445,7 @@ PAGE_CASES = {
     "portal:eid_consent": ("get", {"store_code": "b.store"}, REFUSED),
     "portal:scan": ("get", {"store_code": "b.store", "scan_id": "b.scan"}, REFUSED),
     "portal:scan_state": ("get", {"store_code": "b.store", "scan_id": "b.scan"}, REFUSED),
+    "portal:scan_cancel": ("post", {"store_code": "b.store", "scan_id": "b.scan"}, REFUSED),
     "portal:member": ("get", {"store_code": "b.store", "member_ref": "b.member"}, REFUSED),
     "portal:member_earn": ("post", {"store_code": "b.store", "member_ref": "b.member"}, REFUSED),
     "portal:member_redeem": ("post", {"store_code": "b.store", "member_ref": "b.member"}, REFUSED),

@@ -9,9 +9,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
+from stores import tasks
 from stores.models import StaffToken
 from stores.selectors import staff_tokens_expire
-from stores.services import staff_token_create, staff_tokens_purge
+from stores.services import staff_token_create
 from tests.factories import HeadOfficeFactory, StaffFactory, staff_token
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +25,7 @@ def login(username: str = "cashier", **extra) -> dict:
         "/api/v1/auth/token/", {"username": username, "password": PASSWORD, **extra}, format="json"
     )
     assert response.status_code == 200, response.content
+    assert response["Cache-Control"] == "no-store"
     return response.json()
 
 
@@ -152,7 +154,7 @@ def test_an_expired_token_is_refused_and_purged(cashier):
     # then
     assert_error(response, 401, "token_expired")
     assert response["WWW-Authenticate"] == "Token"
-    assert staff_tokens_purge() == 1
+    assert tasks.staff_tokens_purge.delay().get() == 1
     assert_error(client_with(text).get("/api/v1/stores/"), 401, "authentication_failed")
 
 

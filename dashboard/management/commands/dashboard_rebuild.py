@@ -1,4 +1,8 @@
-"""Recompute every dashboard figure from the ledger and the members table."""
+"""Recompute every dashboard figure from the ledger and the members table (repair).
+
+The beat task keeps the figures current incrementally (`dashboard.tasks.stats_refresh`); this
+rebuilds them from scratch, all of them or a range of days.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard.services import stats_rebuild, stats_recompute
+from dashboard.services import FiguresBusy, stats_rebuild, stats_recompute
 
 
 class Command(BaseCommand):
@@ -29,7 +33,10 @@ class Command(BaseCommand):
                 if opts["verbosity"] > 1:
                     self.stdout.write(f"  {month:%Y-%m}: {written} store-day row(s)")
 
-            rows = stats_rebuild(progress=progress)
+            try:
+                rows = stats_rebuild(progress=progress)
+            except FiguresBusy as busy:
+                raise CommandError(f"Ledger writers still open, try again: {busy}.") from None
         seconds = time.perf_counter() - began
         self.stdout.write(
             self.style.SUCCESS(

@@ -1,7 +1,15 @@
-"""Make a demo chain: Belgian stores, staff logins, rewards, members and their purchases."""
+"""Make a demo chain: Belgian stores, staff logins, rewards, members and their purchases.
+
+`--members N` adds N members in batches, one transaction each (COPY on PostgreSQL,
+bulk_create elsewhere), with a progress bar. The run's target is written down first
+(`--progress-file`, under var/ by default, one per database): a run that is interrupted
+leaves whole batches behind, and the next `seed_demo` continues to that target instead of
+adding N more. `--restart` forgets an unfinished run.
+"""
 
 from __future__ import annotations
 
+import json
 import random
 import secrets
 from datetime import timedelta
@@ -133,6 +141,14 @@ class Command(BaseCommand):
             "--quiet-logins", action="store_true", help="Do not print the demo logins."
         )
         parser.add_argument(
+            "--progress-file",
+            default=None,
+            help="Where an unfinished run's target is kept (default: var/seed_demo-<db>.json).",
+        )
+        parser.add_argument(
+            "--restart", action="store_true", help="Forget an unfinished run; add --members."
+        )
+        parser.add_argument(
             "--reader-token-file",
             default=str(settings.BASE_DIR / "var" / "demo-reader.token"),
             help="Where to write the token of the demo eID reader of store GNT01.",
@@ -148,11 +164,41 @@ class Command(BaseCommand):
             members = 200 if created else 0
         if members < 0 or opts["entries_per_member"] < 0 or opts["batch_size"] < 1:
             raise CommandError("--members, --entries-per-member and --batch-size must be >= 0.")
+        progress = Path(opts["progress_file"] or self._default_progress_file())
+        per_member = opts["entries_per_member"]
+        unfinished = self._unfinished(progress) if not opts["restart"] else None
+        if unfinished:
+            have = Member.objects.count()
+            members, per_member = max(0, unfinished["target"] - have), unfinished["per_member"]
+            self.stdout.write(
+                f"Resuming an unfinished run: {have} of {unfinished['target']} members present."
+            )
+        elif members:
+            target = Member.objects.count() + members
+            progress.parent.mkdir(parents=True, exist_ok=True)
+            progress.write_text(json.dumps({"target": target, "per_member": per_member}))
         if members:
-            self._members(members, opts["entries_per_member"], opts["batch_size"], rng)
+            self._members(members, per_member, opts["batch_size"], rng)
+        progress.unlink(missing_ok=True)
         self._demo_reader(Path(opts["reader_token_file"]))
         if not opts["quiet_logins"]:
             self._print_logins()
+
+    @staticmethod
+    def _default_progress_file() -> Path:
+        db = connection.settings_dict
+        name = Path(str(db["NAME"])).name
+        return settings.BASE_DIR / "var" / f"seed_demo-{connection.vendor}-{name}.json"
+
+    @staticmethod
+    def _unfinished(progress: Path) -> dict | None:
+        try:
+            run = json.loads(progress.read_text())
+        except (OSError, ValueError):
+            return None
+        if run.get("target", 0) <= Member.objects.count():
+            return None
+        return {"target": int(run["target"]), "per_member": int(run.get("per_member", 3))}
 
     @transaction.atomic
     def _chain(self) -> bool:
@@ -236,7 +282,7 @@ class Command(BaseCommand):
         ids = self._member_ids(size)
         members, cards, entries = [], [], []
         for i in range(size):
-            n = offset + i
+            n = ids[i]  # unique for good, also after members were erased
             given, surname = rng.choice(GIVEN), rng.choice(SURNAMES)
             eid = rng.random() < 0.4
             joined = now - timedelta(days=rng.randint(1, 900), seconds=rng.randint(0, 86399))

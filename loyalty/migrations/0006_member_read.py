@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('loyalty', '0003_member_name_trigram'),
+        ('loyalty', '0005_eid_card_token_keyed_hash'),
         ('stores', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('privacy', '0006_counter_confirmation'),
+        ('privacy', '0009_counter_confirmation'),
     ]
 
     operations = [

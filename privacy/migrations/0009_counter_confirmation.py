@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('privacy', '0005_purpose_channel_kind_choices_from_registry'),
+        ('privacy', '0008_erasure_log'),
     ]
 
     operations = [

@@ -1,0 +1,76 @@
+"""Shared checks for hostile input: plain numbers, clean text, safe CSV cells.
+
+Every layer that takes text or numbers from outside uses these, so that a Unicode digit, a
+control character or a number too large for its column is refused with a clear 4xx in one
+way, instead of reaching `int()` or the database and ending as a 500 or a silent wrap.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+# PostgreSQL's `integer` (Django's IntegerField and PositiveIntegerField) and `bigint` (ids).
+INT32_MAX = 2_147_483_647
+BIGINT_MAX = 9_223_372_036_854_775_807
+# The most points one price, cost or ledger entry may carry (loyalty's MAX_POINTS_PER_ENTRY).
+MAX_POINTS = 10_000_000
+# Unicode categories refused in names and free text: controls (NUL, ESC...), format characters
+# (zero-width joiners, right-to-left overrides), surrogates, private use, unassigned, and the
+# line and paragraph separators.
+FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# A spreadsheet runs a cell that starts with one of these as a formula.
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def plain_int(value: Any, *, minimum: int = 0, maximum: int = INT32_MAX) -> int | None:
+    """Return `value` as an int if it is ASCII digits (or an int) within bounds, else None.
+
+    `str.isdigit()` accepts "²" and "٣", which `int()` refuses or reads differently: only
+    0-9 count here.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value).strip()
+        if not text or len(text) > 19 or not (text.isascii() and text.isdigit()):
+            return None
+        number = int(text)
+    return number if minimum <= number <= maximum else None
+
+
+def ascii_digits(value: str) -> bool:
+    """Return whether `value` is one or more of the ASCII digits 0-9 and nothing else."""
+    return bool(value) and value.isascii() and value.isdigit()
+
+
+def text_forbidden(value: str) -> bool:
+    """Return whether the text holds a control, format or other invisible character."""
+    return any(unicodedata.category(ch) in FORBIDDEN_CATEGORIES for ch in value)
+
+
+def text_clean(value: str) -> str | None:
+    """Return the text NFC-normalised with its whitespace collapsed, or None if it is unsafe.
+
+    Tabs and newlines count as whitespace (collapsed to one space); anything else invisible
+    refuses the whole value rather than being dropped silently.
+    """
+    collapsed = " ".join(unicodedata.normalize("NFC", str(value)).split())
+    return None if text_forbidden(collapsed) else collapsed
+
+
+def csv_cell(value: Any) -> Any:
+    """Return a CSV cell a spreadsheet shows as text: a leading = + - @ tab or CR is quoted.
+
+    Numbers are left as they are (a negative number is data, not a formula).
+    """
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_row(row) -> list:
+    """Return a row with every cell made safe by `csv_cell`."""
+    return [csv_cell(cell) for cell in row]

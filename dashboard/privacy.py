@@ -1,0 +1,27 @@
+"""What erasure does to the dashboard: the erased member leaves the figures that count them.
+
+The summary tables hold counts only; but a member erased today must no longer be counted
+among last March's active members, as a rebuild after the erasure would not count them.
+"""
+
+from __future__ import annotations
+
+from dashboard.services import figures_retract_members
+from loyalty.privacy import member_from_subject_key
+from privacy.registry import registry
+
+# Before loyalty's eraser (100), which unlinks the entries this reads.
+ORDER = 50
+
+
+def erase_from_figures(subject_key: str) -> dict[str, int]:
+    """Take the member behind `subject_key` out of the counts that know them (idempotent)."""
+    member = member_from_subject_key(subject_key)
+    if member is None:
+        return {"figures_adjusted": 0}
+    return {"figures_adjusted": figures_retract_members(member_ids=[member.pk])}
+
+
+def register() -> None:
+    """Plug the dashboard into privacy's registry (called once, from DashboardConfig.ready)."""
+    registry.register_eraser("dashboard", erase_from_figures, order=ORDER)

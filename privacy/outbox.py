@@ -1,0 +1,141 @@
+"""The ticket work outbox: queue a ticket's task so that nothing can strand it.
+
+`ticket_task_put` writes a `TicketTask` row in the caller's transaction and sends the task
+once it commits. If the broker is down the row stays unsent and the caller's answer stays true
+(the ticket was saved); `ticket_tasks_sweep`, run every minute by beat, sends again every row
+not sent yet or not done within its retry delay (a killed worker, a mail server that refused).
+The task deletes its row when it finishes. Tasks are idempotent, so a second run is harmless.
+
+Tasks are looked up by name in the Celery app, so the services never import `privacy.tasks`
+(which imports the services).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
+
+from privacy.models import PrivacyTicket, TicketKind, TicketState, TicketTask
+from privacy.registry import registry
+
+logger = logging.getLogger(__name__)
+
+# Failing to reach the broker, whichever layer reports it.
+BROKER_ERRORS = (KombuOperationalError, RedisError, OSError)
+
+RUN_TASKS = {
+    TicketKind.ERASURE: "privacy.tasks.erasure_run",
+    TicketKind.ACCESS: "privacy.tasks.access_run",
+}
+WITHDRAWAL_TASK = "privacy.tasks.withdrawal_run"
+RUN_TASK_NAMES = (*RUN_TASKS.values(), WITHDRAWAL_TASK)
+
+
+def run_task_name(kind: str) -> str:
+    """Return the task that does a scheduled ticket's work (withdrawal kinds: apps register)."""
+    return WITHDRAWAL_TASK if kind in registry.withdrawal_kinds else RUN_TASKS[kind]
+
+
+SWEEP_BATCH = 200
+
+
+def ticket_task_put(*, task: str, ticket_id: int, args: tuple = ()) -> TicketTask:
+    """Record `task(ticket_id, *args)` in this transaction and send it once it commits."""
+    row = TicketTask.objects.create(
+        task=task, ticket_id=ticket_id, args=[ticket_id, *args], created_at=timezone.now()
+    )
+    row_id = row.pk
+    transaction.on_commit(lambda: ticket_task_send(row_id))
+    return row
+
+
+def ticket_run_put(ticket: PrivacyTicket) -> TicketTask:
+    """Queue a scheduled ticket's work (erasure, export, withdrawal)."""
+    return ticket_task_put(task=run_task_name(ticket.kind), ticket_id=ticket.pk)
+
+
+def ticket_task_send(row_id: int) -> bool:
+    """Send one outbox row to the broker; return whether it was handed over.
+
+    A broker that does not answer is logged and left to the sweeper: the work is saved, only
+    late. With tasks run in-process (no broker) the task runs here and any error it raises
+    goes to the caller, as before.
+    """
+    row = TicketTask.objects.filter(pk=row_id).first()
+    if row is None:
+        return False
+    TicketTask.objects.filter(pk=row_id).update(sent_at=timezone.now(), attempts=F("attempts") + 1)
+    task = current_app.tasks[row.task]
+    # No result wanted (the outbox row is the record): nor a subscription to Redis's result
+    # channel, which would fail the request, and stay broken, while Redis is down.
+    send = {"args": row.args, "kwargs": {"outbox_id": row_id}, "ignore_result": True}
+    if current_app.conf.task_always_eager:
+        task.apply_async(**send)
+        return True
+    try:
+        task.apply_async(**send)
+    except BROKER_ERRORS as exc:
+        TicketTask.objects.filter(pk=row_id).update(sent_at=None)
+        logger.warning(
+            "privacy ticket %s: %s not queued (broker unavailable: %s); the sweeper sends it",
+            row.ticket_id,
+            row.task,
+            type(exc).__name__,
+        )
+        return False
+    return True
+
+
+def ticket_task_done(outbox_id: int | None) -> None:
+    """Forget an outbox row once its task has finished."""
+    if outbox_id:
+        TicketTask.objects.filter(pk=outbox_id).delete()
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    # Sized to the longest task (a slower run must not be sent twice), doubling per attempt up
+    # to an hour, so a mail server that stays down is not hammered.
+    base = settings.PRIVACY_TASK_RETRY_SECONDS
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), max(base, 3600)))
+
+
+def ticket_tasks_due(*, now: datetime | None = None) -> list[TicketTask]:
+    """Return the outbox rows to send again: never sent, or not done within their delay."""
+    now = now or timezone.now()
+    base = timedelta(seconds=settings.PRIVACY_TASK_RETRY_SECONDS)
+    rows = TicketTask.objects.filter(Q(sent_at__isnull=True) | Q(sent_at__lte=now - base))
+    return [
+        row
+        for row in rows[:SWEEP_BATCH]
+        if row.sent_at is None or row.sent_at <= now - _retry_delay(row.attempts)
+    ]
+
+
+def ticket_tasks_sweep(*, now: datetime | None = None) -> int:
+    """Send again every outbox row that is due, and queue every scheduled ticket without one.
+
+    The second part catches a scheduled ticket written before the outbox existed, or by hand.
+    Returns how many tasks were handed to the broker.
+    """
+    now = now or timezone.now()
+    orphans = PrivacyTicket.objects.filter(state=TicketState.SCHEDULED).exclude(
+        pk__in=TicketTask.objects.filter(task__in=RUN_TASK_NAMES).values("ticket_id")
+    )
+    for ticket in orphans[:SWEEP_BATCH]:
+        TicketTask.objects.create(
+            task=run_task_name(ticket.kind), ticket=ticket, args=[ticket.pk], created_at=now
+        )
+    sent = 0
+    for row in ticket_tasks_due(now=now):
+        sent += ticket_task_send(row.pk)
+    if sent:
+        logger.info("privacy: %s ticket task(s) sent again", sent)
+    return sent
