@@ -97,8 +97,9 @@ class ResilientRedisCache(BaseCache):
 
 # The callers below keep their own answer when even the fallback fails (another backend in a
 # deployment, a pickling error): a cached value is always something the database can answer.
-from django.core.cache import cache  # noqa: E402
 from typing import Any  # noqa: E402
+
+from django.core.cache import cache  # noqa: E402
 
 
 def cache_get(key: str) -> Any:
