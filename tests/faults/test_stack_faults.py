@@ -48,6 +48,9 @@ staff_assign(user=user, role=StaffRole.CASHIER, store=store)
 
 
 def _prod_module():
+    # deploy/prod.py imports its sibling deploy/stack_db.py, as when run as a script.
+    if str(ROOT / "deploy") not in sys.path:
+        sys.path.insert(0, str(ROOT / "deploy"))
     spec = importlib.util.spec_from_file_location("deploy_prod", ROOT / "deploy" / "prod.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
