@@ -72,12 +72,13 @@ def ticket_link_send(ticket_id: int, outbox_id: int | None = None) -> bool:
 
 
 @shared_task(name="privacy.tasks.ticket_code_send")
-def ticket_code_send(ticket_id: int) -> bool:
+def ticket_code_send(ticket_id: int, outbox_id: int | None = None) -> bool:
     """Mail a fresh confirmation code for a counter request; return whether one went out."""
     from privacy.mail import mail_send
 
     issued = services.ticket_code_issue(ticket_id=ticket_id)
     if issued is None:
+        ticket_task_done(outbox_id)
         return False
     ticket, code, email = issued
     mail_send(
@@ -91,6 +92,7 @@ def ticket_code_send(ticket_id: int) -> bool:
         },
     )
     logger.info("privacy ticket %s: confirmation code sent", ticket.pk)
+    ticket_task_done(outbox_id)
     return True
 
 

@@ -26,6 +26,7 @@ from django.utils import timezone
 from core.errors import ConfirmationCodeInvalid, ConfirmationRequired, SubjectNotFound
 from privacy.hashing import token_hash
 from privacy.models import PrivacyTicket, TicketKind, TicketSource, TicketState, Verification
+from privacy.outbox import ticket_task_put
 from privacy.registry import registry
 from privacy.services.tickets import _after_verification, _create, _lock, ticket_move
 from stores.models import Store
@@ -90,8 +91,8 @@ def ticket_open_at_counter(
         elif created:
             ticket_move(ticket, S.AWAITING_VERIFICATION, by=by, note="awaits head office")
         if send_code:
-            ticket_id = ticket.pk
-            transaction.on_commit(lambda: _code_send(ticket_id))
+            # Through the outbox: a broker outage delays the code, never loses it.
+            ticket_task_put(task="privacy.tasks.ticket_code_send", ticket_id=ticket.pk)
     return ticket
 
 
@@ -105,12 +106,6 @@ def _code_resend_due(ticket: PrivacyTicket) -> bool:
     else:
         sent_at = ticket.received_at  # the first code is on its way
     return now - sent_at >= RESEND_AFTER
-
-
-def _code_send(ticket_id: int) -> None:
-    from privacy import tasks
-
-    tasks.ticket_code_send.delay(ticket_id)
 
 
 def ticket_code_issue(*, ticket_id: int) -> tuple[PrivacyTicket, str, str] | None:

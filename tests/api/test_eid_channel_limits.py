@@ -11,6 +11,7 @@ from loyalty.models import EidCard, EidScan, JoinChannel, Member, ScanState
 from privacy.chain import consent_log_verify
 from privacy.models import ConsentRecord
 from stores.services import reader_device_register
+from tests.counter import member_ref
 from tests.factories import EidCardFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -81,12 +82,12 @@ def test_a_scan_is_claimed_for_reading_once(api, reader):
     assert second.status_code == 409 and second.json()["code"] == "scan_already_read"
 
 
-def test_a_refused_result_ends_the_scan_failed_with_the_reason(api, reader):
+def test_a_refused_result_ends_the_scan_failed_with_the_reason(api, reader, cashier, store):
     # given: the card is another member's, and staff wanted to link it to this one
     device, client = reader
     EidCardFactory(token=eid_token_digest(TOKEN))
     member = MemberFactory()
-    scan_id = arm(api, device, link_member=member.pk)
+    scan_id = arm(api, device, link_member=member_ref(member, staff=cashier, store=store))
 
     refused = result(client, scan_id)
     again = result(client, scan_id)
@@ -186,7 +187,7 @@ def test_no_token_is_stored_as_sent_not_even_one_hiding_a_national_number(api, r
     assert NATIONAL_NUMBER not in stored and stored != sneaky
 
 
-def test_recognition_and_relinking_work_on_the_stored_hash(api, reader):
+def test_recognition_and_relinking_work_on_the_stored_hash(api, reader, cashier, store):
     device, client = reader
     first = result(client, arm(api, device))
     again = result(client, arm(api, device))
@@ -194,7 +195,8 @@ def test_recognition_and_relinking_work_on_the_stored_hash(api, reader):
     assert first.json()["created"] is True and again.json()["created"] is False
     member = Member.objects.get()
     new_token = "7a" * 32
-    relinked = result(client, arm(api, device, link_member=member.pk), eid_token=new_token)
+    link = member_ref(member, staff=cashier, store=store)
+    relinked = result(client, arm(api, device, link_member=link), eid_token=new_token)
     assert relinked.status_code == 200
     assert EidCard.objects.get(member=member).token == eid_token_digest(new_token)
 

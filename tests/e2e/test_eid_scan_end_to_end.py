@@ -135,6 +135,7 @@ def test_a_refused_result_ends_the_scan_and_the_card_is_read_once(
     # given: the card is already linked to another member, and staff link it to this one
     from loyalty.eid_rules import eid_token_digest
     from reader_agent.eid_token import EidTokeniser
+    from tests.counter import member_ref
     from tests.factories import EidCardFactory, MemberFactory
 
     store = StoreFactory(code="GNT01")
@@ -167,7 +168,7 @@ def test_a_refused_result_ends_the_scan_and_the_card_is_read_once(
                     "device": device.pk,
                     "notice_language": "nl",
                     "consent_given": True,
-                    "link_member": member.pk,
+                    "link_member": member_ref(member, staff=cashier, store=store),
                 },
                 format="json",
             )

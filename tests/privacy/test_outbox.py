@@ -116,7 +116,7 @@ def test_a_task_that_failed_stays_in_the_outbox_and_is_sent_again_after_its_dela
         services.ticket_open_for_subject(
             kind=TicketKind.ACCESS,
             subject_key=f"member:{member.pk}",
-            source="counter",
+            source="public_form",  # verified already; counter requests wait for the member
             store=store,
             by=cashier,
         )

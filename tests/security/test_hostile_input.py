@@ -21,6 +21,7 @@ from loyalty.models import Member
 from privacy.services import access_export_csv
 from stores.models import Campaign, EarningRule, ReaderDevice
 from stores.services import reader_device_register
+from tests.counter import member_ref
 from tests.factories import HeadOfficeFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -59,12 +60,13 @@ def test_a_body_over_the_limit_is_a_413_also_before_signing_in(db, settings):
 
 
 @pytest.mark.parametrize("offset", ["9" * 20, "²", "-1"])
-def test_absurd_pagination_is_a_400(api, store, offset):
+def test_absurd_pagination_is_a_400(api, store, cashier, offset):
     member = MemberFactory(home_store=store)
-    answer = api.get(f"/api/v1/members/{member.pk}/ledger/?offset={offset}")
+    ref = member_ref(member, staff=cashier, store=store)
+    answer = api.get(f"/api/v1/members/{ref}/ledger/?store=GNT01&offset={offset}")
     assert answer.status_code == 400, answer.content
     assert answer.json()["code"] == "invalid_input" and "offset" in answer.json()["details"]
-    assert api.get(f"/api/v1/members/{member.pk}/ledger/?offset=0&limit=5").status_code == 200
+    assert api.get(f"/api/v1/members/{ref}/ledger/?store=GNT01&offset=0&limit=5").status_code == 200
 
 
 def test_absurd_page_number_in_the_office_is_a_400(db):
@@ -120,7 +122,7 @@ def test_points_past_one_entry_are_a_clear_400_not_a_500(api, store, cashier):
     member = MemberFactory(home_store=store)
     # when: a purchase over EUR 2,147
     answer = api.post(
-        f"/api/v1/members/{member.pk}/earn/",
+        f"/api/v1/members/{member_ref(member, staff=cashier, store=store)}/earn/",
         {"store": "GNT01", "amount": "2200.00"},
         format="json",
         HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
@@ -132,11 +134,11 @@ def test_points_past_one_entry_are_a_clear_400_not_a_500(api, store, cashier):
     assert member.points_balance == 0
 
 
-def test_an_idempotency_replay_with_another_reference_is_a_409(api, store):
+def test_an_idempotency_replay_with_another_reference_is_a_409(api, store, cashier):
     EarningRule.objects.get_or_create(store=store)
     member = MemberFactory(home_store=store)
     key = uuid.uuid4().hex
-    url = f"/api/v1/members/{member.pk}/earn/"
+    url = f"/api/v1/members/{member_ref(member, staff=cashier, store=store)}/earn/"
     first = api.post(
         url,
         {"store": "GNT01", "amount": "10.00", "reference": "T1"},
@@ -191,9 +193,10 @@ def test_a_members_own_export_neutralises_formulas(store):
     assert ",=cmd" not in "".join(files.values())
 
 
-def test_personal_data_answers_are_never_stored_by_a_cache(api, store):
+def test_personal_data_answers_are_never_stored_by_a_cache(api, store, cashier):
     member = MemberFactory(home_store=store)
-    answer = api.get(f"/api/v1/members/{member.pk}/")
+    ref = member_ref(member, staff=cashier, store=store)
+    answer = api.get(f"/api/v1/members/{ref}/?store=GNT01")
     assert answer.status_code == 200
     assert "no-store" in answer["Cache-Control"]
     office = Client()
