@@ -301,15 +301,8 @@ class MemberDetailApi(CounterApi):
         query = StoreQueryParam(data=request.query_params)
         query.is_valid(raise_exception=True)
         store = self.counter_store(query.validated_data["store"], require_active=False)
-        member, ref = selectors.member_by_reference(
-            access=self.access, store=store, reference=member_ref
-        )
-        services.member_reads_record(
-            members=[member],
-            staff=request.user,
-            store=store,
-            found_by=ref.found_by,
-            kind=ReadKind.PROFILE,
+        member = services.member_read_by_reference(
+            access=self.access, store=store, reference=member_ref, kind=ReadKind.PROFILE
         )
         body = member_output(member, member_ref)
         body["rewards_within_reach"] = RewardOutputSerializer(
@@ -332,15 +325,8 @@ class MemberLedgerApi(CounterApi):
         query = StoreQueryParam(data=request.query_params)
         query.is_valid(raise_exception=True)
         store = self.counter_store(query.validated_data["store"], require_active=False)
-        member, ref = selectors.member_by_reference(
-            access=self.access, store=store, reference=member_ref
-        )
-        services.member_reads_record(
-            members=[member],
-            staff=request.user,
-            store=store,
-            found_by=ref.found_by,
-            kind=ReadKind.LEDGER,
+        member = services.member_read_by_reference(
+            access=self.access, store=store, reference=member_ref, kind=ReadKind.LEDGER
         )
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(selectors.member_ledger(member=member), request, self)

@@ -88,15 +88,9 @@ class MemberConsentApi(CounterPrivacyApi):
     def get(self, request, member_ref: str):
         query = StoreQueryParam(data=request.query_params)
         query.is_valid(raise_exception=True)
-        store, member, ref = self.member_here(
-            request, query.validated_data["store"], member_ref, Action.MEMBER_READ
-        )
-        services.member_reads_record(
-            members=[member],
-            staff=request.user,
-            store=store,
-            found_by=ref.found_by,
-            kind=ReadKind.CONSENT,
+        store = self.counter_store(query.validated_data["store"], Action.MEMBER_READ)
+        member = services.member_read_by_reference(
+            access=self.access, store=store, reference=member_ref, kind=ReadKind.CONSENT
         )
         return Response(_consent_rows(member_subject_key(member)))
 

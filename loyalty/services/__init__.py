@@ -19,6 +19,7 @@ from loyalty.services.members import (
 from loyalty.services.points import points_adjust, points_expire, points_redeem, points_reverse
 from loyalty.services.reads import (
     member_lookup_recorded,
+    member_read_by_reference,
     member_reads_record,
     member_references_issue,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "member_enroll_by_eid",
     "member_enroll_by_form",
     "member_lookup_recorded",
+    "member_read_by_reference",
     "member_reads_record",
     "member_references_issue",
     "points_adjust",

@@ -13,8 +13,8 @@ from loyalty import ledger_sql
 from loyalty.models import FoundBy, Member, MemberRead, ReadKind
 from loyalty.numbers import member_number_clean, member_number_looks_like
 from loyalty.references import member_reference_issue
-from loyalty.selectors import CounterFind, member_find_for_counter
-from stores.access import store_by_id
+from loyalty.selectors import CounterFind, member_by_reference, member_find_for_counter
+from stores.access import StaffAccess, store_by_id
 from stores.models import Store
 
 
@@ -101,3 +101,18 @@ def member_lookup_recorded(*, query: str, staff: AbstractBaseUser, store: Store)
         kind=ReadKind.LOOKUP,
     )
     return found
+
+
+def member_read_by_reference(
+    *, access: StaffAccess, store: Store, reference: str, kind: str
+) -> Member:
+    """Return the member a counter reference designates, recording this read of their data.
+
+    The one door for a counter read of a member once found (profile, ledger, consent, page):
+    the reference is checked by `member_by_reference`, the read carries how they were found.
+    """
+    member, ref = member_by_reference(access=access, store=store, reference=reference)
+    member_reads_record(
+        members=[member], staff=access.user, store=store, found_by=ref.found_by, kind=kind
+    )
+    return member

@@ -80,14 +80,13 @@ def _member_loaded(request: HttpRequest, store: Store, member_ref: str):
 @require_GET
 def member(request: HttpRequest, store: Store, member_ref: str) -> HttpResponse:
     """Show a member: balance, ledger, purchase, redeem, consent. Every opening is recorded."""
-    found, ref = _member_loaded(request, store, member_ref)
-    services.member_reads_record(
-        members=[found],
-        staff=request.user,
+    found = services.member_read_by_reference(
+        access=staff_access_for_request(request),
         store=store,
-        found_by=ref.found_by,
+        reference=member_ref,
         kind=ReadKind.PAGE,
     )
+    request.member_ref = member_ref  # the page's links carry it on
     return _member_page(request, store, found)
 
 
