@@ -158,14 +158,7 @@ class CounterTicketOutputSerializer(serializers.ModelSerializer):
         ]
 
     def get_confirmation(self, ticket) -> str:
-        if ticket.state not in (TicketState.RECEIVED, TicketState.AWAITING_VERIFICATION):
-            return "none"
-        return "email_code" if ticket.code_hash or _code_pending(ticket) else "head_office"
-
-
-def _code_pending(ticket) -> bool:
-    # The code is issued by a task after commit; until then the ticket's note tells.
-    return ticket.history.filter(note="code sent to e-mail on file").exists()
+        return privacy_services.ticket_counter_awaits(ticket)
 
 
 class MemberErasureApi(CounterPrivacyApi):

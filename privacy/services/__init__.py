@@ -19,6 +19,7 @@ from privacy.services.consent import (
 from privacy.services.counter import (
     ticket_code_confirm,
     ticket_code_issue,
+    ticket_counter_awaits,
     ticket_open_at_counter,
 )
 from privacy.services.erasure import erasure_execute, retention_open_tickets, retention_subjects
@@ -63,6 +64,7 @@ __all__ = [
     "ticket_approve",
     "ticket_code_confirm",
     "ticket_code_issue",
+    "ticket_counter_awaits",
     "ticket_due_on",
     "ticket_extend",
     "ticket_link_check",

@@ -96,6 +96,18 @@ def ticket_open_at_counter(
     return ticket
 
 
+def ticket_counter_awaits(ticket: PrivacyTicket) -> str:
+    """Return what a counter request waits for: "email_code", "head_office" or "none".
+
+    The same rule `ticket_open_at_counter` applies: a code when the member has an e-mail on
+    file, head office (four eyes) otherwise.
+    """
+    if ticket.state not in (S.RECEIVED, S.AWAITING_VERIFICATION):
+        return "none"
+    subject = registry.subject_get(ticket.subject_key) if ticket.subject_key else None
+    return "email_code" if subject is not None and subject.email else "head_office"
+
+
 def _code_resend_due(ticket: PrivacyTicket) -> bool:
     now = timezone.now()
     if ticket.code_hash and ticket.code_expires_at is not None:
