@@ -1,4 +1,10 @@
-"""Extension point: a new password or a deactivation revokes the user's API tokens.
+"""Extension points of the stores app: every receiver it connects, in one place.
+
+Cache invalidation: whatever writes an assignment, a store, a rule, a campaign or a user (a
+service, the admin, a factory, a migration), the cached copy goes (stores.access,
+stores.selectors.earning_terms).
+
+And: a new password or a deactivation revokes the user's API tokens.
 
 `stores.services.staff_password_set` and `staff_deactivate` revoke them themselves. This
 receiver is for the saves that never pass through a service of ours: the admin's user form
@@ -10,7 +16,7 @@ service, `staff_tokens_revoke`, so the rule itself stays in stores.services.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 
 from stores.services import staff_tokens_revoke
 
@@ -29,7 +35,39 @@ def _revoke_tokens_on_credentials_change(sender, instance, created, update_field
         staff_tokens_revoke(user=instance)
 
 
+def _assignment_changed(sender, instance, **kwargs):
+    from stores.access import staff_access_forget
+
+    staff_access_forget(user_id=instance.user_id)
+
+
+def _terms_changed(sender, instance, **kwargs):
+    from stores.selectors import earning_terms_forget
+
+    earning_terms_forget(store_id=instance.store_id)
+
+
+def _user_changed(sender, instance, **kwargs):
+    from stores.access import staff_user_forget
+
+    staff_user_forget(user_id=instance.pk)
+
+
+def _store_changed(sender, instance, **kwargs):
+    from stores.access import store_forget
+
+    store_forget(code=instance.code, store_id=instance.pk)
+
+
 def connect() -> None:
+    from stores.models import Campaign, EarningRule, StaffAssignment, Store
+
+    for signal in (post_save, post_delete):
+        signal.connect(_store_changed, sender=Store, weak=False)
+        signal.connect(_user_changed, sender=get_user_model(), weak=False)
+        signal.connect(_assignment_changed, sender=StaffAssignment, weak=False)
+        signal.connect(_terms_changed, sender=EarningRule, weak=False)
+        signal.connect(_terms_changed, sender=Campaign, weak=False)
     post_save.connect(
         _revoke_tokens_on_credentials_change,
         sender=get_user_model(),
