@@ -4,11 +4,12 @@ registers and revokes a reader. Screenshots go to test-artifacts/screenshots/.""
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
 
+from dashboard.forms import DEFAULT_PERIOD_DAYS
 from dashboard.services import stats_recompute
 from loyalty.models import JoinChannel
 from loyalty.purposes import Channel, Purpose
@@ -44,9 +45,15 @@ def chain(transactional_db):
         RewardFactory(name="EUR 5 korting / réduction", point_cost=250, stores=stores),
     ]
     now = timezone.now()
+    # The default period is the last 84 local days: whatever the hour the test runs at,
+    # every member joins inside it (00:30 UTC minus 83 days and 8 hours is day 85).
+    first_day = timezone.make_aware(
+        datetime.combine(timezone.localdate() - timedelta(days=DEFAULT_PERIOD_DAYS - 1), time(1))
+    )
     for n in range(90):
         store = stores[n % 3]
         joined = now - timedelta(days=rng.randint(0, 83), hours=rng.randint(0, 8))
+        joined = max(joined, first_day)
         eid = rng.random() < 0.45
         member = member_joined(
             store,
