@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from django.utils.formats import number_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -20,25 +21,34 @@ PAD_TOP = 12
 PAD_BOTTOM = 40
 
 
-def _nice_max(value: float) -> float:
-    """Return a round number at or above `value` for the top of an axis."""
+def _ticks(value: float) -> list[int]:
+    """Return whole-number axis ticks from 0 to a round top at or above `value` (2 to 5).
+
+    Every chart counts something (members, points, redemptions): a tick of 2.5 members means
+    nothing, so steps are whole 1, 2 or 5 times a power of ten.
+    """
     if value <= 0:
-        return 1
-    exponent = math.floor(math.log10(value))
-    base = 10**exponent
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * base:
-            return step * base
-    return 10 * base
+        return [0, 1]
+    step = 1
+    while math.ceil(value / step) > 4:
+        for factor in (2, 2.5, 2):
+            step = int(step * factor)
+            if math.ceil(value / step) <= 4:
+                break
+    return [step * i for i in range(math.ceil(value / step) + 1)]
+
+
+def _number(n: float) -> str:
+    return number_format(n, decimal_pos=0, use_l10n=True, force_grouping=True)
 
 
 def _short(n: float) -> str:
-    n = float(n)
     for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(n) >= limit:
-            text = f"{n / limit:.1f}".rstrip("0").rstrip(".")
-            return text + suffix
-    return f"{n:.0f}" if n == int(n) else f"{n:.1f}"
+            scaled = n / limit
+            places = 0 if scaled == int(scaled) else 1
+            return number_format(scaled, decimal_pos=places, use_l10n=True) + suffix
+    return _number(n)
 
 
 def _rect(cls: str, x: float, y: float, w: float, h: float, tip: str) -> str:
@@ -67,12 +77,11 @@ def _frame(title: str, body: list[str], legend: Sequence[tuple[str, str]] = ()) 
     return mark_safe(f'<figure class="chart-figure">{svg}{legend_html}</figure>')  # noqa: S308
 
 
-def _axis(top: float) -> list[str]:
+def _axis(ticks: Sequence[int]) -> list[str]:
     parts = []
     plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
-    for i in range(5):
-        value = top * i / 4
-        y = HEIGHT - PAD_BOTTOM - plot_h * i / 4
+    for value in ticks:
+        y = HEIGHT - PAD_BOTTOM - plot_h * value / ticks[-1]
         parts.append(
             f'<line class="grid" x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" '
             f'y1="{y:.1f}" y2="{y:.1f}"/>'
@@ -99,12 +108,13 @@ def stacked_bars(
     if not labels:
         return empty(title)
     totals = [sum(s[1][i] for s in series) for i in range(len(labels))]
-    top = _nice_max(max(totals))
+    ticks = _ticks(max(totals))
+    top = ticks[-1]
     plot_w = WIDTH - PAD_LEFT - PAD_RIGHT
     plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
     slot = plot_w / len(labels)
     bar_w = max(1.0, slot * 0.7)
-    body = _axis(top)
+    body = _axis(ticks)
     for i, label in enumerate(labels):
         x = PAD_LEFT + slot * i + (slot - bar_w) / 2
         base = HEIGHT - PAD_BOTTOM
@@ -113,7 +123,7 @@ def stacked_bars(
             if h <= 0:
                 continue
             base -= h
-            body.append(_rect(cls, x, base, bar_w, h, f"{label}: {name} {values[i]:,.0f}"))
+            body.append(_rect(cls, x, base, bar_w, h, f"{label}: {name} {_number(values[i])}"))
     body += _x_labels(labels, slot)
     return _frame(title, body, [(name, cls) for name, _, cls in series])
 
@@ -124,11 +134,12 @@ def lines(
     """One line per series over the labels."""
     if not labels:
         return empty(title)
-    top = _nice_max(max((max(v) for _, v, _ in series if v), default=0))
+    ticks = _ticks(max((max(v) for _, v, _ in series if v), default=0))
+    top = ticks[-1]
     plot_w = WIDTH - PAD_LEFT - PAD_RIGHT
     plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
     slot = plot_w / len(labels)
-    body = _axis(top)
+    body = _axis(ticks)
     for name, values, cls in series:
         points = " ".join(
             f"{PAD_LEFT + slot * (i + 0.5):.1f},{HEIGHT - PAD_BOTTOM - plot_h * v / top:.1f}"
@@ -142,7 +153,7 @@ def lines(
             for i, v in enumerate(values):
                 cx = PAD_LEFT + slot * (i + 0.5)
                 cy = HEIGHT - PAD_BOTTOM - plot_h * v / top
-                tip = escape(f"{labels[i]}: {name} {v:,.0f}")
+                tip = escape(f"{labels[i]}: {name} {_number(v)}")
                 body.append(
                     f'<circle class="dot {escape(cls)}" r="2.5" cx="{cx:.1f}" cy="{cy:.1f}">'
                     f"<title>{tip}</title></circle>"
@@ -168,8 +179,8 @@ def hbars(
         w = plot_w * v / top
         shown = label if len(label) <= 32 else label[:31] + "…"
         body.append(_text("label", label_w - 8, y + 16, shown, "end"))
-        body.append(_rect(cls, label_w, y + 4, max(w, 1), row_h - 8, f"{label}: {v:,.0f}"))
-        body.append(_text("value", label_w + w + 6, y + 16, f"{v:,.0f}"))
+        body.append(_rect(cls, label_w, y + 4, max(w, 1), row_h - 8, f"{label}: {_number(v)}"))
+        body.append(_text("value", label_w + w + 6, y + 16, f"{_number(v)}"))
     svg = (
         f'<svg class="chart chart-rows" viewBox="0 0 {WIDTH} {height}" role="img">'
         f"<title>{escape(title)}</title>{''.join(body)}</svg>"
@@ -198,7 +209,7 @@ def shares(
             if w <= 0:
                 continue
             share = 100 * v / total
-            tip = f"{label}: {name} {share:.0f} % ({v:,.0f})"
+            tip = f"{label}: {name} {share:.0f} % ({_number(v)})"
             body.append(_rect(cls, x, y + 4, w, row_h - 8, tip))
             if w > 34:
                 body.append(_text("inbar", x + w / 2, y + 19, f"{share:.0f} %", "middle"))

@@ -34,7 +34,7 @@ CUSTOMER = (
 )
 # Words spelled the same in the language (checked by hand, not a way out for a lazy entry).
 SAME = {
-    "nl": {"Open", "CSV", "Filter", "Per week", "Minimum"},
+    "nl": {"Open", "CSV", "Filter", "Per week", "Minimum", "code"},
     "fr": {
         "Description",
         "Points",
@@ -49,6 +49,10 @@ SAME = {
         "Minimum",
         "Source",
         "Correction",
+        "code",
+        "action",
+        "notice",
+        "version",
         "%(points)s point",
         "%(points)s points",
         "notice v%(version)s (%(language)s)",
@@ -191,3 +195,16 @@ def test_every_catalog_is_valid_gettext(po_path, tmp_path):
     )
 
     assert result.returncode == 0, result.stderr
+
+
+def test_strings_are_marked_the_way_makemessages_finds_them():
+    """xgettext knows `_`, `gettext`, `gettext_lazy`...: a string behind another alias is lost."""
+    alias = re.compile(r"from django\.utils\.translation import .*\bas (?!_\b)(\w+)")
+    found = {
+        f"{path.relative_to(ROOT)}: {m.group(0)}"
+        for app in APPS
+        for path in (ROOT / app).rglob("*.py")
+        for m in alias.finditer(path.read_text())
+    }
+
+    assert found == set()

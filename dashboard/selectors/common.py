@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import Forbidden
 from stores.access import Action, staff_access
@@ -33,11 +34,11 @@ def office_access(user: AbstractBaseUser) -> OfficeAccess:
         return OfficeAccess(head_office=True, stores=tuple(Store.objects.order_by("code")))
     managed = tuple(access.stores(Action.OFFICE_FIGURES).order_by("code"))
     if not managed:
-        raise Forbidden("The dashboard is for head office and store managers.")
+        raise Forbidden(_("The dashboard is for head office and store managers."))
     return OfficeAccess(head_office=False, stores=managed)
 
 
 def office_head_required(access: OfficeAccess) -> None:
     """Raise unless the user is head office (the privacy queue, consent log, configuration)."""
     if not access.head_office:
-        raise Forbidden("Only head office may open this page.")
+        raise Forbidden(_("Only head office may open this page."))

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import Max, Q, Sum
 from django.db.models.functions import TruncWeek
+from django.utils.translation import gettext as _
 
 from dashboard.models import MonthActiveMembers, RewardDayStats, StoreDayStats
 from dashboard.selectors.common import OfficeAccess
@@ -127,20 +128,21 @@ def figures_for(
 
 
 def _figure_tables(f: Figures) -> dict[str, Table]:
+    """Return the tables in the active language: the page and its CSV read the same words."""
     stores = Table(
         key="stores",
-        title="Figures per store",
+        title=_("Figures per store"),
         headers=(
-            "store",
-            "new members (form)",
-            "new members (eID)",
-            "purchases",
-            "points issued",
-            "points redeemed",
-            "points expired",
-            "points adjusted (net)",
-            "points reversed (net)",
-            "redemptions",
+            _("store"),
+            _("new members (form)"),
+            _("new members (eID)"),
+            _("purchases"),
+            _("points issued"),
+            _("points redeemed"),
+            _("points expired"),
+            _("points adjusted (net)"),
+            _("points reversed (net)"),
+            _("redemptions"),
         ),
         rows=[
             (
@@ -160,15 +162,15 @@ def _figure_tables(f: Figures) -> dict[str, Table]:
     )
     weeks = Table(
         key="weeks",
-        title="Per week",
+        title=_("Per week"),
         headers=(
-            "week starting",
-            "new members (form)",
-            "new members (eID)",
-            "points issued",
-            "points redeemed",
-            "points expired",
-            "redemptions",
+            _("week starting"),
+            _("new members (form)"),
+            _("new members (eID)"),
+            _("points issued"),
+            _("points redeemed"),
+            _("points expired"),
+            _("redemptions"),
         ),
         rows=[
             (
@@ -185,15 +187,15 @@ def _figure_tables(f: Figures) -> dict[str, Table]:
     )
     rewards = Table(
         key="rewards",
-        title="Redemptions per reward",
-        headers=("reward", "redemptions", "points"),
+        title=_("Redemptions per reward"),
+        headers=(_("reward"), _("redemptions"), _("points")),
         rows=[(r["reward__name"], r["redemptions"], r["points"]) for r in f.rewards],
     )
     store_codes = [s.code for s in f.stores]
     active = Table(
         key="active",
-        title="Active members per month",
-        headers=("month", *(["chain"] if f.chain_wide else []), *store_codes),
+        title=_("Active members per month"),
+        headers=(_("month"), *([_("chain")] if f.chain_wide else []), *store_codes),
         rows=[
             (
                 m["month"].strftime("%Y-%m"),

@@ -70,7 +70,7 @@ def csv_response(filename: str, headers: Iterable[str], rows: Iterable[Iterable]
     writer = csv.writer(Echo())
 
     def lines():
-        yield "\ufeff" + writer.writerow(csv_row(headers))
+        yield "\ufeff" + writer.writerow(csv_row(str(h) for h in headers))
         for row in rows:
             yield writer.writerow(csv_row("" if v is None else v for v in row))
 

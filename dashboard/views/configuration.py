@@ -9,7 +9,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import ApplicationError
@@ -24,17 +24,17 @@ from stores.models import Campaign, ReaderDevice
 from stores.selectors import earning_rule_for_store
 
 STORE_HEADERS = (
-    "code",
-    "name",
-    "city",
-    "language",
-    "active",
-    "points per euro",
-    "rounding",
-    "minimum purchase",
-    "campaigns running",
-    "active readers",
-    "staff",
+    gettext_lazy("code"),
+    gettext_lazy("name"),
+    gettext_lazy("city"),
+    gettext_lazy("language"),
+    gettext_lazy("active"),
+    gettext_lazy("points per euro"),
+    gettext_lazy("rounding"),
+    gettext_lazy("minimum purchase"),
+    gettext_lazy("campaigns running"),
+    gettext_lazy("active readers"),
+    gettext_lazy("staff"),
 )
 
 
@@ -46,7 +46,7 @@ def _store_rows(stores):
             s.name,
             s.city,
             s.language,
-            "yes" if s.is_active else "no",
+            _("yes") if s.is_active else _("no"),
             rule.points_per_euro,
             rule.rounding,
             rule.minimum_purchase,
@@ -172,7 +172,14 @@ def device_revoke(request, pk: int):
     return redirect("dashboard:store", code=device.store.code)
 
 
-DEVICE_HEADERS = ("store", "name", "token starts", "registered", "last seen", "revoked")
+DEVICE_HEADERS = (
+    gettext_lazy("store"),
+    gettext_lazy("name"),
+    gettext_lazy("token starts"),
+    gettext_lazy("registered"),
+    gettext_lazy("last seen"),
+    gettext_lazy("revoked"),
+)
 
 
 def _when(dt):
@@ -343,5 +350,7 @@ def notices_csv(request):
         (v.purpose, v.language, v.version, _when(v.published_at), v.content_hash) for v in versions
     )
     return csv_response(
-        "notices.csv", ("purpose", "language", "version", "published", "content hash"), rows
+        "notices.csv",
+        (_("purpose"), _("language"), _("version"), _("published"), _("content hash")),
+        rows,
     )

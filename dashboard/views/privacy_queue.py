@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import ApplicationError
@@ -29,7 +30,7 @@ def _ticket_rows(tickets, today):
             t.store.code if t.store else "",
             timezone.localtime(t.received_at).strftime("%Y-%m-%d %H:%M"),
             t.due_on.isoformat(),
-            "yes" if t.extended_at else "",
+            _("yes") if t.extended_at else "",
             selectors.ticket_urgency(t, today=today),
         )
         for t in tickets
@@ -37,15 +38,15 @@ def _ticket_rows(tickets, today):
 
 
 TICKET_HEADERS = (
-    "ticket",
-    "kind",
-    "state",
-    "source",
-    "store",
-    "received",
-    "due on",
-    "extended",
-    "urgency",
+    gettext_lazy("ticket"),
+    gettext_lazy("kind"),
+    gettext_lazy("state"),
+    gettext_lazy("source"),
+    gettext_lazy("store"),
+    gettext_lazy("received"),
+    gettext_lazy("due on"),
+    gettext_lazy("extended"),
+    gettext_lazy("urgency"),
 )
 MAX_PAGE = 100_000
 TICKETS_PAGE = 50
@@ -189,17 +190,17 @@ def ticket_action(request, pk: int, action: str):
 
 # Consent log
 CONSENT_HEADERS = (
-    "seq",
-    "time",
-    "purpose",
-    "action",
-    "notice",
-    "language",
-    "channel",
-    "store",
-    "staff",
-    "device",
-    "subject digest",
+    gettext_lazy("seq"),
+    gettext_lazy("time"),
+    gettext_lazy("purpose"),
+    gettext_lazy("action"),
+    gettext_lazy("notice"),
+    gettext_lazy("language"),
+    gettext_lazy("channel"),
+    gettext_lazy("store"),
+    gettext_lazy("staff"),
+    gettext_lazy("device"),
+    gettext_lazy("subject digest"),
 )
 
 

@@ -141,7 +141,10 @@ def test_the_page_shows_the_last_run_s_time_and_count(office, gent):
 
     # then
     html = response.content.decode()
-    assert "Last run on 3 Nov 2026 02:30, for members with no activity since 3 Nov 2024." in html
+    assert (
+        "Last run on Nov. 3, 2026, 2:30 a.m., for members with no activity since Nov. 3, 2024."
+        in html
+    )
     assert "3 erasures opened, 0 completed." in html
 
 
@@ -151,8 +154,32 @@ def test_the_page_shows_a_run_that_found_nobody(office):
 
     html = office.get(reverse("dashboard:compliance")).content.decode()
 
-    assert "Last run on 3 Nov 2026 02:30" in html
+    assert "Last run on Nov. 3, 2026, 2:30 a.m." in html
     assert "Nobody was inactive that long: no erasure opened." in html
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "nl",
+            "Laatst uitgevoerd op 3 november 2026 02:30, voor leden zonder activiteit sinds "
+            "3 november 2024.",
+        ),
+        (
+            "fr",
+            "Dernier passage le 3 novembre 2026 02:30, pour les membres sans activité depuis "
+            "le 3 novembre 2024.",
+        ),
+    ],
+)
+def test_the_run_s_dates_follow_the_language(office, language, expected):
+    RetentionRunFactory(started_at=timezone.make_aware(datetime(2026, 11, 3, 2, 30)))
+    office.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+
+    html = office.get(reverse("dashboard:compliance")).content.decode()
+
+    assert expected in html
 
 
 def test_the_page_says_when_the_retention_job_never_ran(office):

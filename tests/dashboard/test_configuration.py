@@ -246,4 +246,5 @@ def test_the_stores_page_and_csv(office, gent, liege):
     body = b"".join(office.get(reverse("dashboard:stores_csv")).streaming_content).decode()
 
     assert [s.code for s in page.context["stores"]] == ["GNT01", "LIE01"]
-    assert "GNT01,Gent Korenmarkt,Gent,nl,yes,1.00,down,0.00" in body
+    assert body.startswith("\ufeffcode,naam,gemeente,taal,actief,punten per euro,afronding")
+    assert "GNT01,Gent Korenmarkt,Gent,nl,ja,1.00,down,0.00" in body

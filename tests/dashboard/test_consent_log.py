@@ -85,7 +85,7 @@ def test_csv_follows_the_filters(office, log):
     response = office.get(reverse("dashboard:consent_csv"), {"purpose": "loyalty_membership"})
 
     lines = b"".join(response.streaming_content).decode("utf-8-sig").strip().splitlines()
-    assert lines[0].startswith("seq,time,purpose,action")
+    assert lines[0].startswith("volgnr,tijdstip,doel,handeling")
     assert [line.split(",")[0] for line in lines[1:]] == ["1"]
 
 

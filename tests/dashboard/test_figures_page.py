@@ -7,6 +7,7 @@ import io
 from datetime import date, timedelta
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -86,9 +87,9 @@ def test_a_reversed_period_is_refused_politely(office, gent):
 @pytest.mark.parametrize(
     ("key", "header", "expected"),
     [
-        ("stores", "store", [["GNT01", "1", "1", "2", "160", "50", "0", "0", "0", "1"]]),
-        ("rewards", "reward", [["Coffee", "1", "50"]]),
-        ("active", "month", [["2026-03", "2", "2", "0"]]),  # an expiry is no activity
+        ("stores", "winkel", [["GNT01", "1", "1", "2", "160", "50", "0", "0", "0", "1"]]),
+        ("rewards", "beloning", [["Coffee", "1", "50"]]),
+        ("active", "maand", [["2026-03", "2", "2", "0"]]),  # an expiry is no activity
     ],
 )
 def test_every_table_exports_as_csv(office, march, key, header, expected):
@@ -102,10 +103,26 @@ def test_every_table_exports_as_csv(office, march, key, header, expected):
     assert rows[1 : 1 + len(expected)] == expected
 
 
+def test_the_csv_speaks_the_reader_s_language(office, march):
+    office.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+
+    rows = read_csv(office.get(reverse("dashboard:figures_csv", args=["stores"]), PERIOD))
+
+    assert rows[0][:3] == ["magasin", "nouveaux membres (formulaire)", "nouveaux membres (eID)"]
+
+
 def test_the_weekly_csv(office, march):
     rows = read_csv(office.get(reverse("dashboard:figures_csv", args=["weeks"]), PERIOD))
 
-    assert rows[0][0] == "week starting"
+    assert rows[0] == [
+        "week vanaf",
+        "nieuwe leden (formulier)",
+        "nieuwe leden (eID)",
+        "punten toegekend",
+        "punten ingewisseld",
+        "punten vervallen",
+        "inwisselingen",
+    ]
     assert rows[1] == ["2026-03-02", "1", "1", "100", "0", "0", "0"]
     assert rows[2] == ["2026-03-09", "1", "0", "60", "50", "0", "1"]
 

@@ -66,7 +66,7 @@ def test_the_queue_exports_as_csv(office, tickets):
 
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     lines = body.strip().splitlines()
-    assert lines[0].startswith("ticket,kind,state")
+    assert lines[0].startswith("aanvraag,soort,status")
     assert len(lines) == 4
     assert lines[1].endswith("overdue")
 
