@@ -8,6 +8,13 @@
 - Starts the production stack with deploy/prod.py (gunicorn with whitenoise, Celery worker and
   beat on Redis, production settings), registers readers for the eID flow and signs head office
   in for the dashboard.
+- Members are reached as a till reaches them: the bench cashier looks sampled member numbers up
+  (`--references` of them) and keeps the member references the server hands back (bound to
+  that cashier and store, valid `MEMBER_REFERENCE_SECONDS`, 30 minutes: taken again before a
+  step once 20 minutes old); earns, redemptions and member views use those, and the ones the
+  mix's own lookups hand back. Sampled eID cards are given agent tokens whose keyed hash (under
+  the stack's key) is stored, so most scans recognise a known card. The lookup and read
+  throttles are off: one cashier account drives the whole mix.
 - Drives it from a second process, wrk with bench/wrk/mix.lua, at rising concurrency (4, 8,
   16, ...) until p99 passes `--p99-limit-ms` (500): a counter's mix of lookups, earns,
   redemptions, eID scans (armed by the cashier, answered by the reader) and dashboard views.
@@ -26,11 +33,14 @@ of those failed; 2 when the setup failed.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
 import http.cookies
 import json
 import os
 import random
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -62,6 +72,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--entries-per-member", type=int, default=20)
     parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument(
+        "--redis-url", default="redis://127.0.0.1:6379/2", help="broker and cache of the stack"
+    )
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--wrk-threads", type=int, default=2)
@@ -71,6 +84,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--readers", type=int, default=300)
     parser.add_argument("--burst", type=int, default=200)
     parser.add_argument("--counter-p99-ms", type=float, default=50.0)
+    parser.add_argument(
+        "--references", type=int, default=5000, help="members looked up for earns and views"
+    )
     parser.add_argument("--json", help="Also write the figures to this file.")
     return parser.parse_args()
 
@@ -128,29 +144,92 @@ def seed(args: argparse.Namespace, url: str) -> None:
             conn.execute("VACUUM ANALYZE")
 
 
-def samples(url: str) -> dict[str, Path]:
-    """Write the member ids, numbers and card tokens the mix picks from."""
+def samples(url: str, references: int) -> dict[str, Path]:
+    """Write the member numbers and eID cards the mix picks from (numbers, not ids: a till
+    only has what the customer presents, and the lookup turns it into a reference)."""
     files = {}
     with psycopg.connect(url) as conn:
         queries = {
-            "numbers": "SELECT number FROM loyalty_member TABLESAMPLE SYSTEM (2) LIMIT 20000",
-            "member_ids": "SELECT id FROM loyalty_member TABLESAMPLE SYSTEM (2) LIMIT 50000",
-            "redeem_ids": "SELECT id FROM loyalty_member TABLESAMPLE SYSTEM (5) "
-            "WHERE points_balance >= 400 LIMIT 20000",
-            "card_tokens": "SELECT token FROM loyalty_eidcard TABLESAMPLE SYSTEM (5) LIMIT 20000",
+            "numbers": (
+                "SELECT number FROM loyalty_member TABLESAMPLE SYSTEM (2) "
+                "WHERE status = 'active' LIMIT 20000",
+                [],
+            ),
+            "earn_numbers": (
+                "SELECT number FROM loyalty_member TABLESAMPLE SYSTEM (2) "
+                "WHERE status = 'active' LIMIT %s",
+                [references],
+            ),
+            "redeem_numbers": (
+                "SELECT number FROM loyalty_member TABLESAMPLE SYSTEM (5) "
+                "WHERE status = 'active' AND points_balance >= 400 LIMIT %s",
+                [max(1, references // 3)],
+            ),
+            "card_ids": ("SELECT id FROM loyalty_eidcard TABLESAMPLE SYSTEM (5) LIMIT 2000", []),
         }
-        for name, query in queries.items():
-            rows = [str(row[0]) for row in conn.execute(query)]
+        for name, (query, params) in queries.items():
+            rows = [str(row[0]) for row in conn.execute(query, params)]
             if not rows:  # a small table: the sample may hold no page at all
-                rows = [
-                    str(r[0]) for r in conn.execute(re.sub(r"TABLESAMPLE \S+ \(\d+\) ", "", query))
-                ]
+                whole = re.sub(r"TABLESAMPLE \S+ \(\d+\) ", "", query)
+                rows = [str(r[0]) for r in conn.execute(whole, params)]
             if not rows:
                 raise SystemExit(f"no sample rows for {name}: is the database seeded?")
             path = RESULTS / f"{name}.txt"
             path.write_text("\n".join(rows) + "\n")
             files[name] = path
     return files
+
+
+def card_tokens(url: str, card_ids: Path, env_file: Path) -> Path:
+    """Give the sampled eID cards agent tokens the stack will recognise; write the tokens.
+
+    The database holds only the keyed hash of a card's token (HMAC under EID_TOKEN_HASH_KEY,
+    derived from the stack's PRIVACY_HASH_KEY), so seeded cards cannot be presented as they
+    are: store, for each sampled card, the hash of a fresh token under the stack's key.
+    """
+    stored = {}
+    for line in env_file.read_text().splitlines():
+        key, _, value = line.partition("=")
+        stored[key.strip()] = value.strip()
+    hash_key = (
+        os.environ.get("EID_TOKEN_HASH_KEY")
+        or hashlib.sha256(("eid-token-hash-key:" + stored["PRIVACY_HASH_KEY"]).encode()).hexdigest()
+    )
+    tokens, rows = [], []
+    for card_id in card_ids.read_text().split():
+        token = secrets.token_hex(32)
+        digest = hmac.new(hash_key.encode(), b"eid-token\x00" + token.encode(), hashlib.sha256)
+        tokens.append(token)
+        rows.append((digest.hexdigest(), int(card_id)))
+    with psycopg.connect(url) as conn, conn.cursor() as cursor:
+        cursor.executemany("UPDATE loyalty_eidcard SET token = %s WHERE id = %s", rows)
+    path = RESULTS / "card_tokens.txt"
+    path.write_text("\n".join(tokens) + "\n")
+    return path
+
+
+def references(base: str, staff_token: str, numbers: Path, name: str) -> Path:
+    """Look these member numbers up as the bench cashier; write the references handed back."""
+    headers = {"Authorization": "Token " + staff_token}
+
+    def lookup(number: str) -> str | None:
+        response = requests.post(
+            base + "/api/v1/members/lookup/",
+            json={"store": STORE, "query": number},
+            headers=headers,
+            timeout=30,
+        )
+        response.raise_for_status()
+        results = response.json()["results"]
+        return results[0]["reference"] if results else None
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        refs = [r for r in pool.map(lookup, numbers.read_text().split()) if r]
+    if not refs:
+        raise SystemExit(f"no member reference came back for {name}")
+    path = RESULTS / f"{name}.txt"
+    path.write_text("\n".join(refs) + "\n")
+    return path
 
 
 # The stack ---------------------------------------------------------------------------------
@@ -160,7 +239,12 @@ class Stack:
     def __init__(self, args: argparse.Namespace, url: str):
         self.base = f"http://127.0.0.1:{args.port}"
         self.log_path = RESULTS / "stack.log"
-        env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": "redis://127.0.0.1:6379/2"}
+        env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": args.redis_url}
+        # One cashier account drives the whole mix: its per-account lookup and read limits
+        # would turn most of it into 429s.
+        env["THROTTLE_MEMBER_FIND"] = "off"
+        env["THROTTLE_MEMBER_READ"] = "off"
+        self.env_file = RESULTS / "prod.env"
         # Per kind of request: method, path, status, microseconds in the app (no query strings,
         # and the mix never calls a confirmation link).
         self.access_log = RESULTS / "access.log"
@@ -178,7 +262,7 @@ class Stack:
                     "--port",
                     str(args.port),
                     "--env-file",
-                    str(RESULTS / "prod.env"),
+                    str(self.env_file),
                     "--queue",
                     self.queue,
                     "--workers",
@@ -319,11 +403,11 @@ def _ms(text: str) -> float:
 
 KINDS = [
     ("lookup", re.compile(r"POST /api/v1/members/lookup/$")),
-    ("earn", re.compile(r"POST /api/v1/members/\d+/earn/$")),
-    ("redeem", re.compile(r"POST /api/v1/members/\d+/redeem/$")),
+    ("earn", re.compile(r"POST /api/v1/members/mr_[^/]+/earn/$")),
+    ("redeem", re.compile(r"POST /api/v1/members/mr_[^/]+/redeem/$")),
     ("eid_arm", re.compile(r"POST /api/v1/eid/scans/$")),
     ("eid_answer", re.compile(r"POST /api/v1/device/scans/[^/]+/result/$")),
-    ("member", re.compile(r"GET /api/v1/members/\d+/$")),
+    ("member", re.compile(r"GET /api/v1/members/mr_[^/]+/$")),
     ("dashboard", re.compile(r"GET /office/$")),
 ]
 COUNTER_KINDS = ("lookup", "earn", "redeem", "eid_arm", "eid_answer")
@@ -436,7 +520,7 @@ def burst(base: str, url: str, calls: int) -> dict:
         timeout=30,
     )
     member.raise_for_status()
-    member_id = member.json()["id"]
+    reference = member.json()["reference"]
     start = threading.Barrier(calls)
 
     def call(i: int) -> int:
@@ -448,7 +532,7 @@ def burst(base: str, url: str, calls: int) -> dict:
         )
         start.wait()
         response = requests.post(
-            f"{base}/api/v1/members/{member_id}/{kind}/",
+            f"{base}/api/v1/members/{reference}/{kind}/",
             json=body,
             headers={**headers, "Idempotency-Key": f"burst-{suffix}-{i}"},
             timeout=120,
@@ -460,9 +544,10 @@ def burst(base: str, url: str, calls: int) -> dict:
         statuses = list(pool.map(call, range(calls)))
     elapsed = time.monotonic() - started
     with psycopg.connect(url) as conn:
-        balance = conn.execute(
-            "SELECT points_balance FROM loyalty_member WHERE id = %s", [member_id]
-        ).fetchone()[0]
+        member_id, balance = conn.execute(
+            "SELECT id, points_balance FROM loyalty_member WHERE number = %s",
+            [member.json()["number"]],
+        ).fetchone()
         total, lowest, entries = conn.execute(
             "SELECT coalesce(sum(points), 0), min(balance_after), count(*) "
             "FROM loyalty_ledgerentry WHERE member_id = %s",
@@ -504,29 +589,44 @@ def main() -> int:
     seed(args, url)
     members, entries = counts(url)
     log(f"database {args.database}: {members} members, ~{entries} ledger entries")
-    files = samples(url)
+    files = samples(url, args.references)
     stack = Stack(args, url)
     figures: dict = {"members": members, "ledger_entries_estimate": entries, "steps": []}
     try:
         log(f"stack up on {stack.base} (gunicorn {args.web_workers}x{args.threads} threads)")
+        cashier = token(stack.base, "kassa.gent")
+
+        def take_references() -> None:
+            began = time.monotonic()
+            env["BENCH_MEMBER_REFS"] = str(
+                references(stack.base, cashier, files["earn_numbers"], "member_refs")
+            )
+            env["BENCH_REDEEM_REFS"] = str(
+                references(stack.base, cashier, files["redeem_numbers"], "redeem_refs")
+            )
+            taken_at[0] = time.monotonic()
+            log(f"member references taken by lookup in {taken_at[0] - began:.1f} s")
+
+        taken_at = [0.0]
         env = {
             **os.environ,
             "BENCH_LUA_DIR": str(LUA_DIR),
-            "BENCH_TOKEN": token(stack.base, "kassa.gent"),
+            "BENCH_TOKEN": cashier,
             "BENCH_NUMBERS": str(files["numbers"]),
-            "BENCH_MEMBER_IDS": str(files["member_ids"]),
-            "BENCH_REDEEM_IDS": str(files["redeem_ids"]),
-            "BENCH_CARD_TOKENS": str(files["card_tokens"]),
+            "BENCH_CARD_TOKENS": str(card_tokens(url, files["card_ids"], stack.env_file)),
             "BENCH_DEVICES": str(readers(stack.base, args.readers)),
             "BENCH_OFFICE_COOKIE": office_cookie(stack.base),
             "BENCH_STORE": STORE,
         }
+        take_references()
         log(f"worker RSS at rest: {stack.worker_rss_mb():.0f} MB")
         log(
             f"{'conns':>6} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'non-2xx':>8} "
             f"{'5xx':>5} {'worker MB':>10}"
         )
         for connections in (int(c) for c in args.steps.split(",")):
+            if time.monotonic() - taken_at[0] > 20 * 60:  # references live 30 minutes
+                take_references()
             step = wrk_step(args, stack, env, connections)
             figures["steps"].append(step)
             log(

@@ -3,9 +3,14 @@
 --
 -- Each wrk thread keeps the scans it armed and answers them from the reader they were armed
 -- for; every thread has readers of its own, so no arm replaces a scan another one waits on.
+--
+-- Members are addressed by the references lookups hand out (never by id): half of the earns
+-- and member views use one the thread's own lookups just got back, the rest (and redemptions,
+-- which need a balance) one from the files bench_load.py filled by looking members up first.
 local common = dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
 
-local numbers, earn_ids, redeem_ids, devices, card_tokens
+local numbers, earn_refs, redeem_refs, devices, card_tokens
+local fresh_refs, fresh_next, FRESH_MAX = {}, 0, 2000
 local staff_headers, run_prefix
 local pending = {}
 local sent, next_device = 0, 0
@@ -35,8 +40,8 @@ end
 
 function init(args)
   numbers = common.read_lines(os.getenv("BENCH_NUMBERS"))
-  earn_ids = common.read_lines(os.getenv("BENCH_MEMBER_IDS"))
-  redeem_ids = common.read_lines(os.getenv("BENCH_REDEEM_IDS"))
+  earn_refs = common.read_lines(os.getenv("BENCH_MEMBER_REFS"))
+  redeem_refs = common.read_lines(os.getenv("BENCH_REDEEM_REFS"))
   card_tokens = common.read_lines(os.getenv("BENCH_CARD_TOKENS"))
   local threads = tonumber(os.getenv("BENCH_THREADS"))
   devices = {}
@@ -62,24 +67,38 @@ local function json_headers(extra)
   return h
 end
 
+-- A reference for an earn or a member view: one a lookup of this thread just got, or one
+-- from the file.
+local function member_ref()
+  if #fresh_refs > 0 and math.random() < 0.5 then
+    return pick(fresh_refs)
+  end
+  return pick(earn_refs)
+end
+
+local function keep_ref(ref)
+  fresh_next = fresh_next % FRESH_MAX + 1
+  fresh_refs[fresh_next] = ref
+end
+
 local builders = {}
 
 function builders.lookup()
   return wrk.format("POST", "/api/v1/members/lookup/", staff_headers,
-    string.format('{"query": "%s"}', pick(numbers)))
+    string.format('{"store": "%s", "query": "%s"}', store, pick(numbers)))
 end
 
 function builders.earn()
   sent = sent + 1
   local amount = string.format("%d.%02d", math.random(2, 120), math.random(0, 99))
-  return wrk.format("POST", "/api/v1/members/" .. pick(earn_ids) .. "/earn/",
+  return wrk.format("POST", "/api/v1/members/" .. member_ref() .. "/earn/",
     json_headers({ ["Idempotency-Key"] = run_prefix .. sent }),
     string.format('{"store": "%s", "amount": "%s"}', store, amount))
 end
 
 function builders.redeem()
   sent = sent + 1
-  return wrk.format("POST", "/api/v1/members/" .. pick(redeem_ids) .. "/redeem/",
+  return wrk.format("POST", "/api/v1/members/" .. pick(redeem_refs) .. "/redeem/",
     json_headers({ ["Idempotency-Key"] = run_prefix .. sent }),
     string.format('{"store": "%s", "points": %d}', store, math.random(5, 40)))
 end
@@ -93,7 +112,7 @@ function builders.arm()
 end
 
 function builders.member()
-  return wrk.format("GET", "/api/v1/members/" .. pick(earn_ids) .. "/", staff_headers)
+  return wrk.format("GET", "/api/v1/members/" .. member_ref() .. "/?store=" .. store, staff_headers)
 end
 
 function builders.dashboard()
@@ -135,6 +154,13 @@ function response(status, headers, body)
     if first_bad_status == 0 then
       first_bad_status = status
       first_bad_body = string.sub(body or "", 1, 200)
+    end
+    return
+  end
+  if status == 200 and body and string.find(body, '{"results":', 1, true) then
+    local ref = string.match(body, '"reference":"(mr_[%w_%-]+)"')
+    if ref then
+      keep_ref(ref)
     end
     return
   end
