@@ -12,8 +12,10 @@ interrupted bench continues where the seeding stopped). At each size it prints a
 - every dashboard page's p95 (in-process, head office signed in);
 - the nightly refresh (`stats_refresh`) after one day of `--day-entries` new ledger entries,
   and a full rebuild (`stats_rebuild`);
-- expiry: the scan for members with expirable points (`members_with_expirable_points`) and
-  `points_expire` for up to `--expire-sample` of them (per member);
+- expiry: the nightly run (`points_expire_due`) after the cutoff moved by one day (it reads
+  that day's credits by the index on `created_at`, then those members' own entries), per credit
+  read; and, for comparison, the whole-ledger scan it replaced (`members_with_expirable_points`
+  without `among`);
 - retention: `--retention` members made inactive, erased by the retention job (tickets and
   erasures in-process, as bench_erasure.py does), per member.
 
@@ -62,9 +64,9 @@ from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from dashboard.services import stats_rebuild, stats_refresh  # noqa: E402
-from loyalty.models import LedgerEntry, Member  # noqa: E402
+from loyalty.models import ExpiryWatermark, LedgerEntry, Member  # noqa: E402
 from loyalty.selectors import members_with_expirable_points  # noqa: E402
-from loyalty.services import points_expire  # noqa: E402
+from loyalty.services import points_expire_due  # noqa: E402
 from privacy import services as privacy_services  # noqa: E402
 from privacy.models import PrivacyTicket, TicketState  # noqa: E402
 
@@ -223,17 +225,32 @@ def nightly(day_entries: int) -> dict[str, float]:
     return {"refresh_s": refresh, "refresh_rows_read": read, "rebuild_s": rebuild}
 
 
-def expiry(sample: int) -> dict[str, float]:
-    cutoff = timezone.now() - relativedelta(months=settings.LOYALTY_POINTS_EXPIRY_MONTHS)
+def expiry() -> dict[str, float]:
+    """The nightly expiry after the cutoff moved by one day, and the whole-ledger scan it
+    replaced (for comparison: it is no longer run)."""
+    now = timezone.now()
+    cutoff = now - relativedelta(months=settings.LOYALTY_POINTS_EXPIRY_MONTHS)
     began = time.perf_counter()
-    due = list(members_with_expirable_points(cutoff=cutoff).iterator())
+    whole = members_with_expirable_points(cutoff=cutoff).count()
     scan = time.perf_counter() - began
+    yesterday = cutoff - timedelta(days=1)
+    credits = LedgerEntry.objects.filter(
+        points__gt=0, created_at__gte=yesterday, created_at__lt=cutoff
+    ).count()
+    ExpiryWatermark.objects.update_or_create(
+        pk=1, defaults={"credits_before": yesterday, "ran_at": now}
+    )
     began = time.perf_counter()
-    for member_id in due[:sample]:
-        points_expire(member_id=member_id, cutoff=cutoff)
-    done = min(sample, len(due))
-    per = (time.perf_counter() - began) * 1000 / done if done else 0.0
-    return {"expiry_scan_s": scan, "expiry_due": len(due), "expiry_per_member_ms": per}
+    expired = points_expire_due(cutoff=cutoff, at=now)
+    nightly = time.perf_counter() - began
+    return {
+        "expiry_whole_scan_s": scan,
+        "expiry_whole_scan_due": whole,
+        "expiry_nightly_s": nightly,
+        "expiry_nightly_credits_read": credits,
+        "expiry_nightly_expired": expired,
+        "expiry_nightly_per_credit_ms": nightly * 1000 / credits if credits else 0.0,
+    }
 
 
 def retention(count: int) -> dict[str, float]:
@@ -264,8 +281,8 @@ def plot(results: list[dict], path: Path) -> None:
     panels = [
         ("Counter (ms)", ["lookup_p99_ms", "earn_p99_ms", "lookup_p50_ms", "earn_p50_ms"]),
         ("Dashboard pages p95 (ms)", [k for k in results[0] if k.startswith("page_")]),
-        ("Nightly jobs (s)", ["refresh_s", "rebuild_s", "expiry_scan_s"]),
-        ("Per member (ms)", ["retention_per_member_ms", "expiry_per_member_ms"]),
+        ("Nightly jobs (s)", ["refresh_s", "rebuild_s", "expiry_nightly_s", "expiry_whole_scan_s"]),
+        ("Per member / credit (ms)", ["retention_per_member_ms", "expiry_nightly_per_credit_ms"]),
     ]
     fig, axes = plt.subplots(2, 2, figsize=(13, 9))
     for ax, (title, keys) in zip(axes.flat, panels, strict=True):
@@ -288,7 +305,6 @@ def main() -> int:
     parser.add_argument("--day-entries", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--repeat", type=int, default=20, help="Dashboard page repeats.")
-    parser.add_argument("--expire-sample", type=int, default=500)
     parser.add_argument("--retention", type=int, default=1000)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "scale"))
     args = parser.parse_args()
@@ -312,7 +328,7 @@ def main() -> int:
             lambda: counter(args.requests, rng),
             lambda: dashboard(args.repeat),
             lambda: nightly(args.day_entries),
-            lambda: expiry(args.expire_sample),
+            lambda: expiry(),
             lambda: retention(args.retention),
         ):
             measured = step()
@@ -338,6 +354,13 @@ def main() -> int:
     refresh = " / ".join(f"{r['refresh_s']:.2f} s" for r in results)
     rebuild = " / ".join(f"{r['rebuild_s']:.1f} s" for r in results)
     print(f"  nightly refresh of {args.day_entries:,} entries: {refresh} (full rebuild {rebuild})")
+    print(
+        "  nightly expiry per credit read: "
+        + " / ".join(f"{r['expiry_nightly_per_credit_ms']:.2f} ms" for r in results)
+        + " (whole-ledger scan "
+        + " / ".join(f"{r['expiry_whole_scan_s']:.1f} s" for r in results)
+        + ")"
+    )
     print(
         "  retention per member: "
         + " / ".join(f"{r['retention_per_member_ms']:.1f} ms" for r in results)

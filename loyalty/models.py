@@ -161,6 +161,20 @@ class LedgerEntry(models.Model):
         return f"{self.kind} {self.points:+d}"
 
 
+class ExpiryWatermark(models.Model):
+    """How far the nightly expiry has weighed the ledger's credits (one row).
+
+    Every credit created before `credits_before` has been weighed against the cutoff it fell
+    behind; the next run reads only the credits from there to its own cutoff.
+    """
+
+    credits_before = models.DateTimeField()
+    ran_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"expiry weighed credits before {self.credits_before:%Y-%m-%d %H:%M}"
+
+
 class ScanState(models.TextChoices):
     ARMED = "armed", "Waiting for the card"
     COMPLETED = "completed", "Card read"

@@ -140,21 +140,40 @@ def member_balance_from_ledger(*, member: Member) -> int:
     return LedgerEntry.objects.filter(member=member).aggregate(s=Sum("points"))["s"] or 0
 
 
-def members_with_expirable_points(*, cutoff: datetime) -> QuerySet:
+def members_with_expirable_points(*, cutoff: datetime, among: QuerySet | None = None) -> QuerySet:
     """Return ids of members whose credits older than `cutoff` exceed all their debits.
 
     Debits consume the oldest credits first (FIFO), so what is left of credits older than the
-    cutoff is `credits before cutoff - all debits`.
+    cutoff is `credits before cutoff - all debits`. Without `among` (a queryset of member ids)
+    this reads the whole ledger: the nightly run narrows it to `members_with_credits_between`.
     """
+    entries = LedgerEntry.objects.filter(member__isnull=False, member__points_balance__gt=0)
+    if among is not None:
+        entries = entries.filter(member_id__in=among)
     return (
-        LedgerEntry.objects.filter(member__isnull=False, member__points_balance__gt=0)
-        .values("member_id")
+        entries.values("member_id")
         .annotate(
             old_credits=Sum("points", filter=Q(points__gt=0, created_at__lt=cutoff), default=0),
             debits=Sum("points", filter=Q(points__lt=0), default=0),
         )
         .filter(old_credits__gt=-F("debits"))
         .values_list("member_id", flat=True)
+    )
+
+
+def members_with_credits_between(*, start: datetime, end: datetime) -> QuerySet:
+    """Return ids of members with points left who earned a credit in [start, end).
+
+    When the expiry cutoff passes that range, these are the only members for whom something
+    may have become expirable: one range of the ledger's index on `created_at`.
+    """
+    credited = LedgerEntry.objects.filter(
+        points__gt=0, created_at__gte=start, created_at__lt=end, member__isnull=False
+    ).values("member_id")
+    return (
+        Member.objects.filter(points_balance__gt=0, pk__in=credited)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
 
 

@@ -8,19 +8,16 @@ from django.conf import settings
 from django.utils import timezone
 
 from loyalty import eid_services, services
-from loyalty.selectors import members_with_expirable_points
 
 
 @shared_task(name="loyalty.tasks.expire_points")
-def expire_points() -> int:
-    """Expire points older than the configured months; return how many members lost some."""
+def expire_points(full: bool = False) -> int:
+    """Expire points older than the configured months; return how many members lost some.
+
+    Reads only the credits that fell behind the cutoff since the last run (`full`: all)."""
     now = timezone.now()
     cutoff = now - relativedelta(months=settings.LOYALTY_POINTS_EXPIRY_MONTHS)
-    expired = 0
-    for member_id in list(members_with_expirable_points(cutoff=cutoff).iterator()):
-        if services.points_expire(member_id=member_id, cutoff=cutoff, at=now) is not None:
-            expired += 1
-    return expired
+    return services.points_expire_due(cutoff=cutoff, at=now, full=full)
 
 
 @shared_task(name="loyalty.tasks.expire_eid_scans")

@@ -16,7 +16,13 @@ from loyalty.services.members import (
     member_enroll_by_eid,
     member_enroll_by_form,
 )
-from loyalty.services.points import points_adjust, points_expire, points_redeem, points_reverse
+from loyalty.services.points import (
+    points_adjust,
+    points_expire,
+    points_expire_due,
+    points_redeem,
+    points_reverse,
+)
 from loyalty.services.reads import (
     member_lookup_recorded,
     member_read_by_reference,
@@ -38,6 +44,7 @@ __all__ = [
     "points_adjust",
     "points_earn",
     "points_expire",
+    "points_expire_due",
     "points_redeem",
     "points_reverse",
     "reward_create",

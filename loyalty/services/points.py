@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -10,8 +10,12 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from core.errors import EntryNotReversible, InvalidInput, InvalidPoints, RewardUnavailable
-from loyalty.models import EntryKind, LedgerEntry, Member, Reward
-from loyalty.selectors import rewards_offered
+from loyalty.models import EntryKind, ExpiryWatermark, LedgerEntry, Member, Reward
+from loyalty.selectors import (
+    members_with_credits_between,
+    members_with_expirable_points,
+    rewards_offered,
+)
 from loyalty.services.ledger import (
     MAX_POINTS_PER_ENTRY,
     _clean_key,
@@ -152,3 +156,59 @@ def points_expire(
         activity=False,
         reference=f"expired before {cutoff.date().isoformat()}",
     )
+
+
+EXPIRY_WATERMARK_PK = 1
+
+
+def points_expire_due(
+    *,
+    cutoff: datetime,
+    at: datetime | None = None,
+    full: bool = False,
+    step: timedelta = timedelta(days=7),
+) -> int:
+    """Expire what fell behind `cutoff` since the last run; return how many members lost points.
+
+    Only a credit that fell behind the cutoff since the last run can make anything newly
+    expirable: debits only ever cover more, and entries carry the time they were written. So
+    the run reads the credits between the last run's cutoff and this one, one `step` of time at
+    a time (a range of the index on `created_at`, never the whole ledger), weighs their members
+    through each member's own entries (the index on member and time), and expires each one in
+    its own transaction. The watermark moves after each range: an interrupted run continues
+    where it stopped, and a range run twice writes nothing new.
+
+    `full` starts again from the oldest credit: the repair after entries were written with
+    past times (an import), which a watermark past them would not see.
+    """
+    at = at or timezone.now()
+    mark = ExpiryWatermark.objects.filter(pk=EXPIRY_WATERMARK_PK).first()
+    if full or mark is None:
+        oldest = (
+            LedgerEntry.objects.filter(points__gt=0)
+            .order_by("created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        start = oldest or cutoff
+    else:
+        start = mark.credits_before
+    expired = 0
+    while start < cutoff:
+        end = min(start + step, cutoff)
+        due = members_with_expirable_points(
+            cutoff=cutoff, among=members_with_credits_between(start=start, end=end)
+        )
+        for member_id in sorted(due):
+            if points_expire(member_id=member_id, cutoff=cutoff, at=at) is not None:
+                expired += 1
+        ExpiryWatermark.objects.update_or_create(
+            pk=EXPIRY_WATERMARK_PK, defaults={"credits_before": end, "ran_at": at}
+        )
+        start = end
+    if mark is None:
+        # Nothing old enough yet (or the loop wrote it already): where the next run starts.
+        ExpiryWatermark.objects.get_or_create(
+            pk=EXPIRY_WATERMARK_PK, defaults={"credits_before": start, "ran_at": at}
+        )
+    return expired

@@ -27,6 +27,7 @@ from tqdm import tqdm
 from loyalty.models import (
     EidCard,
     EntryKind,
+    ExpiryWatermark,
     JoinChannel,
     LedgerEntry,
     Member,
@@ -179,6 +180,8 @@ class Command(BaseCommand):
             progress.write_text(json.dumps({"target": target, "per_member": per_member}))
         if members:
             self._members(members, per_member, opts["batch_size"], rng)
+            # The entries carry past times: the next expiry run weighs the whole ledger again.
+            ExpiryWatermark.objects.all().delete()
         progress.unlink(missing_ok=True)
         self._demo_reader(Path(opts["reader_token_file"]))
         if not opts["quiet_logins"]:
