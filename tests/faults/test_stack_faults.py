@@ -213,6 +213,16 @@ def _join(http: requests.Session, base: str) -> tuple[str, str]:
     return str(body.get("reference") or body["id"]), email
 
 
+def _form_token(s, path: str) -> str:
+    """Open a public form page; return its CSRF token (the web log's tail if it did not open)."""
+    page = requests.get(s.base + path, timeout=20)
+    assert page.status_code == 200 and "csrftoken" in page.cookies, (
+        f"{path} answered {page.status_code}\n"
+        + (s.folder / "web.log").read_text(errors="replace")[-12000:]
+    )
+    return page.cookies["csrftoken"]
+
+
 def _wait(condition, seconds: float, what: str, log: str = "") -> float:
     started = time.monotonic()
     while not condition():
@@ -392,8 +402,7 @@ def test_smtp_down(stack):
     _, email = _join(http, s.base)
     stack.smtp.stop()
     try:
-        page = requests.get(f"{s.base}/nl/privacy/access/", timeout=20)
-        token = page.cookies["csrftoken"]
+        token = _form_token(s, "/nl/privacy/access/")
         sent = requests.post(
             f"{s.base}/nl/privacy/access/",
             data={"identifier": email, "csrfmiddlewaretoken": token},
@@ -434,8 +443,7 @@ def test_redis_cut_during_a_public_form_request(stack):
     s = stack.stack
     http = _session(s.base)
     _, email = _join(http, s.base)
-    page = requests.get(f"{s.base}/nl/privacy/erasure/", timeout=20)
-    token = page.cookies["csrftoken"]
+    token = _form_token(s, "/nl/privacy/erasure/")
     stack.redis.cut()
     try:
         sent = requests.post(
