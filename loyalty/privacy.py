@@ -12,14 +12,20 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.functions import Lower
 
 from core.inputs import ascii_digits
 from loyalty import services
-from loyalty.models import EidCard, LedgerEntry, Member, MemberRead
+from loyalty.models import EidCard, EidScan, LedgerEntry, Member, MemberRead
 from loyalty.numbers import member_number_is_valid
 from loyalty.purposes import EID_WITHDRAWAL, EID_WITHDRAWAL_LABEL, Channel, Purpose
 from privacy.registry import ProcessingDeclaration, Subject, registry
+from privacy.services.erasure_traces import (
+    admin_log_scrub,
+    consent_keys_attached,
+    times_coarsen,
+)
 
 PREFIX = "member"
 
@@ -66,20 +72,62 @@ def subject_get(subject_key: str) -> Subject | None:
 
 @transaction.atomic
 def erase_member(subject_key: str) -> dict[str, int]:
-    """Delete the member and their eID link; the ledger keeps amounts, store and time only.
+    """Delete the member and their eID link; the ledger keeps amounts, store and day only.
 
-    Idempotent: for a member already erased, every count is 0.
+    What stays must not chain one person's rows back together (rule 7): the unlinked rows lose
+    their running balance and their time of day, the references and keys typed at the counter;
+    the member's eID scans lose the key their consent was recorded under; the admin's change
+    log loses the member's number and ids. Idempotent: for a member already erased, every
+    count is 0.
     """
     member = member_from_subject_key(subject_key)
     if member is None:
-        return {"members": 0, "eid_cards": 0, "ledger_entries_unlinked": 0}
-    # References and idempotency keys may hold whatever was typed at the counter.
-    unlinked = LedgerEntry.objects.filter(member=member).update(
-        member=None, reference="", idempotency_key=None
+        return dict.fromkeys(ERASED_KINDS, 0)
+    entries = LedgerEntry.objects.filter(member=member)
+    entry_ids = list(entries.values_list("pk", flat=True))
+    scans = EidScan.objects.filter(
+        Q(member=member)
+        | Q(link_member=member)
+        | Q(consent_subject__in=consent_keys_attached(subject_key=subject_key))
     )
-    eid_cards, _ = EidCard.objects.filter(member=member).delete()
+    scan_ids = list(scans.values_list("pk", flat=True))
+    card_ids = list(EidCard.objects.filter(member=member).values_list("pk", flat=True))
+    admin_log = sum(
+        admin_log_scrub(model=model, object_ids=ids)
+        for model, ids in (
+            (Member, [member.pk]),
+            (EidCard, card_ids),
+            (LedgerEntry, entry_ids),
+            (EidScan, scan_ids),
+        )
+        if ids
+    )
+    scans_cleared = EidScan.objects.filter(pk__in=scan_ids).update(
+        consent_subject="", member=None, link_member=None
+    )
+    times_coarsen(entries, field="created_at")
+    # References and idempotency keys may hold whatever was typed at the counter.
+    unlinked = LedgerEntry.objects.filter(pk__in=entry_ids).update(
+        member=None, reference="", idempotency_key=None, balance_after=0
+    )
+    eid_cards, _ = EidCard.objects.filter(pk__in=card_ids).delete()
     Member.objects.filter(pk=member.pk).delete()
-    return {"members": 1, "eid_cards": eid_cards, "ledger_entries_unlinked": unlinked}
+    return {
+        "members": 1,
+        "eid_cards": eid_cards,
+        "ledger_entries_unlinked": unlinked,
+        "eid_scans_unlinked": scans_cleared,
+        "admin_log_entries_scrubbed": admin_log,
+    }
+
+
+ERASED_KINDS = (
+    "members",
+    "eid_cards",
+    "ledger_entries_unlinked",
+    "eid_scans_unlinked",
+    "admin_log_entries_scrubbed",
+)
 
 
 def export_member(subject_key: str) -> dict[str, list[dict[str, Any]]]:

@@ -69,9 +69,23 @@ def erasure_execute(*, ticket_id: int) -> PrivacyTicket | None:
         ticket_move(ticket, TicketState.COMPLETED, note="erased", at=now)
         ticket.completed_at = now
         ticket.subject_key = None
+        # Its confirmation link and code are per-person keys too, with nothing left to confirm.
+        ticket.token_hash = ticket.token_expires_at = None
+        ticket.code_hash = ticket.code_expires_at = None
         ticket.result_counts = dict(sorted(counts.items()))
         ticket.steps_done = steps
-        ticket.save(update_fields=["completed_at", "subject_key", "result_counts", "steps_done"])
+        ticket.save(
+            update_fields=[
+                "completed_at",
+                "subject_key",
+                "token_hash",
+                "token_expires_at",
+                "code_hash",
+                "code_expires_at",
+                "result_counts",
+                "steps_done",
+            ]
+        )
     logger.info("privacy ticket %s: erasure completed %s", ticket.pk, ticket.result_counts)
     return ticket
 
@@ -95,11 +109,17 @@ def _pseudonymise_consent(subject_key: str) -> dict[str, int]:
 
 
 def _unlink_tickets(subject_key: str) -> dict[str, int]:
-    """Take the subject key and any live link off the subject's other tickets."""
+    """Take the subject key and any live link or code off the subject's other tickets."""
     others = PrivacyTicket.objects.filter(subject_key=subject_key).exclude(
         kind=TicketKind.ERASURE, state=TicketState.SCHEDULED
     )
-    count = others.update(subject_key=None, token_hash=None, token_expires_at=None)
+    count = others.update(
+        subject_key=None,
+        token_hash=None,
+        token_expires_at=None,
+        code_hash=None,
+        code_expires_at=None,
+    )
     return {"tickets_unlinked": count}
 
 

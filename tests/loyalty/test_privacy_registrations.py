@@ -52,12 +52,19 @@ def test_the_eraser_deletes_the_person_and_keeps_the_sales(db):
 
     counts = registry.erasers["loyalty"].erase(member_subject_key(member))
 
-    assert counts == {"members": 1, "eid_cards": 1, "ledger_entries_unlinked": 1}
+    assert counts == {
+        "members": 1,
+        "eid_cards": 1,
+        "ledger_entries_unlinked": 1,
+        "eid_scans_unlinked": 0,
+        "admin_log_entries_scrubbed": 0,
+    }
     assert not Member.objects.exists()
     assert not EidCard.objects.exists()
     entry = LedgerEntry.objects.get()
     assert (entry.member, entry.reference, entry.idempotency_key) == (None, "", None)
     assert (entry.points, str(entry.purchase_amount), entry.store) == (5, "5.00", member.home_store)
+    assert entry.balance_after == 0  # a running balance would chain the rows back together
 
 
 def test_the_exporter_gives_profile_and_ledger(db):
