@@ -160,6 +160,8 @@ def stack(tmp_path_factory):
     stack = Stack(folder, smtp, pg, redis)
     try:
         stack.manage("migrate", "--noinput", "-v0")
+        # As deploy/prod.py does: production settings serve pages from whitenoise's manifest.
+        stack.manage("collectstatic", "--noinput", "-v0")
         stack.manage("shell", "-c", SETUP.format(password=PASSWORD))
         for name in ("web", "worker", "beat"):
             stack.start(name)
@@ -211,6 +213,36 @@ def _join(http: requests.Session, base: str) -> tuple[str, str]:
     assert joined.status_code == 201, joined.text
     body = joined.json()
     return str(body.get("reference") or body["id"]), email
+
+
+def _erasure_asked(stack, http, ref: str, email: str) -> str:
+    """Ask for the member's erasure at the counter; return the code mailed to them."""
+    import re
+
+    s = stack.stack
+    asked = http.post(
+        f"{s.base}/api/v1/members/{ref}/erasure/", json={"store": "GNT01"}, timeout=20
+    )
+    assert asked.status_code == 201, asked.text
+    assert asked.json()["confirmation"] == "email_code", asked.text
+    found = []
+
+    def mailed():
+        for rcpt, body in stack.smtp.mailbox.messages:
+            if email in rcpt:
+                found[:] = re.findall(r"^\s*(\d{6})\s*$", body, re.MULTILINE)
+        return bool(found)
+
+    _wait(mailed, 60, "the code mail never went out", s.log("worker"))
+    return found[-1]
+
+
+def _erasure_confirmed(s, http, ref: str, code: str) -> requests.Response:
+    return http.post(
+        f"{s.base}/api/v1/members/{ref}/confirm/",
+        json={"store": "GNT01", "kind": "erasure", "code": code},
+        timeout=20,
+    )
 
 
 def _form_token(s, path: str) -> str:
@@ -275,22 +307,17 @@ def test_redis_cut_during_an_earn(stack):
     fault_line("Redis cut", "earn at the counter", "201, points credited", "nothing")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: a counter erasure now waits for the member's mailed code (issue 11); this "
-    "fault test still expects it to run at once and must confirm with the code first",
-)
 def test_redis_cut_during_an_erasure_approval(stack):
     s = stack.stack
     http = _session(s.base)
-    ref, _ = _join(http, s.base)
+    ref, email = _join(http, s.base)
+    # The member is at the counter without their card: a code goes to their e-mail.
+    code = _erasure_asked(stack, http, ref, email)
     stack.redis.cut()
     try:
-        ticket = http.post(
-            f"{s.base}/api/v1/members/{ref}/erasure/", json={"store": "GNT01"}, timeout=20
-        )
+        confirmed = _erasure_confirmed(s, http, ref, code)
         # The answer is true: the ticket is saved, its work waits in the outbox.
-        assert ticket.status_code == 201, ticket.text
+        assert confirmed.status_code == 200, confirmed.text
         waiting = _sql(
             "SELECT count(*) FROM privacy_tickettask WHERE task = 'privacy.tasks.erasure_run'"
         )[0][0]
@@ -302,17 +329,12 @@ def test_redis_cut_during_an_erasure_approval(stack):
     took = _wait(lambda: _gone(http, s.base, ref), 60, "the erasure did not run", s.log("worker"))
     fault_line(
         "Redis cut",
-        "erasure approval at the counter",
-        "201, ticket saved",
+        "erasure confirmed with the code at the counter",
+        "200 code confirmed, ticket saved",
         f"nothing: erased {took:.0f} s after Redis came back",
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: a counter erasure now waits for the member's mailed code (issue 11); this "
-    "fault test still expects it to run at once and must confirm with the code first",
-)
 def test_worker_sigkilled_mid_erasure(stack):
     import psycopg
 
@@ -320,14 +342,13 @@ def test_worker_sigkilled_mid_erasure(stack):
     http = _session(s.base)
     ref, email = _join(http, s.base)
     member_id = _sql("SELECT id FROM loyalty_member WHERE email = %s", [email])[0][0]
+    code = _erasure_asked(stack, http, ref, email)
     # given: the member's row locked, so the worker's erasure stops half way and waits
     blocker = psycopg.connect(_url(DATABASE))
     blocker.execute("SELECT id FROM loyalty_member WHERE id = %s FOR UPDATE", [member_id])
     try:
-        ticket = http.post(
-            f"{s.base}/api/v1/members/{ref}/erasure/", json={"store": "GNT01"}, timeout=20
-        )
-        assert ticket.status_code == 201, ticket.text
+        confirmed = _erasure_confirmed(s, http, ref, code)
+        assert confirmed.status_code == 200, confirmed.text
         _wait(
             lambda: (
                 _sql(
@@ -358,7 +379,7 @@ def test_worker_sigkilled_mid_erasure(stack):
     fault_line(
         "worker SIGKILLed",
         "erasure half done",
-        "201, ticket saved",
+        "200 code confirmed, ticket saved",
         f"nothing: redone and completed {took:.0f} s after the new worker started",
     )
 
