@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dashboard.services import figures_retract_members
 from loyalty.privacy import member_from_subject_key
-from privacy.registry import registry
+from privacy.registry import Traces, registry
 
 # Before loyalty's eraser (100), which unlinks the entries this reads.
 ORDER = 50
@@ -24,4 +24,19 @@ def erase_from_figures(subject_key: str) -> dict[str, int]:
 
 def register() -> None:
     """Plug the dashboard into privacy's registry (called once, from DashboardConfig.ready)."""
-    registry.register_eraser("dashboard", erase_from_figures, order=ORDER)
+    registry.register_eraser(
+        "dashboard",
+        erase_from_figures,
+        order=ORDER,
+        covers=("dashboard.StoreDayStats", "dashboard.MonthActiveMembers"),
+    )
+    registry.declare_traces(
+        "dashboard.RewardDayStats",
+        "dashboard.FiguresWatermark",
+        "dashboard.ChainCheck",
+        traces=Traces.NONE,
+        reason=(
+            "redemptions per reward, store and day (the sales the ledger keeps anyway), the "
+            "figures' position, the consent log's checks: counts only"
+        ),
+    )

@@ -20,7 +20,7 @@ from loyalty import services
 from loyalty.models import EidCard, EidScan, LedgerEntry, Member, MemberRead
 from loyalty.numbers import member_number_is_valid
 from loyalty.purposes import EID_WITHDRAWAL, EID_WITHDRAWAL_LABEL, Channel, Purpose
-from privacy.registry import ProcessingDeclaration, Subject, registry
+from privacy.registry import ProcessingDeclaration, Subject, Traces, registry
 from privacy.services.erasure_traces import (
     admin_log_scrub,
     consent_keys_attached,
@@ -128,6 +128,8 @@ ERASED_KINDS = (
     "eid_scans_unlinked",
     "admin_log_entries_scrubbed",
 )
+# What stays, without the person: the sales (accounting), the scans, what head office did.
+KEPT_KINDS = ("ledger_entries_unlinked", "eid_scans_unlinked", "admin_log_entries_scrubbed")
 
 
 def export_member(subject_key: str) -> dict[str, list[dict[str, Any]]]:
@@ -304,8 +306,33 @@ def register() -> None:
     """Plug loyalty into privacy's registry (called once, from LoyaltyConfig.ready)."""
     registry.register_resolver(PREFIX, find=subject_find, get=subject_get)
     # Reads first: the member's row goes with `erase_member`.
-    registry.register_eraser("loyalty.reads", erase_member_reads, order=50)
-    registry.register_eraser("loyalty", erase_member)
+    registry.register_eraser(
+        "loyalty.reads",
+        erase_member_reads,
+        order=50,
+        covers=("loyalty.MemberRead",),
+        keeps=("member_reads_unlinked",),
+    )
+    registry.register_eraser(
+        "loyalty",
+        erase_member,
+        covers=(
+            "loyalty.Member",
+            "loyalty.EidCard",
+            "loyalty.LedgerEntry",
+            "loyalty.EidScan",
+            # The admin edits members only; their log entries are scrubbed with them.
+            "admin.LogEntry",
+        ),
+        keeps=KEPT_KINDS,
+    )
+    registry.declare_traces(
+        "loyalty.Reward",
+        "loyalty.Reward_stores",
+        "loyalty.ExpiryWatermark",
+        traces=Traces.NONE,
+        reason="the rewards catalogue and the expiry job's position: no person's data",
+    )
     registry.register_exporter("loyalty", export_member)
     registry.register_exporter("loyalty.reads", export_member_reads)
     registry.register_recipients("loyalty", member_recipients)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from privacy.models import Channel, TicketKind
-from privacy.registry import ProcessingDeclaration, registry
+from privacy.registry import ProcessingDeclaration, Traces, registry
 
 for channel in Channel:
     registry.register_channel(channel.value, label=channel.label)
@@ -57,4 +57,44 @@ registry.declare(
         app="privacy",
         stored_in=("privacy.PrivacyTicket", "privacy.TicketTransition"),
     )
+)
+
+
+# What the models no eraser covers hold of people (privacy.services.erasure_coverage).
+registry.declare_traces(
+    "auth.Permission",
+    "auth.Group",
+    "auth.Group_permissions",
+    "contenttypes.ContentType",
+    "stores.Store",
+    "stores.EarningRule",
+    "stores.Campaign",
+    "privacy.NoticeVersion",
+    "privacy.ConsentLogHead",
+    "privacy.RetentionRun",
+    traces=Traces.NONE,
+    reason="configuration and the chain's own records: no person's data",
+)
+registry.declare_traces(
+    "auth.User",
+    "auth.User_groups",
+    "auth.User_user_permissions",
+    "sessions.Session",
+    "stores.StaffAssignment",
+    "stores.StaffToken",
+    "stores.ReaderDevice",
+    "axes.AccessAttempt",
+    "axes.AccessAttemptExpiration",
+    "axes.AccessFailureLog",
+    "axes.AccessLog",
+    traces=Traces.STAFF,
+    reason=(
+        "staff accounts, their roles, sign-ins, API tokens (digests, expiring) and the readers "
+        "they registered; members never sign in, and the public pages keep no session"
+    ),
+)
+registry.declare_traces(
+    "privacy.ErasureRecord",
+    traces=Traces.PROOF,
+    reason="the erasure log (rule 9b): a keyed hash of an erased subject's key, date, ticket",
 )

@@ -27,6 +27,12 @@ def ratelimit_hit(*, scope: str, value: str, limit: int) -> bool:
     return count <= limit
 
 
+def ratelimit_count(values: Iterable[str]) -> int:
+    """Return how many counters are held for these identifiers (what a purge would forget)."""
+    keys = [_key("identifier", value) for value in values]
+    return len(cache.get_many(keys)) if keys else 0
+
+
 def ratelimit_purge(values: Iterable[str]) -> int:
     """Forget the counters held for these identifiers; return how many there were."""
     keys = [_key("identifier", value) for value in values]

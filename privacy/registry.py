@@ -5,7 +5,14 @@ An app that holds personal data registers, from its `AppConfig.ready()`:
 - a **subject resolver**: who is behind an e-mail address or member number a customer typed,
   and, for a subject key, the e-mail on file and language to write to;
 - an **eraser**: erase a subject's data, return counts per kind; it must be idempotent
-  (a second call finds nothing and returns zeros), because erasure re-runs after a crash;
+  (a second call finds nothing and returns zeros), because erasure re-runs after a crash.
+  It names the models it `covers` (every model that can hold a trace of a person is covered
+  by an eraser or declared by `declare_traces`: a test walks them all), the kinds of its
+  counts that `keeps` (rows that stay, anonymised), and, if it reaches outside the database,
+  a `preview` that counts without changing anything (a database-only eraser is previewed by
+  running it and rolling back: `privacy.services.erasure_preview`);
+- **trace declarations**: a model that no eraser covers says why (no personal data, staff
+  accounts' own data, proof kept by design);
 - an **exporter**: a subject's data as sections of plain dicts (access, Art. 15 and 20);
 - **recipients**: who received a subject's data and must be told of the erasure (Art. 19);
 - a **retention source**: subjects inactive since a cutoff, erased by the retention job;
@@ -57,6 +64,26 @@ class Eraser:
     name: str
     erase: Callable[[str], dict[str, int]]
     order: int = 100
+    covers: tuple[str, ...] = ()  # "app_label.Model" whose traces of a person it erases
+    keeps: tuple[str, ...] = ()  # kinds of its counts that are rows kept, anonymised
+    # Counts what `erase` would do without doing it; only for erasers that reach outside the
+    # database (a database-only eraser is run and rolled back).
+    preview: Callable[[str], dict[str, int]] | None = None
+
+
+class Traces:
+    """What a model no eraser covers holds of people (`PrivacyRegistry.declare_traces`)."""
+
+    NONE = "none"  # no personal data: configuration, counts, the chain's own records
+    STAFF = "staff"  # staff accounts' own data (logins, sessions, roles), not members'
+    PROOF = "proof"  # kept by design without personal data (a keyed hash, counts, dates)
+
+
+@dataclass(frozen=True)
+class TraceDeclaration:
+    model: str  # "app_label.Model"
+    traces: str  # a Traces value
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -117,6 +144,7 @@ class PrivacyRegistry:
     channels: dict[str, str] = field(default_factory=dict)
     ticket_kinds: dict[str, str] = field(default_factory=dict)
     withdrawal_kinds: dict[str, WithdrawalKind] = field(default_factory=dict)
+    traces: dict[str, TraceDeclaration] = field(default_factory=dict)
 
     @staticmethod
     def _add(table: dict, name: str, value: Any) -> None:
@@ -135,10 +163,28 @@ class PrivacyRegistry:
         self._add(self.resolvers, prefix, SubjectResolver(prefix, find, get))
 
     def register_eraser(
-        self, name: str, erase: Callable[[str], dict[str, int]], *, order: int = 100
+        self,
+        name: str,
+        erase: Callable[[str], dict[str, int]],
+        *,
+        order: int = 100,
+        covers: Iterable[str] = (),
+        keeps: Iterable[str] = (),
+        preview: Callable[[str], dict[str, int]] | None = None,
     ) -> None:
         """Erase a subject's data (idempotent); lower `order` runs first."""
-        self._add(self.erasers, name, Eraser(name, erase, order))
+        self._add(
+            self.erasers,
+            name,
+            Eraser(name, erase, order, tuple(covers), tuple(keeps), preview),
+        )
+
+    def declare_traces(self, *models: str, traces: str, reason: str) -> None:
+        """Declare what models no eraser covers hold of people, and why they need no eraser."""
+        if traces not in (Traces.NONE, Traces.STAFF, Traces.PROOF):
+            raise ImproperlyConfigured(f"Privacy registry: unknown traces {traces!r}.")
+        for model in models:
+            self._add(self.traces, model, TraceDeclaration(model, traces, reason))
 
     def register_exporter(
         self, name: str, export: Callable[[str], dict[str, list[dict[str, Any]]]]
@@ -224,6 +270,14 @@ class PrivacyRegistry:
 
     def erasers_in_order(self) -> list[Eraser]:
         return sorted(self.erasers.values(), key=lambda e: (e.order, e.name))
+
+    def covered_models(self) -> dict[str, list[str]]:
+        """Return, per "app_label.Model", the erasers that cover it."""
+        covered: dict[str, list[str]] = {}
+        for eraser in self.erasers_in_order():
+            for model in eraser.covers:
+                covered.setdefault(model, []).append(eraser.name)
+        return covered
 
 
 registry = PrivacyRegistry()

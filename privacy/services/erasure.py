@@ -31,7 +31,7 @@ from privacy.models import (
     TicketState,
     TicketTransition,
 )
-from privacy.ratelimit import ratelimit_purge
+from privacy.ratelimit import ratelimit_count, ratelimit_purge
 from privacy.registry import registry
 from privacy.services.erasure_log import erasure_log_record
 from privacy.services.tickets import path_check, ticket_due_on, ticket_move, ticket_run_on_commit
@@ -123,9 +123,26 @@ def _unlink_tickets(subject_key: str) -> dict[str, int]:
     return {"tickets_unlinked": count}
 
 
-registry.register_eraser("privacy.cache", _erase_cached, order=10)
-registry.register_eraser("privacy.consent", _pseudonymise_consent, order=900)
-registry.register_eraser("privacy.tickets", _unlink_tickets, order=910)
+def _count_cached(subject_key: str) -> dict[str, int]:
+    subject = registry.subject_get(subject_key)
+    return {"rate_limit_counters": ratelimit_count(subject.identifiers if subject else ())}
+
+
+registry.register_eraser("privacy.cache", _erase_cached, order=10, preview=_count_cached)
+registry.register_eraser(
+    "privacy.consent",
+    _pseudonymise_consent,
+    order=900,
+    covers=("privacy.ConsentRecord",),
+    keeps=("consent_records_pseudonymised",),
+)
+registry.register_eraser(
+    "privacy.tickets",
+    _unlink_tickets,
+    order=910,
+    covers=("privacy.PrivacyTicket", "privacy.TicketTransition", "privacy.TicketTask"),
+    keeps=("tickets_unlinked",),
+)
 
 
 def retention_cutoff(*, now: datetime) -> datetime:
