@@ -1,5 +1,6 @@
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.utils import extend_schema
@@ -20,9 +21,15 @@ def api_fallback(request, rest=""):
     return Response(error_body("not_found", "No such endpoint."), status=404)
 
 
+def favicon(request):
+    """Send browsers that ask for /favicon.ico to the site's icon."""
+    return RedirectView.as_view(url=static("favicon.svg"), permanent=True)(request)
+
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("config.api_urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -32,6 +32,19 @@ class DateTimeInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
+class PrefixedIdsForm(forms.Form):
+    """A form whose ids carry its own prefix: several forms share one page, never an id.
+
+    Only the ids change (`id_extend_reason`, `id_reject_reason`); the field names posted stay.
+    """
+
+    id_prefix = ""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"id_{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
 class PeriodForm(forms.Form):
     start = forms.DateField(label=_("From"), required=False, widget=DateInput())
     end = forms.DateField(label=_("To"), required=False, widget=DateInput())
@@ -88,11 +101,15 @@ class TicketFilterForm(forms.Form):
     )
 
 
-class VerifyForm(forms.Form):
+class VerifyForm(PrefixedIdsForm):
+    id_prefix = "verify"
+
     note = forms.CharField(label=_("How the identity was checked"), max_length=400, required=False)
 
 
-class ExtendForm(forms.Form):
+class ExtendForm(PrefixedIdsForm):
+    id_prefix = "extend"
+
     months = forms.TypedChoiceField(
         label=_("Extend by"),
         choices=[(1, _("1 month")), (2, _("2 months"))],
@@ -105,7 +122,9 @@ class ExtendForm(forms.Form):
     )
 
 
-class RejectForm(forms.Form):
+class RejectForm(PrefixedIdsForm):
+    id_prefix = "reject"
+
     reason = forms.CharField(
         label=_("Reason (told to the customer)"),
         max_length=500,
@@ -146,7 +165,9 @@ class ConsentFilterForm(forms.Form):
         }
 
 
-class EarningRuleForm(forms.Form):
+class EarningRuleForm(PrefixedIdsForm):
+    id_prefix = "rule"
+
     points_per_euro = forms.DecimalField(
         label=_("Points per euro"), min_value=Decimal("0"), max_digits=6, decimal_places=2
     )
@@ -156,7 +177,9 @@ class EarningRuleForm(forms.Form):
     )
 
 
-class CampaignForm(forms.Form):
+class CampaignForm(PrefixedIdsForm):
+    id_prefix = "campaign"
+
     name = forms.CharField(label=_("Name"), max_length=100)
     multiplier = forms.DecimalField(
         label=_("Multiplier"), min_value=Decimal("1"), max_digits=4, decimal_places=2
@@ -165,7 +188,9 @@ class CampaignForm(forms.Form):
     ends_at = forms.DateTimeField(label=_("Ends"), widget=DateTimeInput())
 
 
-class DeviceRegisterForm(forms.Form):
+class DeviceRegisterForm(PrefixedIdsForm):
+    id_prefix = "device"
+
     name = forms.CharField(label=_("Reader name"), max_length=100)
 
 

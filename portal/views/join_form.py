@@ -12,7 +12,7 @@ from core.errors import ApplicationError
 from loyalty import services
 from loyalty.models import FoundBy
 from portal.errors import error_message, field_errors
-from portal.forms import JoinForm
+from portal.forms import JoinForm, form_focus
 from portal.views.common import counter_view, store_context
 from stores.models import Store
 
@@ -41,6 +41,7 @@ def join(request: HttpRequest, store: Store) -> HttpResponse:
                 members=[member], staff=request.user, store=store, found_by=FoundBy.ENROLMENT
             )[member.pk]
             return redirect("portal:member", store_code=store.code, member_ref=ref)
+    form_focus(form)
     status = 400 if request.method == "POST" else 200
     return render(
         request,

@@ -23,7 +23,14 @@ from loyalty.selectors import (
 )
 from portal import selectors
 from portal.errors import error_message
-from portal.forms import ConfirmCodeForm, EarnForm, ExportForm, RedeemPointsForm, RedeemRewardForm
+from portal.forms import (
+    ConfirmCodeForm,
+    EarnForm,
+    ExportForm,
+    RedeemPointsForm,
+    RedeemRewardForm,
+    form_focus,
+)
 from portal.views.common import counter_view, store_context
 from privacy import selectors as privacy_selectors
 from privacy import services as privacy_services
@@ -41,6 +48,14 @@ def _member_page(
     consent = privacy_selectors.consent_state(subject_key=subject_key)
     rewards = list(rewards_offered(store=store))
     access = staff_access_for_request(request)
+    # The cashier's next keystrokes go to the purchase amount (the next purchase costs no Tab),
+    # or to the points field the error is about.
+    earn_form = forms.get("earn_form") or EarnForm()
+    points_form = forms.get("points_form") or RedeemPointsForm()
+    if points_form.errors:
+        form_focus(points_form, "points")
+    else:
+        form_focus(earn_form, "amount")
     context = store_context(
         store,
         member=member,
@@ -55,8 +70,8 @@ def _member_page(
         rewards=rewards,
         consent=[(registry.purpose_label(p), record) for p, record in consent.items()],
         eid_consent=consent.get(Purpose.EID_RECOGNITION),
-        earn_form=forms.get("earn_form") or EarnForm(),
-        points_form=forms.get("points_form") or RedeemPointsForm(),
+        earn_form=earn_form,
+        points_form=points_form,
         reward_key=RedeemRewardForm().fields["key"].initial(),
         export_form=ExportForm(),
         error=forms.get("error", ""),
