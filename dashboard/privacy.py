@@ -6,6 +6,8 @@ among last March's active members, as a rebuild after the erasure would not coun
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from dashboard.services import figures_retract_members
 from loyalty.privacy import member_from_subject_key
 from privacy.registry import Traces, registry
@@ -29,6 +31,7 @@ def register() -> None:
         erase_from_figures,
         order=ORDER,
         covers=("dashboard.StoreDayStats", "dashboard.MonthActiveMembers"),
+        labels={"figures_adjusted": _("figures that counted the member")},
     )
     registry.declare_traces(
         "dashboard.RewardDayStats",

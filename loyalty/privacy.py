@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 from core.inputs import ascii_digits
 from loyalty import services
@@ -110,7 +111,7 @@ def erase_member(subject_key: str) -> dict[str, int]:
     unlinked = LedgerEntry.objects.filter(pk__in=entry_ids).update(
         member=None, reference="", idempotency_key=None, balance_after=0
     )
-    eid_cards, _ = EidCard.objects.filter(pk__in=card_ids).delete()
+    eid_cards = EidCard.objects.filter(pk__in=card_ids).delete()[0]
     Member.objects.filter(pk=member.pk).delete()
     return {
         "members": 1,
@@ -312,6 +313,7 @@ def register() -> None:
         order=50,
         covers=("loyalty.MemberRead",),
         keeps=("member_reads_unlinked",),
+        labels={"member_reads_unlinked": _("records of staff reads, without the member")},
     )
     registry.register_eraser(
         "loyalty",
@@ -325,6 +327,15 @@ def register() -> None:
             "admin.LogEntry",
         ),
         keeps=KEPT_KINDS,
+        labels={
+            "members": _("member profiles"),
+            "eid_cards": _("eID card links"),
+            "ledger_entries_unlinked": _(
+                "ledger rows kept for the accounts: no member, balance or time of day"
+            ),
+            "eid_scans_unlinked": _("eID scans, without member or consent key"),
+            "admin_log_entries_scrubbed": _("admin log entries, without the member's number"),
+        },
     )
     registry.declare_traces(
         "loyalty.Reward",

@@ -199,6 +199,8 @@ class PrivacyTicket(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     steps_done = models.JSONField(default=list, blank=True)
     result_counts = models.JSONField(default=dict, blank=True)
+    # The erasure's scan run again after it (privacy.services.erasure_preview): all zeros.
+    rescan_counts = models.JSONField(default=dict, blank=True)
     recipients = models.JSONField(default=list, blank=True)
 
     class Meta:

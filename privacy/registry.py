@@ -69,6 +69,7 @@ class Eraser:
     # Counts what `erase` would do without doing it; only for erasers that reach outside the
     # database (a database-only eraser is run and rolled back).
     preview: Callable[[str], dict[str, int]] | None = None
+    labels: tuple[tuple[str, str], ...] = ()  # (kind, what head office reads), translatable
 
 
 class Traces:
@@ -171,12 +172,21 @@ class PrivacyRegistry:
         covers: Iterable[str] = (),
         keeps: Iterable[str] = (),
         preview: Callable[[str], dict[str, int]] | None = None,
+        labels: dict[str, str] | None = None,
     ) -> None:
         """Erase a subject's data (idempotent); lower `order` runs first."""
         self._add(
             self.erasers,
             name,
-            Eraser(name, erase, order, tuple(covers), tuple(keeps), preview),
+            Eraser(
+                name,
+                erase,
+                order,
+                tuple(covers),
+                tuple(keeps),
+                preview,
+                tuple((labels or {}).items()),
+            ),
         )
 
     def declare_traces(self, *models: str, traces: str, reason: str) -> None:
@@ -270,6 +280,11 @@ class PrivacyRegistry:
 
     def erasers_in_order(self) -> list[Eraser]:
         return sorted(self.erasers.values(), key=lambda e: (e.order, e.name))
+
+    def count_label(self, eraser_name: str, kind: str) -> str:
+        """Return what head office reads for an eraser's count, or the kind itself."""
+        eraser = self.erasers.get(eraser_name)
+        return dict(eraser.labels).get(kind, kind) if eraser else kind
 
     def covered_models(self) -> dict[str, list[str]]:
         """Return, per "app_label.Model", the erasers that cover it."""

@@ -101,6 +101,8 @@ def ticket_proof(ticket: PrivacyTicket) -> dict[str, Any]:
         "completed_at": ticket.completed_at.isoformat() if ticket.completed_at else None,
         "approved_by": (approved.by.get_username() if approved and approved.by else "system"),
         "counts": dict(ticket.result_counts),
+        # The erasure's scan run again after it: what it still found (all 0).
+        "rescan": dict(ticket.rescan_counts),
         "recipients_to_notify": list(ticket.recipients),
         "requester_digest": ticket.requester_digest,
     }

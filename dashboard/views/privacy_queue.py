@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.errors import ApplicationError
 from core.inputs import plain_int
 from dashboard import forms, selectors, services
+from dashboard.selectors.erasure_preview import ticket_erasure_preview, ticket_rescan
 from dashboard.views.common import csv_response, fail, form_errors, office_page
 from privacy import services as privacy_services
 from privacy.models import OPEN_STATES, TicketState
@@ -131,6 +132,8 @@ def ticket(request, pk: int):
             "days_over": (today - t.due_on).days,
             "history": t.history.select_related("by"),
             "actions": _ticket_actions(t),
+            "preview": ticket_erasure_preview(t),
+            "rescan": ticket_rescan(t),
             "verify_form": forms.VerifyForm(),
             "extend_form": forms.ExtendForm(),
             "reject_form": forms.RejectForm(),

@@ -20,6 +20,7 @@ from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from privacy.models import (
     OPEN_STATES,
@@ -34,6 +35,7 @@ from privacy.models import (
 from privacy.ratelimit import ratelimit_count, ratelimit_purge
 from privacy.registry import registry
 from privacy.services.erasure_log import erasure_log_record
+from privacy.services.erasure_preview import erasure_rescan
 from privacy.services.tickets import path_check, ticket_due_on, ticket_move, ticket_run_on_commit
 from stores.models import Language
 
@@ -63,6 +65,7 @@ def erasure_execute(*, ticket_id: int) -> PrivacyTicket | None:
             counts.update({f"{eraser.name}.{kind}": n for kind, n in erased.items()})
             steps.append(eraser.name)
         now = timezone.now()
+        rescan = erasure_rescan(subject_key=ticket.subject_key) if ticket.subject_key else {}
         if ticket.subject_key:
             # Before the key goes: a restored backup gets this erasure re-applied (rule 9b).
             erasure_log_record(subject_key=ticket.subject_key, ticket_id=ticket.pk, at=now)
@@ -74,6 +77,7 @@ def erasure_execute(*, ticket_id: int) -> PrivacyTicket | None:
         ticket.code_hash = ticket.code_expires_at = None
         ticket.result_counts = dict(sorted(counts.items()))
         ticket.steps_done = steps
+        ticket.rescan_counts = dict(sorted(rescan.items()))
         ticket.save(
             update_fields=[
                 "completed_at",
@@ -84,6 +88,7 @@ def erasure_execute(*, ticket_id: int) -> PrivacyTicket | None:
                 "code_expires_at",
                 "result_counts",
                 "steps_done",
+                "rescan_counts",
             ]
         )
     logger.info("privacy ticket %s: erasure completed %s", ticket.pk, ticket.result_counts)
@@ -110,8 +115,9 @@ def _pseudonymise_consent(subject_key: str) -> dict[str, int]:
 
 def _unlink_tickets(subject_key: str) -> dict[str, int]:
     """Take the subject key and any live link or code off the subject's other tickets."""
+    # The open erasure is the one running (or previewed): it completes with its own proof.
     others = PrivacyTicket.objects.filter(subject_key=subject_key).exclude(
-        kind=TicketKind.ERASURE, state=TicketState.SCHEDULED
+        kind=TicketKind.ERASURE, state__in=OPEN_STATES
     )
     count = others.update(
         subject_key=None,
@@ -128,13 +134,20 @@ def _count_cached(subject_key: str) -> dict[str, int]:
     return {"rate_limit_counters": ratelimit_count(subject.identifiers if subject else ())}
 
 
-registry.register_eraser("privacy.cache", _erase_cached, order=10, preview=_count_cached)
+registry.register_eraser(
+    "privacy.cache",
+    _erase_cached,
+    order=10,
+    preview=_count_cached,
+    labels={"rate_limit_counters": _("request counters in the cache")},
+)
 registry.register_eraser(
     "privacy.consent",
     _pseudonymise_consent,
     order=900,
     covers=("privacy.ConsentRecord",),
     keeps=("consent_records_pseudonymised",),
+    labels={"consent_records_pseudonymised": _("consent records, without the person's key")},
 )
 registry.register_eraser(
     "privacy.tickets",
@@ -142,6 +155,7 @@ registry.register_eraser(
     order=910,
     covers=("privacy.PrivacyTicket", "privacy.TicketTransition", "privacy.TicketTask"),
     keeps=("tickets_unlinked",),
+    labels={"tickets_unlinked": _("other requests, without the person's key")},
 )
 
 
