@@ -49,6 +49,7 @@ from loyalty.services import member_enroll_anonymous_by_eid, member_enroll_by_ei
 from loyalty.services.members import _clean_name
 from privacy import services as privacy_services
 from privacy.models import ConsentGiver, NoticeVersion
+from privacy.receipts import consent_receipt_mail_put
 from stores.models import ReaderDevice, Store
 
 logger = logging.getLogger(__name__)
@@ -293,6 +294,10 @@ def _complete(*, scan_id, device: ReaderDevice, payload: object) -> EidScan:
     privacy_services.consent_attach(
         from_key=scan.consent_subject, to_key=member_subject_key(member), purposes=[EID_PURPOSE]
     )
+    if scan.link_member_id is not None and member.email:
+        # A form member who links their card gets this consent's receipt by mail too (a card
+        # recognised again at a purchase is not a new agreement worth a mail each visit).
+        consent_receipt_mail_put(subject_key=member_subject_key(member))
     return _move(
         scan,
         ScanState.COMPLETED,

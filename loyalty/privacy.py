@@ -350,6 +350,9 @@ def register() -> None:
     registry.register_retention("loyalty", members_inactive)
     registry.register_subjects("loyalty", members_all)
     registry.register_withdrawal_hook(Purpose.EID_RECOGNITION.value, eid_consent_withdrawn)
+    from loyalty.receipts import member_receipt_facts
+
+    registry.register_receipt_source(PREFIX, member_receipt_facts)
     registry.declare(ACCOUNTABILITY)
     for declaration in DECLARATIONS:
         registry.register_purpose(

@@ -38,4 +38,6 @@ urlpatterns = [
     path(member + "erasure/", views.member_erasure, name="member_erasure"),
     path(member + "confirm/", views.member_request_confirm, name="member_request_confirm"),
     path(member + "card/", views.member_card, name="member_card"),
+    path(member + "receipt/", views.member_receipt, name="member_receipt"),
+    path(member + "receipt.json", views.member_receipt_json, name="member_receipt_json"),
 ]

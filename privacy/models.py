@@ -259,7 +259,11 @@ class RetentionRun(models.Model):
 
 
 class TicketTask(models.Model):
-    """Work for a ticket that must reach a worker: written with the ticket, deleted once done.
+    """Work that must reach a worker: written with what asks for it, deleted once done.
+
+    Most rows are a ticket's work; a consent receipt's mail has no ticket (its args hold the
+    subject key, an id).
+
 
     A transactional outbox. The row commits with the change that asks for the work, so a broker
     outage, a crash between commit and queue or a killed worker cannot strand a ticket: the
@@ -268,8 +272,12 @@ class TicketTask(models.Model):
     """
 
     task = models.CharField(max_length=64)
-    ticket = models.ForeignKey(PrivacyTicket, on_delete=models.CASCADE, related_name="+")
-    args = models.JSONField(default=list, help_text="The ticket id and an event name, no more.")
+    ticket = models.ForeignKey(
+        PrivacyTicket, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    args = models.JSONField(
+        default=list, help_text="The ticket id and an event name, or a subject key, no more."
+    )
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
@@ -279,7 +287,8 @@ class TicketTask(models.Model):
         indexes = [models.Index(fields=["sent_at"])]
 
     def __str__(self) -> str:
-        return f"{self.task} for ticket {self.ticket_id} ({self.attempts} sent)"
+        what = f"ticket {self.ticket_id}" if self.ticket_id else "no ticket"
+        return f"{self.task} for {what} ({self.attempts} sent)"
 
 
 class ErasureRecord(models.Model):

@@ -57,6 +57,17 @@ def ticket_task_put(*, task: str, ticket_id: int, args: tuple = ()) -> TicketTas
     return row
 
 
+def outbox_put(*, task: str, args: tuple) -> TicketTask:
+    """Record `task(*args)`, work that belongs to no ticket, and send it once this commits.
+
+    The args are ids (a subject key at most), never personal data.
+    """
+    row = TicketTask.objects.create(task=task, args=list(args), created_at=timezone.now())
+    row_id = row.pk
+    transaction.on_commit(lambda: ticket_task_send(row_id))
+    return row
+
+
 def ticket_run_put(ticket: PrivacyTicket) -> TicketTask:
     """Queue a scheduled ticket's work (erasure, export, withdrawal)."""
     return ticket_task_put(task=run_task_name(ticket.kind), ticket_id=ticket.pk)

@@ -23,7 +23,10 @@ An app that holds personal data registers, from its `AppConfig.ready()`:
   its processing declaration; and the **channels** through which consent is given, if the
   app has its own (privacy has "web" and "staff_portal");
 - **withdrawal kinds**: a ticket kind that withdraws consent for one purpose on request
-  (Art. 7(3)), with the public page that takes it.
+  (Art. 7(3)), with the public page that takes it;
+- a **receipt source**: for a subject key, the facts of their consent receipt (each purpose's
+  legal basis and consent record, what was kept, read and not kept, never read), from which
+  `privacy.receipts` builds the receipt the customer gets after consenting.
 
 Privacy's models keep purposes, channels and ticket kinds as plain strings whose choices are
 read from here (`purpose_choices` and siblings), so an app's purpose needs no privacy change.
@@ -129,6 +132,38 @@ class WithdrawalKind:
     url_name: str  # that page's name in the "privacy" namespace
 
 
+LEGAL_BASIS_CONSENT = "consent"
+LEGAL_BASIS_CONTRACT = "contract"
+
+
+@dataclass(frozen=True)
+class ReceiptPurpose:
+    """One purpose on a consent receipt, stated by the app that processes the data.
+
+    The texts may be lazy translations: the receipt renders them in the customer's language.
+    """
+
+    purpose: str  # a registered purpose
+    legal_basis: str  # LEGAL_BASIS_CONSENT or LEGAL_BASIS_CONTRACT
+    record: Any = None  # the ConsentRecord of the consent given, if any
+    kept: tuple[Any, ...] = ()  # what is taken and kept
+    read_not_kept: tuple[Any, ...] = ()  # read, or passed through, and not kept
+    not_collected: tuple[Any, ...] = ()  # never read nor asked
+    primary: bool = True
+
+
+@dataclass(frozen=True)
+class ReceiptFacts:
+    """What an app knows of a subject's consent, for their receipt."""
+
+    principal_id: str  # what the customer knows themself by (e.g. the member number)
+    language: str  # the customer's language
+    channel: str  # a registered channel
+    store_name: str  # where the consent was given
+    at: datetime
+    purposes: tuple[ReceiptPurpose, ...]
+
+
 @dataclass
 class PrivacyRegistry:
     resolvers: dict[str, SubjectResolver] = field(default_factory=dict)
@@ -146,6 +181,7 @@ class PrivacyRegistry:
     ticket_kinds: dict[str, str] = field(default_factory=dict)
     withdrawal_kinds: dict[str, WithdrawalKind] = field(default_factory=dict)
     traces: dict[str, TraceDeclaration] = field(default_factory=dict)
+    receipt_sources: dict[str, Callable[[str], ReceiptFacts | None]] = field(default_factory=dict)
 
     @staticmethod
     def _add(table: dict, name: str, value: Any) -> None:
@@ -222,6 +258,12 @@ class PrivacyRegistry:
         hooks = self.withdrawal_hooks.setdefault(purpose, [])
         if hook not in hooks:
             hooks.append(hook)
+
+    def register_receipt_source(
+        self, prefix: str, facts: Callable[[str], ReceiptFacts | None]
+    ) -> None:
+        """Return the facts of a consent receipt for subject keys "<prefix>:...", or None."""
+        self._add(self.receipt_sources, prefix, facts)
 
     def declare(self, declaration: ProcessingDeclaration) -> None:
         """Add a processing activity to the record of processing."""

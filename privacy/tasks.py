@@ -149,6 +149,18 @@ def retention_run() -> int:
     return len(services.retention_open_tickets())
 
 
+@shared_task(name="privacy.tasks.consent_receipt_send")
+def consent_receipt_send(subject_key: str, outbox_id: int | None = None) -> bool:
+    """Mail a subject their consent receipt; return whether one went out."""
+    from privacy.receipts import consent_receipt_mail_send
+
+    sent = consent_receipt_mail_send(subject_key=subject_key)
+    if sent:
+        logger.info("consent receipt sent")
+    ticket_task_done(outbox_id)
+    return sent
+
+
 @shared_task(name="privacy.tasks.ticket_tasks_sweep")
 def ticket_tasks_sweep() -> int:
     """Send again the ticket work a broker outage, a dead worker or a mail server left undone."""

@@ -63,7 +63,7 @@ def member_enroll_by_form(
     phone = phone_normalize(phone)
     if Member.objects.annotate(email_ci=Lower("email")).filter(email_ci=email.lower()).exists():
         raise MemberExists()
-    return _create_member(
+    member = _create_member(
         given_name=given_name,
         surname=surname,
         email=email,
@@ -72,6 +72,17 @@ def member_enroll_by_form(
         home_store=store,
         last_activity_at=timezone.now(),
     )
+    _receipt_mail(member)
+    return member
+
+
+def _receipt_mail(member: Member) -> None:
+    """Send the member the receipt of what they agreed to (once this commits; by the outbox)."""
+    from loyalty.privacy import member_subject_key  # loyalty.privacy imports these services
+    from privacy.receipts import consent_receipt_mail_put
+
+    if member.email:
+        consent_receipt_mail_put(subject_key=member_subject_key(member))
 
 
 @transaction.atomic

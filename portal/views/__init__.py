@@ -21,6 +21,7 @@ from portal.views.member_page import (
     member_request_confirm,
 )
 from portal.views.member_search import counter, search
+from portal.views.receipt import member_receipt, member_receipt_json
 from portal.views.store_choice import home, store_change, store_pick
 
 __all__ = [
@@ -35,6 +36,8 @@ __all__ = [
     "member_eid_withdraw",
     "member_erasure",
     "member_export",
+    "member_receipt",
+    "member_receipt_json",
     "member_redeem",
     "member_request_confirm",
     "scan",

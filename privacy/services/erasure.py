@@ -30,6 +30,7 @@ from privacy.models import (
     TicketKind,
     TicketSource,
     TicketState,
+    TicketTask,
     TicketTransition,
 )
 from privacy.ratelimit import ratelimit_count, ratelimit_purge
@@ -114,7 +115,8 @@ def _pseudonymise_consent(subject_key: str) -> dict[str, int]:
 
 
 def _unlink_tickets(subject_key: str) -> dict[str, int]:
-    """Take the subject key and any live link or code off the subject's other tickets."""
+    """Take the subject key and any live link or code off the subject's other tickets, and
+    drop the outbox work queued for the subject (a consent receipt's mail)."""
     # The open erasure is the one running (or previewed): it completes with its own proof.
     others = PrivacyTicket.objects.filter(subject_key=subject_key).exclude(
         kind=TicketKind.ERASURE, state__in=OPEN_STATES
@@ -126,7 +128,9 @@ def _unlink_tickets(subject_key: str) -> dict[str, int]:
         code_hash=None,
         code_expires_at=None,
     )
-    return {"tickets_unlinked": count}
+    # Work of no ticket waiting in the outbox for this subject (a consent receipt's mail).
+    dropped, _ = TicketTask.objects.filter(ticket=None, args__0=subject_key).delete()
+    return {"tickets_unlinked": count, "outbox_rows_dropped": dropped}
 
 
 def _count_cached(subject_key: str) -> dict[str, int]:
@@ -155,7 +159,10 @@ registry.register_eraser(
     order=910,
     covers=("privacy.PrivacyTicket", "privacy.TicketTransition", "privacy.TicketTask"),
     keeps=("tickets_unlinked",),
-    labels={"tickets_unlinked": _("other requests, without the person's key")},
+    labels={
+        "tickets_unlinked": _("other requests, without the person's key"),
+        "outbox_rows_dropped": _("mails still waiting to be sent to the person"),
+    },
 )
 
 
