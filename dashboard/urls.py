@@ -45,4 +45,5 @@ urlpatterns = [
         views.processing_record_download,
         name="processing_record",
     ),
+    path("compliance/dpia-draft.md", views.dpia_download, name="dpia"),
 ]

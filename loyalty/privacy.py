@@ -239,7 +239,7 @@ def eid_consent_withdrawn(subject_key: str) -> dict[str, int]:
 def _retention_text() -> str:
     return (
         f"{settings.PRIVACY_RETENTION_MONTHS} months after the last purchase or redemption, "
-        "or on request; the ledger's amounts, store and time are then kept without the link "
+        "or on request; the ledger's amounts, store and day are then kept without the link "
         "to the person (accounting)"
     )
 
@@ -303,6 +303,53 @@ ACCOUNTABILITY = ProcessingDeclaration(
 )
 
 
+MEASURES = (
+    (
+        "eid_minimised",
+        _("Minimised reads of the eID card"),
+        _(
+            "The reader sends only the name and a keyed hash of the card number. The national "
+            "register number, birth date, gender, address and photo never leave the reader; "
+            "the schema check fails on a field that could hold them."
+        ),
+    ),
+    (
+        "eid_keyed_hash",
+        _("Keyed hashes of the card number"),
+        _(
+            "The card number is hashed by the reader with the chain's key and again by the "
+            "server with its own key (HMAC-SHA256): the stored value cannot be computed from "
+            "a card without both keys."
+        ),
+    ),
+    (
+        "equal_alternative",
+        _("An equal alternative to the card"),
+        _(
+            "Customers who do not want their card read join with a form (name, e-mail, "
+            "phone) and get the same benefits: the points rules never receive the member, "
+            "and the compliance check fails on a benefit out of a form member's reach."
+        ),
+    ),
+    (
+        "access_records",
+        _("Access records"),
+        _(
+            "Staff reach a member only through what the customer presents, and every read "
+            "of a member's data is recorded: who, when, which store, how the member was found."
+        ),
+    ),
+    (
+        "counter_confirmation",
+        _("No erasure or export by a cashier alone"),
+        _(
+            "A request opened at the counter waits for the member's confirmation: their card "
+            "scanned now, a code sent to their e-mail address, or a second person at head office."
+        ),
+    ),
+)
+
+
 def register() -> None:
     """Plug loyalty into privacy's registry (called once, from LoyaltyConfig.ready)."""
     registry.register_resolver(PREFIX, find=subject_find, get=subject_get)
@@ -354,6 +401,8 @@ def register() -> None:
 
     registry.register_receipt_source(PREFIX, member_receipt_facts)
     registry.declare(ACCOUNTABILITY)
+    for code, title, text in MEASURES:
+        registry.declare_measure(code, title=title, text=text, app="loyalty")
     for declaration in DECLARATIONS:
         registry.register_purpose(
             declaration.code,

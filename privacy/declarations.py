@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from privacy.models import Channel, TicketKind
 from privacy.registry import ProcessingDeclaration, Traces, registry
@@ -98,3 +99,62 @@ registry.declare_traces(
     traces=Traces.PROOF,
     reason="the erasure log (rule 9b): a keyed hash of an erased subject's key, date, ticket",
 )
+
+
+# Measures (Art. 25, 32) for the impact assessment's draft (dashboard: compliance).
+for code, title, text in (
+    (
+        "consent_proof",
+        _("Consent recorded as proof"),
+        _(
+            "Every consent and withdrawal is a record in an append-only log chained by hashes: "
+            "purpose, notice version and language, channel, store, staff member, time. The "
+            "chain is verified by a command and on the office's pages."
+        ),
+    ),
+    (
+        "erasure_everywhere",
+        _("Erasure in every app, previewed and re-scanned"),
+        _(
+            "Each app registers how it erases a person. Head office sees what goes and what "
+            "stays before approving; after erasing, the same scan runs again and must find "
+            "nothing. Sales kept for the accounts lose the link to the person, the running "
+            "balance and the time of day; the admin's change log loses the member's number."
+        ),
+    ),
+    (
+        "erasure_coverage",
+        _("Every model accounted for"),
+        _(
+            "A test and the compliance check walk every model of every installed app: each is "
+            "covered by an eraser or declared as holding no member data."
+        ),
+    ),
+    (
+        "erasure_log",
+        _("Backups do not bring erased people back"),
+        _(
+            "An erasure log without personal data (keyed hashes) is re-applied after a "
+            "backup is restored."
+        ),
+    ),
+    (
+        "requests_minimal",
+        _("Requests identified with the least data"),
+        _(
+            "A request is confirmed by a link or code sent to the address on file, or by the "
+            "card presented at the counter; never with a copy of an identity document. "
+            "Requesters are kept as a keyed hash only."
+        ),
+    ),
+    (
+        "deadlines",
+        _("Deadlines and retention watched"),
+        _(
+            "Requests are due one month after receipt; members inactive for the retention "
+            "period are erased every night; the compliance check fails on an overdue request "
+            "or a retention job that stopped."
+        ),
+    ),
+):
+    registry.declare_measure(code, title=title, text=text, app="privacy")

@@ -19,6 +19,8 @@ An app that holds personal data registers, from its `AppConfig.ready()`:
 - a **withdrawal hook**: what withdrawing consent for a purpose undoes in the app; it may
   return counts per kind (like an eraser), which the withdrawal's ticket keeps as its proof;
 - **processing declarations**: the Art. 30 record, printed by `manage.py processing_record`;
+- **measures**: what protects the people concerned (Art. 25, 32), for the impact assessment's
+  draft (Art. 35) the office generates from what the code declares;
 - **consent purposes**: what people consent to, with the label staff and customers read and
   its processing declaration; and the **channels** through which consent is given, if the
   app has its own (privacy has "web" and "staff_portal");
@@ -108,6 +110,16 @@ class ProcessingDeclaration:
 
 
 @dataclass(frozen=True)
+class Measure:
+    """A technical or organisational measure (Art. 32), as the impact assessment names it."""
+
+    code: str
+    title: str
+    text: str
+    app: str
+
+
+@dataclass(frozen=True)
 class ConsentPurpose:
     """A purpose people consent to, registered by the app that processes data for it.
 
@@ -182,6 +194,7 @@ class PrivacyRegistry:
     withdrawal_kinds: dict[str, WithdrawalKind] = field(default_factory=dict)
     traces: dict[str, TraceDeclaration] = field(default_factory=dict)
     receipt_sources: dict[str, Callable[[str], ReceiptFacts | None]] = field(default_factory=dict)
+    measures: dict[str, Measure] = field(default_factory=dict)
 
     @staticmethod
     def _add(table: dict, name: str, value: Any) -> None:
@@ -224,6 +237,10 @@ class PrivacyRegistry:
                 tuple((labels or {}).items()),
             ),
         )
+
+    def declare_measure(self, code: str, *, title: str, text: str, app: str) -> None:
+        """Add a measure that protects the people concerned (translatable title and text)."""
+        self._add(self.measures, code, Measure(code, title, text, app))
 
     def declare_traces(self, *models: str, traces: str, reason: str) -> None:
         """Declare what models no eraser covers hold of people, and why they need no eraser."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.http import require_GET
 
 from dashboard import selectors
+from dashboard.selectors.dpia import DPIA_LANGUAGES, dpia_markdown
 from dashboard.views.common import office_page
 from privacy.selectors import processing_record
 
@@ -22,7 +23,12 @@ def compliance(request):
     return render(
         request,
         "dashboard/compliance.html",
-        {"report": report, "record": record, "nav": "compliance"},
+        {
+            "report": report,
+            "record": record,
+            "dpia_languages": DPIA_LANGUAGES,
+            "nav": "compliance",
+        },
     )
 
 
@@ -35,4 +41,18 @@ def processing_record_download(request):
     )
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="record-of-processing-{stamp}.json"'
+    return response
+
+
+@office_page(head_office=True)
+@require_GET
+def dpia_download(request):
+    language = request.GET.get("language") or translation.get_language()
+    if language not in DPIA_LANGUAGES:
+        raise Http404
+    response = HttpResponse(
+        dpia_markdown(language=language), content_type="text/markdown; charset=utf-8"
+    )
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="dpia-draft-{language}-{stamp}.md"'
     return response
