@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.apps import apps
 from django.db import models
 from django.utils import timezone
 
+from dashboard.selectors.compliance_checks import Check, compliance_checks
 from dashboard.selectors.privacy_queue import ChainStatus, consent_chain_status
 from privacy.models import (
     PrivacyTicket,
@@ -132,6 +134,12 @@ class ComplianceReport:
     chain: ChainStatus | None
     overdue: list[PrivacyTicket]
     retention: RetentionSummary | None
+    checks: list[Check] = dataclass_field(default_factory=list)
+
+    @property
+    def retention_ok(self) -> bool:
+        """The job ran, and lately: members inactive too long are being erased."""
+        return self.retention is not None and not self.retention.stale
 
     @property
     def ok(self) -> bool:
@@ -140,8 +148,23 @@ class ComplianceReport:
             and self.chain is not None
             and self.chain.ok
             and not self.overdue
-            and not (self.retention is not None and self.retention.stale)
+            and self.retention_ok
+            and all(check.ok for check in self.checks)
         )
+
+    def failures(self) -> list[str]:
+        """Return the codes of the checks that fail (the page's and the command's)."""
+        failed = [
+            code
+            for code, ok in (
+                ("schema", not self.forbidden_fields),
+                ("chain", self.chain is not None and self.chain.ok),
+                ("overdue", not self.overdue),
+                ("retention", self.retention_ok),
+            )
+            if not ok
+        ]
+        return failed + [check.code for check in self.checks if not check.ok]
 
 
 def compliance_report(*, fields: Iterable[models.Field] | None = None) -> ComplianceReport:
@@ -151,4 +174,5 @@ def compliance_report(*, fields: Iterable[models.Field] | None = None) -> Compli
         chain=consent_chain_status(),
         overdue=list(tickets_overdue()[:50]),
         retention=retention_last_run(),
+        checks=compliance_checks(),
     )

@@ -67,7 +67,9 @@ def test_ordinary_fields_pass(name):
     assert schema_forbidden_fields([field(name)]) == []
 
 
-def test_the_page_is_green_on_a_clean_database(office):
+def test_the_page_is_green_on_a_clean_database_once_retention_ran(office):
+    RetentionRunFactory(started_at=timezone.now() - timedelta(hours=2))
+
     response = office.get(reverse("dashboard:compliance"))
 
     assert response.status_code == 200
@@ -188,6 +190,7 @@ def test_the_page_says_when_the_retention_job_never_ran(office):
     response = office.get(reverse("dashboard:compliance"))
 
     assert response.context["report"].retention is None
+    assert not response.context["report"].ok
     assert "The retention job has never run." in response.content.decode()
 
 

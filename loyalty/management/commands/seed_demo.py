@@ -35,6 +35,10 @@ from loyalty.models import (
     Reward,
 )
 from loyalty.numbers import luhn_check_digit
+from loyalty.purposes import Channel, Purpose
+from privacy.selectors import notice_current
+from privacy.services import consent_give, retention_open_tickets
+from privacy.services.erasure import retention_cutoff
 from stores.models import (
     Campaign,
     EarningRule,
@@ -47,6 +51,7 @@ from stores.models import (
 from stores.services import reader_device_register, reader_token_hash, staff_assign
 
 DEMO_PASSWORD = "demo-counter-2026"  # noqa: S105 - printed demo login, refused in production
+DEMO_READER = "Demo reader (virtual card)"
 
 STORES = [
     ("GNT01", "Gent Korenmarkt", "Gent", "nl"),
@@ -183,6 +188,9 @@ class Command(BaseCommand):
             # The entries carry past times: the next expiry run weighs the whole ledger again.
             ExpiryWatermark.objects.all().delete()
         progress.unlink(missing_ok=True)
+        # The nightly retention job, run once: demo members are all active within the period,
+        # so it erases nobody, and the compliance check sees that it ran.
+        retention_open_tickets()
         self._demo_reader(Path(opts["reader_token_file"]))
         if not opts["quiet_logins"]:
             self._print_logins()
@@ -249,7 +257,7 @@ class Command(BaseCommand):
             ).exists():
                 return
         store = Store.objects.get(code=STORES[0][0])
-        _, token = reader_device_register(store=store, name="Demo reader (virtual card)")
+        _, token = reader_device_register(store=store, name=DEMO_READER)
         token_file.parent.mkdir(parents=True, exist_ok=True)
         token_file.write_text(token + "\n")
         token_file.chmod(0o600)
@@ -261,6 +269,8 @@ class Command(BaseCommand):
             a.store_id: a.user_id for a in StaffAssignment.objects.filter(store__isnull=False)
         }
         rewards = list(Reward.objects.all())
+        self._staff_users = get_user_model().objects.in_bulk(list(staff_by_store.values()))
+        self._notices = {}
         now = timezone.now()
         start = Member.objects.count()
         with tqdm(total=count, desc="members", unit="m", disable=count < 1000) as bar:
@@ -283,12 +293,17 @@ class Command(BaseCommand):
         """
         numbers = self._fresh_numbers(size, rng)
         ids = self._member_ids(size)
+        # Joined within the retention period: nobody is yet due for erasure as inactive.
+        retention_days = (now - retention_cutoff(now=now)).days
+        joined_days = max(1, min(900, retention_days - 2))
         members, cards, entries = [], [], []
         for i in range(size):
             n = ids[i]  # unique for good, also after members were erased
             given, surname = rng.choice(GIVEN), rng.choice(SURNAMES)
             eid = rng.random() < 0.4
-            joined = now - timedelta(days=rng.randint(1, 900), seconds=rng.randint(0, 86399))
+            joined = now - timedelta(
+                days=rng.randint(1, joined_days), seconds=rng.randint(0, 86399)
+            )
             home = rng.choice(stores)
             balance, at = 0, joined
             k = rng.randint(0, 2 * per_member) if per_member else 0
@@ -348,14 +363,36 @@ class Command(BaseCommand):
                 }
             )
             if eid:
-                cards.append(
-                    {"member_id": ids[i], "token": secrets.token_hex(32), "linked_at": now}
-                )
+                cards.append({"member_id": ids[i], "token": secrets.token_hex(32), "home": home})
         for entry in entries:
             entry.update(reverses_id=None, reference="", idempotency_key=None)
         self._insert(Member, members)
+        # Consent first (rule 1): recorded with the notice shown, the store, the cashier and
+        # the time, then the card is linked.
+        for card in cards:
+            home = card.pop("home")
+            self._eid_consent(
+                member_id=card["member_id"], store=home, staff_by_store=staff_by_store
+            )
+            card["linked_at"] = timezone.now()
         self._insert(EidCard, cards)
         self._insert(LedgerEntry, entries)
+
+    def _eid_consent(self, *, member_id: int, store: Store, staff_by_store: dict) -> None:
+        language = store.language
+        if language not in self._notices:
+            self._notices[language] = notice_current(
+                purpose=Purpose.EID_RECOGNITION.value, language=language
+            )
+        consent_give(
+            subject_key=f"member:{member_id}",
+            purpose=Purpose.EID_RECOGNITION.value,
+            channel=Channel.COUNTER_EID.value,
+            language=language,
+            store=store,
+            staff=self._staff_users.get(staff_by_store.get(store.pk)),
+            notice=self._notices[language],
+        )
 
     @staticmethod
     def _member_ids(size: int) -> list[int]:

@@ -1,0 +1,87 @@
+"""manage.py compliance_check: the office's compliance self-check, for CI and monitoring.
+
+Prints one line per check (and the rows that fail it, ids only) and exits non-zero when any
+check fails.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
+
+from dashboard.selectors import compliance_report
+
+
+class Command(BaseCommand):
+    help = "Run the compliance self-check; exit 1 if any check fails."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
+
+    def handle(self, *args, **opts):
+        with translation.override("en"):
+            report = compliance_report()
+            lines = self._lines(report)
+        failed = report.failures()
+        if opts["json"]:
+            self.stdout.write(json.dumps({"ok": report.ok, "failed": failed, "checks": lines}))
+        else:
+            for line in lines:
+                mark = "ok  " if line["ok"] else "FAIL"
+                self.stdout.write(f"{mark} {line['code']}: {line['summary']}")
+                for row in line["rows"]:
+                    self.stdout.write(f"       - {row}")
+        if failed:
+            raise CommandError(f"compliance check failed: {', '.join(failed)}")
+
+    @staticmethod
+    def _lines(report) -> list[dict]:
+        lines = [
+            {
+                "code": "schema",
+                "ok": not report.forbidden_fields,
+                "summary": f"{len(report.forbidden_fields)} forbidden field(s)",
+                "rows": [f"{f.model}.{f.field}: {f.category}" for f in report.forbidden_fields],
+            },
+            {
+                "code": "chain",
+                "ok": report.chain is not None and report.chain.ok,
+                "summary": (
+                    "consent log not verified yet"
+                    if report.chain is None
+                    else f"{report.chain.checked} record(s) verified"
+                    if report.chain.ok
+                    else f"broken at record #{report.chain.broken_seq}"
+                ),
+                "rows": [],
+            },
+            {
+                "code": "overdue",
+                "ok": not report.overdue,
+                "summary": f"{len(report.overdue)} request(s) past their due date",
+                "rows": [f"ticket #{t.pk} due {t.due_on.isoformat()}" for t in report.overdue],
+            },
+            {
+                "code": "retention",
+                "ok": report.retention_ok,
+                "summary": (
+                    "never ran"
+                    if report.retention is None
+                    else f"last run {report.retention.started_at.isoformat()}"
+                    + (" (stale)" if report.retention.stale else "")
+                ),
+                "rows": [],
+            },
+        ]
+        for check in report.checks:
+            lines.append(
+                {
+                    "code": check.code,
+                    "ok": check.ok,
+                    "summary": check.summary,
+                    "rows": [row.text for row in check.rows],
+                }
+            )
+        return lines
