@@ -521,6 +521,25 @@ def figures_retract_members(*, member_ids: Iterable[int]) -> int:
     mark = _mark_locked() if ids else None
     if mark is None:
         return 0
+    days, months, _ = _retractions(ids, mark)
+    return _add_all(days, {}, months, timezone.now())
+
+
+def figures_retract_members_each(*, member_ids: Iterable[int]) -> dict[int, int]:
+    """`figures_retract_members` for a batch, in one pass over the tables; return for each
+    member the rows its erasure alone would have changed (its share of the proof)."""
+    ids = list(member_ids)
+    mark = _mark_locked() if ids else None
+    if mark is None:
+        return dict.fromkeys(ids, 0)
+    days, months, touched = _retractions(ids, mark)
+    _add_all(days, {}, months, timezone.now())
+    return {pk: len(touched.get(pk, ())) for pk in ids}
+
+
+def _retractions(ids: list[int], mark: FiguresWatermark) -> tuple[Figures, Figures, dict]:
+    """Return the day and month deltas that take these members out, and per member the
+    (table, key) pairs it touches."""
     rows = (
         LedgerEntry.objects.filter(
             member_id__in=ids, kind__in=ACTIVE_KINDS, pk__lte=mark.entries_upto
@@ -534,19 +553,24 @@ def figures_retract_members(*, member_ids: Iterable[int]) -> int:
         store_days.add((member_id, store_id, on))
         store_months.add((member_id, store_id, _month_first(on)))
         chain_months.add((member_id, None, _month_first(on)))
+    touched: dict[int, set] = defaultdict(set)
     days: Figures = defaultdict(Counter)
-    for _, store_id, on in store_days:
+    for member_id, store_id, on in store_days:
         days[(store_id, on)]["active_members"] -= 1
+        touched[member_id].add(("day", store_id, on))
     joined = Member.objects.filter(pk__in=ids, pk__lte=mark.members_upto).values_list(
-        "home_store_id", "created_at", "joined_via"
+        "pk", "home_store_id", "created_at", "joined_via"
     )
-    for store_id, created_at, via in joined:
+    for member_id, store_id, created_at, via in joined:
         field = "new_members_eid" if via == JoinChannel.EID else "new_members_form"
-        days[(store_id, timezone.localdate(created_at))][field] -= 1
+        on = timezone.localdate(created_at)
+        days[(store_id, on)][field] -= 1
+        touched[member_id].add(("day", store_id, on))
     months: Figures = defaultdict(Counter)
-    for _, store_id, month in store_months | chain_months:
+    for member_id, store_id, month in store_months | chain_months:
         months[(store_id, month)]["active_members"] -= 1
-    return _add_all(days, {}, months, timezone.now())
+        touched[member_id].add(("month", store_id, month))
+    return days, months, touched
 
 
 def chain_check_run() -> ChainCheck:

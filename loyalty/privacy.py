@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
@@ -23,8 +23,10 @@ from loyalty.numbers import member_number_is_valid
 from loyalty.purposes import EID_WITHDRAWAL, EID_WITHDRAWAL_LABEL, Channel, Purpose
 from privacy.registry import ProcessingDeclaration, Subject, Traces, registry
 from privacy.services.erasure_traces import (
+    admin_log_counts,
     admin_log_scrub,
     consent_keys_attached,
+    consent_keys_attached_many,
     times_coarsen,
 )
 
@@ -69,6 +71,22 @@ def subject_find(identifier: str) -> Subject | None:
 def subject_get(subject_key: str) -> Subject | None:
     member = member_from_subject_key(subject_key)
     return _subject(member) if member else None
+
+
+def member_ids_from_subject_keys(subject_keys: list[str]) -> dict[str, int]:
+    """Return {key: member id} for the keys that are member keys (whether or not erased)."""
+    ids = {}
+    for key in subject_keys:
+        prefix, _, value = (key or "").partition(":")
+        if prefix == PREFIX and ascii_digits(value):
+            ids[key] = int(value)
+    return ids
+
+
+def subjects_get_many(subject_keys: list[str]) -> dict[str, Subject]:
+    ids = member_ids_from_subject_keys(subject_keys)
+    members = Member.objects.select_related("home_store").filter(pk__in=ids.values())
+    return {member_subject_key(m): _subject(m) for m in members}
 
 
 @transaction.atomic
@@ -120,6 +138,69 @@ def erase_member(subject_key: str) -> dict[str, int]:
         "eid_scans_unlinked": scans_cleared,
         "admin_log_entries_scrubbed": admin_log,
     }
+
+
+CHUNK = 2000
+
+
+def erase_members(subject_keys: list[str]) -> dict[str, dict[str, int]]:
+    """`erase_member` for a batch of subjects, in a few statements; counts per subject."""
+    result = {key: dict.fromkeys(ERASED_KINDS, 0) for key in subject_keys}
+    wanted = member_ids_from_subject_keys(subject_keys)
+    present = set(Member.objects.filter(pk__in=wanted.values()).values_list("pk", flat=True))
+    key_of = {pk: key for key, pk in wanted.items() if pk in present}
+    if not key_of:
+        return result
+    ids = list(key_of)
+    entries = LedgerEntry.objects.filter(member_id__in=ids)
+    entry_owner = dict(entries.values_list("pk", "member_id"))
+    attached = consent_keys_attached_many(subject_keys=list(key_of.values()))
+    key_of_consent = {scan_key: key for key, keys in attached.items() for scan_key in keys}
+    scan_owner: dict[object, str] = {}
+    scans = EidScan.objects.filter(
+        Q(member_id__in=ids) | Q(link_member_id__in=ids) | Q(consent_subject__in=key_of_consent)
+    )
+    for pk, member_id, link_id, consent in scans.values_list(
+        "pk", "member_id", "link_member_id", "consent_subject"
+    ):
+        owner = key_of.get(member_id) or key_of.get(link_id) or key_of_consent.get(consent)
+        scan_owner[pk] = owner
+    card_owner = dict(EidCard.objects.filter(member_id__in=ids).values_list("pk", "member_id"))
+    owners = (
+        (Member, {pk: key_of[pk] for pk in ids}),
+        (EidCard, {pk: key_of[m] for pk, m in card_owner.items()}),
+        (LedgerEntry, {pk: key_of[m] for pk, m in entry_owner.items()}),
+        (EidScan, scan_owner),
+    )
+    for model, owner in owners:
+        if not owner:
+            continue
+        by_text = {str(pk): key for pk, key in owner.items()}
+        texts = list(by_text)
+        for n in range(0, len(texts), CHUNK):  # a bound on query parameters (SQLite)
+            chunk = texts[n : n + CHUNK]
+            for object_id, count in admin_log_counts(model=model, object_ids=chunk).items():
+                result[by_text[object_id]]["admin_log_entries_scrubbed"] += count
+            admin_log_scrub(model=model, object_ids=chunk)
+    scan_ids = list(scan_owner)
+    for n in range(0, len(scan_ids), CHUNK):
+        EidScan.objects.filter(pk__in=scan_ids[n : n + CHUNK]).update(
+            consent_subject="", member=None, link_member=None
+        )
+    times_coarsen(entries, field="created_at")
+    # References and idempotency keys may hold whatever was typed at the counter.
+    entries.update(member=None, reference="", idempotency_key=None, balance_after=0)
+    EidCard.objects.filter(member_id__in=ids).delete()
+    Member.objects.filter(pk__in=ids).delete()
+    for key in key_of.values():
+        result[key]["members"] = 1
+    for member_id in entry_owner.values():
+        result[key_of[member_id]]["ledger_entries_unlinked"] += 1
+    for member_id in card_owner.values():
+        result[key_of[member_id]]["eid_cards"] += 1
+    for key in scan_owner.values():
+        result[key]["eid_scans_unlinked"] += 1
+    return result
 
 
 ERASED_KINDS = (
@@ -178,6 +259,16 @@ def erase_member_reads(subject_key: str) -> dict[str, int]:
     if member is None:
         return {"member_reads_unlinked": 0}
     return {"member_reads_unlinked": MemberRead.objects.filter(member=member).update(member=None)}
+
+
+def erase_members_reads(subject_keys: list[str]) -> dict[str, dict[str, int]]:
+    """`erase_member_reads` for a batch of subjects; counts per subject."""
+    key_of = {pk: key for key, pk in member_ids_from_subject_keys(subject_keys).items()}
+    reads = MemberRead.objects.filter(member_id__in=list(key_of))
+    counts = dict(reads.values("member_id").annotate(n=Count("pk")).values_list("member_id", "n"))
+    reads.update(member=None)
+    found = {key_of[m]: n for m, n in counts.items()}
+    return {key: {"member_reads_unlinked": found.get(key, 0)} for key in subject_keys}
 
 
 def export_member_reads(subject_key: str) -> dict[str, list[dict[str, Any]]]:
@@ -352,7 +443,9 @@ MEASURES = (
 
 def register() -> None:
     """Plug loyalty into privacy's registry (called once, from LoyaltyConfig.ready)."""
-    registry.register_resolver(PREFIX, find=subject_find, get=subject_get)
+    registry.register_resolver(
+        PREFIX, find=subject_find, get=subject_get, get_many=subjects_get_many
+    )
     # Reads first: the member's row goes with `erase_member`.
     registry.register_eraser(
         "loyalty.reads",
@@ -361,6 +454,7 @@ def register() -> None:
         covers=("loyalty.MemberRead",),
         keeps=("member_reads_unlinked",),
         labels={"member_reads_unlinked": _("records of staff reads, without the member")},
+        erase_many=erase_members_reads,
     )
     registry.register_eraser(
         "loyalty",
@@ -383,6 +477,7 @@ def register() -> None:
             "eid_scans_unlinked": _("eID scans, without member or consent key"),
             "admin_log_entries_scrubbed": _("admin log entries, without the member's number"),
         },
+        erase_many=erase_members,
     )
     registry.declare_traces(
         "loyalty.Reward",

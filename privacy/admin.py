@@ -94,5 +94,5 @@ class PrivacyTicketAdmin(ReadOnlyAdmin):
 
 @admin.register(RetentionRun)
 class RetentionRunAdmin(ReadOnlyAdmin):
-    list_display = ["started_at", "finished_at", "cutoff", "tickets_opened"]
+    list_display = ["started_at", "finished_at", "cutoff", "tickets_opened", "tickets_completed"]
     date_hierarchy = "started_at"

@@ -239,7 +239,8 @@ class TicketTransition(models.Model):
 
 
 class RetentionRun(models.Model):
-    """One run of the retention job: when it ran, the cutoff it used, how many erasures it opened.
+    """One run of the retention job: when it ran, the cutoff it used, how many erasures it opened
+    and how far they have got.
 
     Append-only: the retention service writes one on every run, also one that finds nobody, so
     head office can see that the job runs. Holds counts only: no personal data, no subject key.
@@ -247,9 +248,15 @@ class RetentionRun(models.Model):
     """
 
     started_at = models.DateTimeField()
-    finished_at = models.DateTimeField()
+    finished_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it had opened every erasure; empty while it runs."
+    )
     cutoff = models.DateTimeField(help_text="Subjects inactive since before this were erased.")
     tickets_opened = models.PositiveIntegerField()
+    # Kept as the erasures complete (in their transaction), so the compliance page reads one
+    # row whatever the number of tickets.
+    tickets_completed = models.PositiveIntegerField(default=0)
+    erased_counts = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-pk"]

@@ -37,6 +37,7 @@ RUN_TASKS = {
 }
 WITHDRAWAL_TASK = "privacy.tasks.withdrawal_run"
 RUN_TASK_NAMES = (*RUN_TASKS.values(), WITHDRAWAL_TASK)
+ERASURE_BATCH_TASK = "privacy.tasks.erasure_run_batch"
 
 
 def run_task_name(kind: str) -> str:
@@ -71,6 +72,61 @@ def outbox_put(*, task: str, args: tuple) -> TicketTask:
 def ticket_run_put(ticket: PrivacyTicket) -> TicketTask:
     """Queue a scheduled ticket's work (erasure, export, withdrawal)."""
     return ticket_task_put(task=run_task_name(ticket.kind), ticket_id=ticket.pk)
+
+
+def erasure_batch_put(tickets: list[PrivacyTicket], *, send: bool = True) -> list[int]:
+    """Queue the erasure of these scheduled tickets as one batch task; return the outbox rows.
+
+    Each ticket still gets its own outbox row (its `erasure_run`), marked as handed over: the
+    batch task deletes them when it commits. If the batch never finishes (broker down, worker
+    killed, an eraser failing), the sweeper sends each row's own task after the retry delay,
+    so every ticket stays retryable on its own. `send=False` when the caller runs the batch
+    itself (the retention command).
+    """
+    now = timezone.now()
+    rows = TicketTask.objects.bulk_create(
+        TicketTask(
+            task=RUN_TASKS[TicketKind.ERASURE],
+            ticket_id=ticket.pk,
+            args=[ticket.pk],
+            created_at=now,
+            sent_at=now,
+            attempts=1,
+        )
+        for ticket in tickets
+    )
+    row_ids = [row.pk for row in rows]
+    if row_ids and None in row_ids:  # backends that do not return ids
+        row_ids = list(
+            TicketTask.objects.filter(
+                ticket_id__in=[t.pk for t in tickets], created_at=now
+            ).values_list("pk", flat=True)
+        )
+    if send and tickets:
+        ticket_ids = [t.pk for t in tickets]
+        transaction.on_commit(lambda: erasure_batch_send(ticket_ids, row_ids))
+    return row_ids
+
+
+def erasure_batch_send(ticket_ids: list[int], row_ids: list[int]) -> bool:
+    """Hand one batch of erasures to the broker; on failure, leave them to the sweeper."""
+    task = current_app.tasks[ERASURE_BATCH_TASK]
+    send = {"args": [ticket_ids], "kwargs": {"outbox_ids": row_ids}, "ignore_result": True}
+    if current_app.conf.task_always_eager:
+        task.apply_async(**send)
+        return True
+    try:
+        task.apply_async(**send)
+    except BROKER_ERRORS as exc:
+        TicketTask.objects.filter(pk__in=row_ids).update(sent_at=None)
+        logger.warning(
+            "privacy: a batch of %s erasures not queued (broker unavailable: %s); the sweeper "
+            "sends them",
+            len(ticket_ids),
+            type(exc).__name__,
+        )
+        return False
+    return True
 
 
 def ticket_task_send(row_id: int) -> bool:

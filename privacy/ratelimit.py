@@ -41,3 +41,18 @@ def ratelimit_purge(values: Iterable[str]) -> int:
     found = cache.get_many(keys)
     cache.delete_many(keys)
     return len(found)
+
+
+def ratelimit_purge_many(values_by_subject: dict[str, Iterable[str]]) -> dict[str, int]:
+    """Forget the counters held for each subject's identifiers, in two cache round trips;
+    return how many there were per subject."""
+    keys = {
+        subject: [_key("identifier", v) for v in values]
+        for subject, values in values_by_subject.items()
+    }
+    every = [k for ks in keys.values() for k in ks]
+    if not every:
+        return dict.fromkeys(values_by_subject, 0)
+    found = cache.get_many(every)
+    cache.delete_many(every)
+    return {subject: sum(k in found for k in ks) for subject, ks in keys.items()}

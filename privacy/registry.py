@@ -10,7 +10,9 @@ An app that holds personal data registers, from its `AppConfig.ready()`:
   by an eraser or declared by `declare_traces`: a test walks them all), the kinds of its
   counts that `keeps` (rows that stay, anonymised), and, if it reaches outside the database,
   a `preview` that counts without changing anything (a database-only eraser is previewed by
-  running it and rolling back: `privacy.services.erasure_preview`);
+  running it and rolling back: `privacy.services.erasure_preview`); and, for retention's
+  batches, `erase_many`: the same for many subjects in set-based statements, counts per
+  subject exactly as `erase` would have returned them;
 - **trace declarations**: a model that no eraser covers says why (no personal data, staff
   accounts' own data, proof kept by design);
 - an **exporter**: a subject's data as sections of plain dicts (access, Art. 15 and 20);
@@ -62,6 +64,8 @@ class SubjectResolver:
     prefix: str
     find: Callable[[str], Subject | None]
     get: Callable[[str], Subject | None]
+    # Many keys in one query: {key: Subject} for those that exist (optional).
+    get_many: Callable[[list[str]], dict[str, Subject]] | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,19 @@ class Eraser:
     # database (a database-only eraser is run and rolled back).
     preview: Callable[[str], dict[str, int]] | None = None
     labels: tuple[tuple[str, str], ...] = ()  # (kind, what head office reads), translatable
+    erase_many: Callable[[list[str]], dict[str, dict[str, int]]] | None = None
+
+    def erase_batch(self, subject_keys: list[str]) -> dict[str, dict[str, int]]:
+        """Erase these subjects together; return each one's counts (as `erase` gives them)."""
+        if self.erase_many is None:
+            return {key: self.erase(key) for key in subject_keys}
+        erased = self.erase_many(list(subject_keys))
+        missing = set(subject_keys) - set(erased)
+        if missing:
+            raise ImproperlyConfigured(
+                f"Privacy registry: eraser {self.name!r} left {len(missing)} subject(s) uncounted."
+            )
+        return {key: erased[key] for key in subject_keys}
 
 
 class Traces:
@@ -208,9 +225,10 @@ class PrivacyRegistry:
         *,
         find: Callable[[str], Subject | None],
         get: Callable[[str], Subject | None],
+        get_many: Callable[[list[str]], dict[str, Subject]] | None = None,
     ) -> None:
         """Resolve identifiers typed by customers, and subject keys "<prefix>:...", to subjects."""
-        self._add(self.resolvers, prefix, SubjectResolver(prefix, find, get))
+        self._add(self.resolvers, prefix, SubjectResolver(prefix, find, get, get_many))
 
     def register_eraser(
         self,
@@ -222,8 +240,14 @@ class PrivacyRegistry:
         keeps: Iterable[str] = (),
         preview: Callable[[str], dict[str, int]] | None = None,
         labels: dict[str, str] | None = None,
+        erase_many: Callable[[list[str]], dict[str, dict[str, int]]] | None = None,
     ) -> None:
-        """Erase a subject's data (idempotent); lower `order` runs first."""
+        """Erase a subject's data (idempotent); lower `order` runs first.
+
+        `erase_many` erases a batch of subjects in a few statements and returns, for every
+        key given, what `erase` would have returned for it; without it a batch calls `erase`
+        once per subject.
+        """
         self._add(
             self.erasers,
             name,
@@ -235,6 +259,7 @@ class PrivacyRegistry:
                 tuple(keeps),
                 preview,
                 tuple((labels or {}).items()),
+                erase_many,
             ),
         )
 
@@ -336,6 +361,22 @@ class PrivacyRegistry:
         prefix, _, _ = (subject_key or "").partition(":")
         resolver = self.resolvers.get(prefix)
         return resolver.get(subject_key) if resolver else None
+
+    def subjects_get(self, subject_keys: Iterable[str]) -> dict[str, Subject]:
+        """Return {key: subject} for the keys whose subject exists (one query per resolver)."""
+        by_prefix: dict[str, list[str]] = {}
+        for key in subject_keys:
+            by_prefix.setdefault((key or "").partition(":")[0], []).append(key)
+        found: dict[str, Subject] = {}
+        for prefix, keys in by_prefix.items():
+            resolver = self.resolvers.get(prefix)
+            if resolver is None:
+                continue
+            if resolver.get_many is not None:
+                found.update(resolver.get_many(keys))
+            else:
+                found.update({k: s for k in keys if (s := resolver.get(k)) is not None})
+        return found
 
     def erasers_in_order(self) -> list[Eraser]:
         return sorted(self.erasers.values(), key=lambda e: (e.order, e.name))

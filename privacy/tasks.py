@@ -15,7 +15,7 @@ from celery import shared_task
 from django.conf import settings
 
 from privacy import outbox, services
-from privacy.models import PrivacyTicket, TicketState
+from privacy.models import PrivacyTicket, TicketState, TicketTask
 from privacy.outbox import ticket_task_done
 from privacy.registry import registry
 
@@ -28,6 +28,15 @@ def erasure_run(ticket_id: int, outbox_id: int | None = None) -> str | None:
     ticket = services.erasure_execute(ticket_id=ticket_id)
     ticket_task_done(outbox_id)
     return ticket.state if ticket else None
+
+
+@shared_task(name="privacy.tasks.erasure_run_batch")
+def erasure_run_batch(ticket_ids: list[int], outbox_ids: list[int] | None = None) -> int:
+    """Erase the subjects of a batch of scheduled erasure tickets; return how many completed."""
+    tickets = services.erasure_execute_batch(ticket_ids=ticket_ids)
+    if outbox_ids:
+        TicketTask.objects.filter(pk__in=outbox_ids).delete()
+    return sum(t.state == TicketState.COMPLETED for t in tickets)
 
 
 @shared_task(name="privacy.tasks.access_run")

@@ -384,6 +384,8 @@ PRIVACY_HASH_KEY = (
     or hashlib.sha256(("privacy-hash-key:" + SECRET_KEY).encode()).hexdigest()
 )
 PRIVACY_RETENTION_MONTHS = env.int("PRIVACY_RETENTION_MONTHS", default=24)
+# Members erased together by retention: one transaction, every eraser given the batch.
+PRIVACY_RETENTION_BATCH = env.int("PRIVACY_RETENTION_BATCH", default=1000)
 
 # How long the dashboard's refresh waits for ledger writers that started before it (seconds);
 # past that it leaves the figures for the next run (dashboard.services).

@@ -18,8 +18,6 @@ from dashboard.selectors.privacy_queue import ChainStatus, consent_chain_status
 from privacy.models import (
     PrivacyTicket,
     RetentionRun,
-    TicketSource,
-    TicketState,
 )
 from privacy.selectors import tickets_overdue
 
@@ -95,6 +93,15 @@ class RetentionSummary:
     erased: dict[str, int]
 
     @property
+    def running(self) -> bool:
+        """Whether it is still opening erasures, or some of them wait to be done."""
+        return self.finished_at is None or self.completed < self.tickets
+
+    @property
+    def percent_done(self) -> int:
+        return 100 if not self.tickets else self.completed * 100 // self.tickets
+
+    @property
     def stale(self) -> bool:
         """Whether the daily job missed its last runs (is the beat scheduler running?)."""
         return timezone.now() - self.started_at > RETENTION_STALE_AFTER
@@ -103,28 +110,19 @@ class RetentionSummary:
 def retention_last_run() -> RetentionSummary | None:
     """Return the retention job's last run, or None if it never ran.
 
-    The run records how many erasures it opened; those tickets were received at the run's start
-    and carry what they erased once completed.
+    The run counts the erasures it opened and, as each batch of them completes, what they
+    erased: one row to read, whatever the number of tickets.
     """
     run = RetentionRun.objects.order_by("-started_at", "-pk").first()
     if run is None:
         return None
-    tickets = PrivacyTicket.objects.filter(
-        source=TicketSource.RETENTION, received_at=run.started_at
-    ).values_list("state", "result_counts")
-    erased: dict[str, int] = {}
-    completed = 0
-    for state, counts in tickets:
-        completed += state == TicketState.COMPLETED
-        for key, n in (counts or {}).items():
-            erased[key] = erased.get(key, 0) + int(n)
     return RetentionSummary(
         started_at=run.started_at,
         finished_at=run.finished_at,
         cutoff=run.cutoff,
         tickets=run.tickets_opened,
-        completed=completed,
-        erased=dict(sorted(erased.items())),
+        completed=run.tickets_completed,
+        erased=dict(sorted((run.erased_counts or {}).items())),
     )
 
 

@@ -22,7 +22,12 @@ from privacy.services.counter import (
     ticket_counter_awaits,
     ticket_open_at_counter,
 )
-from privacy.services.erasure import erasure_execute, retention_open_tickets, retention_subjects
+from privacy.services.erasure import (
+    erasure_execute,
+    erasure_execute_batch,
+    retention_open_tickets,
+    retention_subjects,
+)
 from privacy.services.erasure_log import erasure_log_lines, erasures_reapply
 from privacy.services.notices import notice_publish
 from privacy.services.tickets import (
@@ -56,6 +61,7 @@ __all__ = [
     "consent_subject_new",
     "consent_withdraw",
     "erasure_execute",
+    "erasure_execute_batch",
     "erasure_log_lines",
     "erasures_reapply",
     "notice_publish",

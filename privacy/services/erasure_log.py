@@ -40,6 +40,18 @@ def erasure_log_record(*, subject_key: str, ticket_id: int | None, at: datetime)
     )
 
 
+def erasure_log_record_many(*, entries: Iterable[tuple[str, int | None]], at: datetime) -> None:
+    """`erasure_log_record` for many (subject key, ticket id) pairs, in one statement."""
+    ErasureRecord.objects.bulk_create(
+        [
+            ErasureRecord(subject_hash=erasure_log_hash(key), erased_at=at, ticket_number=ticket_id)
+            for key, ticket_id in entries
+        ],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+
+
 def erasure_log_lines(*, since: datetime | None = None) -> Iterator[str]:
     """Yield the log as JSON lines (hash, time, ticket number): nothing else is in it."""
     records = ErasureRecord.objects.order_by("erased_at", "pk")

@@ -70,3 +70,21 @@ def erasure_rescan(*, subject_key: str) -> dict[str, int]:
         for step in found["erasers"]
         for kind, n in {**step["removes"], **step["keeps"]}.items()
     }
+
+
+def erasure_rescan_many(*, subject_keys: list[str]) -> dict[str, dict[str, int]]:
+    """`erasure_rescan` for a batch of subjects (each eraser given the batch, rolled back)."""
+    found: dict[str, dict[str, int]] = {key: {} for key in subject_keys}
+    try:
+        with transaction.atomic():
+            for eraser in registry.erasers_in_order():
+                if eraser.preview is not None:
+                    counts = {key: eraser.preview(key) for key in subject_keys}
+                else:
+                    counts = eraser.erase_batch(subject_keys)
+                for key, kinds in counts.items():
+                    found[key].update({f"{eraser.name}.{k}": n for k, n in kinds.items()})
+            raise _DryRun
+    except _DryRun:
+        pass
+    return found

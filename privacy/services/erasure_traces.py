@@ -20,7 +20,7 @@ from datetime import datetime, time
 
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Model, QuerySet
+from django.db.models import Count, Model, QuerySet
 from django.utils import timezone
 
 from privacy.models import ConsentRecord
@@ -51,6 +51,30 @@ def consent_keys_attached(*, subject_key: str) -> list[str]:
         .values_list("refers_to__subject_key", flat=True)
         .distinct()
     )
+
+
+def admin_log_counts(*, model: type[Model], object_ids: Iterable[object]) -> dict[str, int]:
+    """Return how many admin log entries name each of these objects, by id as text."""
+    return dict(
+        admin_log_entries(model=model, object_ids=object_ids)
+        .values("object_id")
+        .annotate(n=Count("pk"))
+        .values_list("object_id", "n")
+    )
+
+
+def consent_keys_attached_many(*, subject_keys: Iterable[str]) -> dict[str, list[str]]:
+    """Return, per subject, the provisional keys whose consent was carried over to them."""
+    rows = (
+        ConsentRecord.objects.filter(subject_key__in=list(subject_keys), refers_to__isnull=False)
+        .exclude(refers_to__subject_key=None)
+        .values_list("subject_key", "refers_to__subject_key")
+        .distinct()
+    )
+    attached: dict[str, list[str]] = defaultdict(list)
+    for key, provisional in rows:
+        attached[key].append(provisional)
+    return dict(attached)
 
 
 def times_coarsen(queryset: QuerySet, *, field: str) -> int:

@@ -77,7 +77,13 @@ def chain(transactional_db):
         kind="access", state="awaiting_verification", due_on=today + timedelta(days=20)
     )
     last_night = now - timedelta(hours=8)
-    RetentionRunFactory(started_at=last_night, tickets_opened=2)
+    # The run counts its erasures as they complete (what erasure_execute_batch keeps).
+    RetentionRunFactory(
+        started_at=last_night,
+        tickets_opened=2,
+        tickets_completed=2,
+        erased_counts={"loyalty.eid_cards": 1, "loyalty.members": 2},
+    )
     for counts in ({"loyalty.members": 1, "loyalty.eid_cards": 1}, {"loyalty.members": 1}):
         PrivacyTicketFactory(
             source="retention",

@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -15,9 +16,19 @@ from dashboard.selectors import compliance_report, schema_forbidden_fields
 from loyalty.purposes import Channel, Purpose
 from privacy import services
 from privacy.models import ConsentRecord
-from tests.factories import PrivacyTicketFactory, RetentionRunFactory
+from tests.factories import (
+    EidCardFactory,
+    MemberFactory,
+    PrivacyTicketFactory,
+    RetentionRunFactory,
+)
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 def field(name: str, cls=models.CharField, **kwargs) -> models.Field:
@@ -101,32 +112,40 @@ def test_the_page_reports_a_broken_chain_and_an_overdue_ticket(office, gent):
     assert reverse("dashboard:ticket", args=[late.pk]) in html
 
 
-def test_the_retention_job_s_last_run(gent):
-    # given: two runs; the last opened two erasures, both completed
-    when = timezone.now() - timedelta(days=1)
-    RetentionRunFactory(started_at=when - timedelta(days=1), tickets_opened=1)
-    RetentionRunFactory(started_at=when, tickets_opened=2)
-    PrivacyTicketFactory(
-        source="retention",
-        state="completed",
-        received_at=when,
-        result_counts={"loyalty.members": 1, "loyalty.eid_cards": 1},
-    )
-    PrivacyTicketFactory(
-        source="retention",
-        state="completed",
-        received_at=when,
-        result_counts={"loyalty.members": 1},
-    )
-    PrivacyTicketFactory(source="retention", received_at=when - timedelta(days=1))
+def test_the_retention_job_s_last_run(gent, run_on_commit):
+    # given: two runs; the last opened two erasures (one member with an eID card), both done
+    old = timezone.now() - relativedelta(months=settings.PRIVACY_RETENTION_MONTHS + 1)
+    services.retention_open_tickets(now=timezone.now() - timedelta(days=1))
+    EidCardFactory(member=MemberFactory(home_store=gent, last_activity_at=old))
+    MemberFactory(home_store=gent, last_activity_at=old)
+    with run_on_commit():
+        services.retention_open_tickets()
 
     # when
     run = compliance_report().retention
 
     # then
-    assert run.started_at == when
-    assert (run.tickets, run.completed) == (2, 2)
-    assert run.erased == {"loyalty.eid_cards": 1, "loyalty.members": 2}
+    assert (run.tickets, run.completed, run.running) == (2, 2, False)
+    assert run.erased["loyalty.members"] == 2
+    assert run.erased["loyalty.eid_cards"] == 1
+
+
+def test_the_page_shows_how_far_a_run_s_erasures_have_got(office, gent, settings):
+    # given: a run whose erasures wait for the worker (one batch of two done, one of two not)
+    old = timezone.now() - relativedelta(months=settings.PRIVACY_RETENTION_MONTHS + 1)
+    MemberFactory.create_batch(4, home_store=gent, last_activity_at=old)
+    opened = services.retention_open_tickets(batch_size=2)
+    services.erasure_execute_batch(ticket_ids=opened[:2])
+    office.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    # when
+    response = office.get(reverse("dashboard:compliance"))
+
+    # then
+    html = response.content.decode()
+    assert "4 erasures opened, 2 completed." in html
+    assert '<progress max="4" value="2"' in html
+    assert "In progress: 50% of the erasures done." in html
 
 
 def test_the_page_shows_the_last_run_s_time_and_count(office, gent):
