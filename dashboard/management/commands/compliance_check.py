@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import translation
+from django.utils import timezone, translation
 
-from dashboard.selectors import compliance_report
+from dashboard.selectors import ChainStatus, compliance_report
+from privacy.chain import consent_log_verify
 
 
 class Command(BaseCommand):
@@ -23,6 +24,9 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         with translation.override("en"):
             report = compliance_report()
+            if report.chain is None or not report.chain.live:
+                # The page shows the last hourly check of a large log; here it is walked whole.
+                report.chain = self._chain_verified()
             lines = self._lines(report)
         failed = report.failures()
         if opts["json"]:
@@ -35,6 +39,19 @@ class Command(BaseCommand):
                     self.stdout.write(f"       - {row}")
         if failed:
             raise CommandError(f"compliance check failed: {', '.join(failed)}")
+
+    @staticmethod
+    def _chain_verified() -> ChainStatus:
+        found = consent_log_verify()
+        return ChainStatus(
+            ok=found.ok,
+            checked=found.checked,
+            at=timezone.now(),
+            live=True,
+            broken_seq=found.broken_seq,
+            reason=found.reason,
+            records_total=found.checked,
+        )
 
     @staticmethod
     def _lines(report) -> list[dict]:
