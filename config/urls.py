@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from core.api import error_body
 from core.health import healthz
+from portal.views import wallet
 
 
 @extend_schema(exclude=True)
@@ -40,8 +41,17 @@ urlpatterns = [
     path("office/", include("dashboard.urls")),
 ]
 
+# The member's own wallet downloads, by the link sealed for them (no language: files, redirects).
+urlpatterns += [
+    path("wallet/<str:token>/apple.pkpass", wallet.member_wallet_apple, name="member-wallet-apple"),
+    path("wallet/<str:token>/google/", wallet.member_wallet_google, name="member-wallet-google"),
+]
+
 # Public pages, under a language prefix: /nl/privacy/erasure/, /fr/..., /en/...
-urlpatterns += i18n_patterns(path("privacy/", include("privacy.urls")))
+urlpatterns += i18n_patterns(
+    path("privacy/", include("privacy.urls")),
+    path("wallet/<str:token>/", wallet.member_wallet, name="member-wallet"),
+)
 
 handler404 = "core.views.not_found"
 handler500 = "core.views.server_error"

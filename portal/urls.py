@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from portal import views
+from portal.views import wallet
 
 app_name = "portal"
 
@@ -39,5 +40,7 @@ urlpatterns = [
     path(member + "confirm/", views.member_request_confirm, name="member_request_confirm"),
     path(member + "card/", views.member_card, name="member_card"),
     path(member + "receipt/", views.member_receipt, name="member_receipt"),
+    path(member + "wallet/apple.pkpass", wallet.counter_wallet_apple, name="member_wallet_apple"),
+    path(member + "wallet/google/", wallet.counter_wallet_google, name="member_wallet_google"),
     path(member + "receipt.json", views.member_receipt_json, name="member_receipt_json"),
 ]

@@ -336,6 +336,18 @@ SPECTACULAR_SETTINGS = {
 
 # Loyalty rules the chain configures. One deployment serves one chain.
 CHAIN_NAME = env("CHAIN_NAME", default="Demo Chain")
+# The member card in the phone (loyalty/wallet.py). Paths to PEM files; unset: no wallet buttons.
+WALLET_APPLE_PASS_TYPE_ID = env("WALLET_APPLE_PASS_TYPE_ID", default="")
+WALLET_APPLE_TEAM_ID = env("WALLET_APPLE_TEAM_ID", default="")
+WALLET_APPLE_CERT = env("WALLET_APPLE_CERT", default="")  # the chain's pass certificate
+WALLET_APPLE_KEY = env("WALLET_APPLE_KEY", default="")  # its private key
+WALLET_APPLE_KEY_PASSWORD = env("WALLET_APPLE_KEY_PASSWORD", default="")
+WALLET_APPLE_WWDR = env("WALLET_APPLE_WWDR", default="")  # Apple's WWDR intermediate
+WALLET_GOOGLE_ISSUER_ID = env("WALLET_GOOGLE_ISSUER_ID", default="")
+WALLET_GOOGLE_CLASS = env("WALLET_GOOGLE_CLASS", default="")  # the loyalty class's id suffix
+WALLET_GOOGLE_SERVICE_ACCOUNT = env("WALLET_GOOGLE_SERVICE_ACCOUNT", default="")  # JSON key
+# How long the link to their pass a member receives by mail stays valid.
+WALLET_LINK_DAYS = env.int("WALLET_LINK_DAYS", default=30)
 LOYALTY_POINTS_EXPIRY_MONTHS = env.int("LOYALTY_POINTS_EXPIRY_MONTHS", default=24)
 LOYALTY_MAX_PURCHASE_AMOUNT = env.int("LOYALTY_MAX_PURCHASE_AMOUNT", default=100_000)
 

@@ -21,6 +21,7 @@ from loyalty.selectors import (
     reward_get,
     rewards_offered,
 )
+from loyalty.wallet import wallet_offer
 from portal import selectors
 from portal.errors import error_message
 from portal.forms import (
@@ -32,6 +33,7 @@ from portal.forms import (
     form_focus,
 )
 from portal.views.common import counter_view, store_context
+from portal.views.wallet import wallet_qr_for_counter
 from privacy import selectors as privacy_selectors
 from privacy import services as privacy_services
 from privacy.downloads import export_response
@@ -79,6 +81,10 @@ def _member_page(
             kind=TicketKind.ERASURE, subject_key=subject_key
         ),
     )
+    offer = wallet_offer()
+    if offer.any:
+        # The customer scans this with their phone: their own page to add the card.
+        context.update(wallet=offer, wallet_qr=wallet_qr_for_counter(request, member))
     return render(request, "portal/member.html", context, status=status)
 
 

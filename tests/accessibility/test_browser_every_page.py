@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 
 from dashboard.services import stats_recompute
 from loyalty.services import points_earn
+from loyalty.wallet import wallet_link_issue
 from privacy.models import NoticeVersion
 from stores.models import EarningRule, StaffRole
 from stores.services import campaign_create, reader_device_register
@@ -41,7 +42,19 @@ LINK = re.compile(r"https?://\S+/[a-z]{2}/privacy/confirm/[A-Za-z0-9_-]+/")
 
 
 @pytest.fixture
-def chain(transactional_db):
+def chain(transactional_db, settings):
+    # The wallet set up (its pages and the counter's QR code show; no pass is built here).
+    for name in (
+        "WALLET_APPLE_PASS_TYPE_ID",
+        "WALLET_APPLE_TEAM_ID",
+        "WALLET_APPLE_CERT",
+        "WALLET_APPLE_KEY",
+        "WALLET_APPLE_WWDR",
+        "WALLET_GOOGLE_ISSUER_ID",
+        "WALLET_GOOGLE_CLASS",
+        "WALLET_GOOGLE_SERVICE_ACCOUNT",
+    ):
+        setattr(settings, name, "set")
     gent = StoreFactory(code="GNT01", name="Gent Korenmarkt", city="Gent", language="nl")
     liege = StoreFactory(code="LIE01", name="Liège Carré", city="Liège", language="fr")
     for store in (gent, liege):
@@ -161,7 +174,9 @@ def test_every_counter_page(live_server, browser, chain, language):
     page.locator("#id_redeem_points").fill("99999")
     page.locator("#id_redeem_points").press("Enter")
     sweep.check("member, points refused")
+    expect(page.locator(".wallet-qr svg")).to_be_visible()
     sweep.visit(member + "card/", "member card")
+    sweep.visit(member + "receipt/", "consent receipt")
     sweep.visit(member + "erasure/", "erasure")
     page.locator("main form button.danger").click()
     expect(page.locator("input[name=code]")).to_be_visible()
@@ -176,7 +191,7 @@ def test_every_counter_page(live_server, browser, chain, language):
     picker.visit("/counter/stores/", "store choice")
 
     sweeps = [login, sweep, picker]
-    assert sum(s.pages for s in sweeps) == 19
+    assert sum(s.pages for s in sweeps) == 20
     assert not [p for s in sweeps for p in s.problems], report(sweeps)
 
 
@@ -243,5 +258,6 @@ def test_every_public_page(live_server, browser, chain, language, settings):
     page.locator("main form button[type=submit]").click()
     sweep.check("confirmed")
     sweep.visit(f"/{language}/privacy/confirm/not-a-token/", "link invalid")
-    assert sweep.pages == 8
+    sweep.visit(f"/{language}/wallet/{wallet_link_issue(chain['lotte'])}/", "the card in the phone")
+    assert sweep.pages == 9
     assert not sweep.problems, report([sweep])

@@ -467,6 +467,22 @@ PAGE_CASES = {
         REFUSED,
     ),
     "portal:member_card": ("get", {"store_code": "b.store", "member_ref": "b.member"}, REFUSED),
+    "portal:member_receipt": ("get", {"store_code": "b.store", "member_ref": "b.member"}, REFUSED),
+    "portal:member_receipt_json": (
+        "get",
+        {"store_code": "b.store", "member_ref": "b.member"},
+        REFUSED,
+    ),
+    "portal:member_wallet_apple": (
+        "get",
+        {"store_code": "b.store", "member_ref": "b.member"},
+        REFUSED,
+    ),
+    "portal:member_wallet_google": (
+        "get",
+        {"store_code": "b.store", "member_ref": "b.member"},
+        REFUSED,
+    ),
 }
 # The dashboard is head office's (and managers' for their own store): a cashier gets none of it.
 _DASHBOARD_KWARGS = {

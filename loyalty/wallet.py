@@ -1,0 +1,256 @@
+"""The member card in the phone: an Apple Wallet pass (.pkpass) and a Google Wallet save link.
+
+Both show the member number as a QR code (what the counter's scanner reads, like the printed
+card) and the balance, and nothing else about the member: no name, no contact. The chain's pass
+certificate and keys come from settings (`WALLET_*`: file paths, from the environment); when
+they are not set the wallet is off and no button is shown.
+
+- Apple: `pass.json`, `manifest.json` (SHA-1 of every file) and `signature`, a detached PKCS#7
+  signature of the manifest by the chain's pass certificate, with Apple's WWDR intermediate.
+- Google: a "save" URL carrying an RS256 JWT signed with the service account's key, holding
+  one loyalty object of the chain's loyalty class.
+
+A member reaches their pass by a link sealed for them (`wallet_link_issue`), staff at the
+counter by the member reference of the visit.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import struct
+import time
+import zipfile
+import zlib
+from dataclasses import dataclass
+from functools import cache
+
+import jwt
+from cryptography import x509
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.serialization import pkcs7
+from django.conf import settings
+from django.utils.crypto import salted_hmac
+
+from loyalty.models import Member
+
+GOOGLE_SAVE_URL = "https://pay.google.com/gp/v/save/"
+LINK_PREFIX = "mw_"
+_LINK = struct.Struct(">QI")  # member id, issued at (seconds)
+_NONCE = 12
+
+
+class WalletLinkInvalid(Exception):
+    """The wallet link is not one we sealed, or it has expired."""
+
+
+def _path_bytes(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def apple_wallet_enabled() -> bool:
+    """Return whether the chain's Apple pass certificate, key and WWDR certificate are set."""
+    return all(
+        getattr(settings, name, "")
+        for name in (
+            "WALLET_APPLE_PASS_TYPE_ID",
+            "WALLET_APPLE_TEAM_ID",
+            "WALLET_APPLE_CERT",
+            "WALLET_APPLE_KEY",
+            "WALLET_APPLE_WWDR",
+        )
+    )
+
+
+def google_wallet_enabled() -> bool:
+    """Return whether the Google Wallet issuer, class and service account key are set."""
+    return all(
+        getattr(settings, name, "")
+        for name in (
+            "WALLET_GOOGLE_ISSUER_ID",
+            "WALLET_GOOGLE_CLASS",
+            "WALLET_GOOGLE_SERVICE_ACCOUNT",
+        )
+    )
+
+
+def pass_serial(member: Member) -> str:
+    """Return the pass's serial: stable for the member, meaningless to anyone else."""
+    return salted_hmac("loyalty.wallet.serial", str(member.pk)).hexdigest()[:32]
+
+
+def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """Return a plain PNG of one colour (the pass's icon and logo: Wallet requires an icon)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    row = b"\x00" + bytes(rgb) * width
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
+
+
+def apple_pass_json(member: Member) -> dict:
+    """Return the pass.json of the member's store card."""
+    return {
+        "formatVersion": 1,
+        "passTypeIdentifier": settings.WALLET_APPLE_PASS_TYPE_ID,
+        "teamIdentifier": settings.WALLET_APPLE_TEAM_ID,
+        "serialNumber": pass_serial(member),
+        "organizationName": settings.CHAIN_NAME,
+        "description": f"{settings.CHAIN_NAME} loyalty card",
+        "logoText": settings.CHAIN_NAME,
+        "foregroundColor": "rgb(255, 255, 255)",
+        "backgroundColor": "rgb(11, 92, 173)",
+        "labelColor": "rgb(255, 255, 255)",
+        "storeCard": {
+            "primaryFields": [
+                {"key": "balance", "label": "Points", "value": member.points_balance}
+            ],
+            "secondaryFields": [{"key": "number", "label": "Member", "value": member.number}],
+        },
+        "barcodes": [
+            {
+                "format": "PKBarcodeFormatQR",
+                "message": member.number,
+                "messageEncoding": "iso-8859-1",
+                "altText": member.number,
+            }
+        ],
+    }
+
+
+def _apple_signature(manifest: bytes) -> bytes:
+    cert = x509.load_pem_x509_certificate(_path_bytes(settings.WALLET_APPLE_CERT))
+    wwdr = x509.load_pem_x509_certificate(_path_bytes(settings.WALLET_APPLE_WWDR))
+    password = getattr(settings, "WALLET_APPLE_KEY_PASSWORD", "") or None
+    key = serialization.load_pem_private_key(
+        _path_bytes(settings.WALLET_APPLE_KEY), password=password.encode() if password else None
+    )
+    return (
+        pkcs7.PKCS7SignatureBuilder()
+        .set_data(manifest)
+        .add_signer(cert, key, hashes.SHA256())
+        .add_certificate(wwdr)
+        .sign(
+            serialization.Encoding.DER,
+            [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary],
+        )
+    )
+
+
+def apple_pass_build(member: Member) -> bytes:
+    """Return the member's signed .pkpass (a zip of pass.json, images, manifest, signature)."""
+    blue = (11, 92, 173)
+    files = {
+        "pass.json": json.dumps(apple_pass_json(member), ensure_ascii=False).encode(),
+        "icon.png": _png(29, 29, blue),
+        "icon@2x.png": _png(58, 58, blue),
+        "logo.png": _png(160, 50, blue),
+    }
+    manifest = json.dumps(
+        {name: hashlib.sha1(data).hexdigest() for name, data in files.items()},  # noqa: S324 (Apple's format)
+        sort_keys=True,
+    ).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+        archive.writestr("manifest.json", manifest)
+        archive.writestr("signature", _apple_signature(manifest))
+    return buffer.getvalue()
+
+
+@cache
+def _service_account(path: str) -> dict:
+    return json.loads(_path_bytes(path))
+
+
+def google_save_jwt(member: Member, *, origin: str) -> str:
+    """Return the RS256 JWT of a Google Wallet "save" link for the member's loyalty card."""
+    account = _service_account(settings.WALLET_GOOGLE_SERVICE_ACCOUNT)
+    issuer = settings.WALLET_GOOGLE_ISSUER_ID
+    claims = {
+        "iss": account["client_email"],
+        "aud": "google",
+        "typ": "savetowallet",
+        "iat": int(time.time()),
+        "origins": [origin],
+        "payload": {
+            "loyaltyObjects": [
+                {
+                    "id": f"{issuer}.{pass_serial(member)}",
+                    "classId": f"{issuer}.{settings.WALLET_GOOGLE_CLASS}",
+                    "state": "ACTIVE",
+                    "accountId": member.number,
+                    "barcode": {
+                        "type": "QR_CODE",
+                        "value": member.number,
+                        "alternateText": member.number,
+                    },
+                    "loyaltyPoints": {"label": "Points", "balance": {"int": member.points_balance}},
+                }
+            ]
+        },
+    }
+    headers = {"kid": account["private_key_id"]} if account.get("private_key_id") else None
+    return jwt.encode(claims, account["private_key"], algorithm="RS256", headers=headers)
+
+
+def google_save_url(member: Member, *, origin: str) -> str:
+    """Return the link that adds the member's card to Google Wallet."""
+    return GOOGLE_SAVE_URL + google_save_jwt(member, origin=origin)
+
+
+# The member's own link to their pass: sealed, so it names nobody and cannot be guessed.
+def _cipher() -> AESGCM:
+    return AESGCM(hashlib.sha256(salted_hmac("loyalty.wallet.link", "key").digest()).digest())
+
+
+def wallet_link_issue(member: Member, *, now: float | None = None) -> str:
+    """Return the token of the member's own link to their wallet pass."""
+    nonce = os.urandom(_NONCE)
+    sealed = _cipher().encrypt(nonce, _LINK.pack(member.pk, int(now or time.time())), b"wallet")
+    return LINK_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+
+
+def wallet_link_read(token: str, *, now: float | None = None) -> int:
+    """Return the member id a wallet link was issued for, or raise WalletLinkInvalid."""
+    if not isinstance(token, str) or not token.startswith(LINK_PREFIX) or len(token) > 80:
+        raise WalletLinkInvalid()
+    raw = token[len(LINK_PREFIX) :]
+    try:
+        data = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+        member_id, issued = _LINK.unpack(_cipher().decrypt(data[:_NONCE], data[_NONCE:], b"wallet"))
+    except (ValueError, InvalidTag, struct.error) as exc:
+        raise WalletLinkInvalid() from exc
+    if (now or time.time()) - issued > settings.WALLET_LINK_DAYS * 86400:
+        raise WalletLinkInvalid()
+    return member_id
+
+
+@dataclass(frozen=True)
+class WalletOffer:
+    """Which wallet buttons to show for a member (none when the chain set up neither)."""
+
+    apple: bool
+    google: bool
+
+    @property
+    def any(self) -> bool:
+        return self.apple or self.google
+
+
+def wallet_offer() -> WalletOffer:
+    return WalletOffer(apple=apple_wallet_enabled(), google=google_wallet_enabled())
