@@ -541,6 +541,7 @@ DASHBOARD_PAGES = {
     "member_reads",
     "compliance",
     "processing_record",
+    "dpia",
 }
 for _name in DASHBOARD_PAGES:
     PAGE_CASES[f"dashboard:{_name}"] = (
