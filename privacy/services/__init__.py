@@ -9,9 +9,11 @@ from privacy.services.access import (
 )
 from privacy.services.consent import (
     ALL_PURPOSES,
+    ConsentGrant,
     Withdrawal,
     consent_attach,
     consent_give,
+    consent_give_many,
     consent_require,
     consent_subject_new,
     consent_withdraw,
@@ -49,6 +51,7 @@ from privacy.services.withdrawal import withdrawal_execute
 __all__ = [
     "ALL_PURPOSES",
     "TRANSITIONS",
+    "ConsentGrant",
     "Withdrawal",
     "access_execute",
     "access_export_at_counter",
@@ -57,6 +60,7 @@ __all__ = [
     "access_export_json",
     "consent_attach",
     "consent_give",
+    "consent_give_many",
     "consent_require",
     "consent_subject_new",
     "consent_withdraw",

@@ -145,6 +145,66 @@ def _append(
     return record
 
 
+@dataclass(frozen=True)
+class ConsentGrant:
+    """One consent for `consent_give_many`: what `consent_give` takes, for one subject."""
+
+    subject_key: str
+    purpose: str
+    channel: str
+    language: str
+    store: Store | None = None
+    staff: AbstractBaseUser | None = None
+
+
+def consent_give_many(*, grants: list[ConsentGrant], batch_size: int = 2000) -> int:
+    """Record many consents at once (data loads, the demo), chained as `consent_give` does.
+
+    Each grant is shown the current notice for its purpose and language. One head lock and one
+    bulk insert per batch instead of three statements per record. Returns how many were added.
+    """
+    notices: dict[tuple[str, str], NoticeVersion] = {}
+    for grant in grants:
+        _check_key(grant.subject_key)
+        _check(grant.purpose, grant.channel, grant.language)
+        key = (grant.purpose, grant.language)
+        if key not in notices:
+            notices[key] = notice_current(purpose=grant.purpose, language=grant.language)
+    for start in range(0, len(grants), batch_size):
+        with transaction.atomic():
+            head = _lock_head()
+            seq, last_hash, records = head.seq, head.last_hash, []
+            for grant in grants[start : start + batch_size]:
+                notice = notices[(grant.purpose, grant.language)]
+                staff = grant.staff
+                seq += 1
+                record = ConsentRecord(
+                    seq=seq,
+                    subject_key=grant.subject_key,
+                    subject_digest=subject_digest(grant.subject_key),
+                    purpose=grant.purpose,
+                    action=ConsentAction.GIVEN,
+                    notice=notice,
+                    language=grant.language,
+                    channel=grant.channel,
+                    given_by=ConsentGiver.SUBJECT,
+                    store=grant.store,
+                    staff=staff if staff is not None and staff.is_authenticated else None,
+                    created_at=timezone.now(),
+                    prev_hash=last_hash,
+                )
+                payload = record_payload(
+                    record, notice_hash=notice.content_hash, refers_to_seq=None
+                )
+                record.record_hash = last_hash = record_hash(last_hash, payload)
+                records.append(record)
+            ConsentRecord.objects.bulk_create(records)
+            head.seq, head.last_hash = seq, last_hash
+            head.save(update_fields=["seq", "last_hash"])
+    logger.info("%s consent record(s) given in bulk", len(grants))
+    return len(grants)
+
+
 def consent_give(
     *,
     subject_key: str,

@@ -36,8 +36,7 @@ from loyalty.models import (
 )
 from loyalty.numbers import luhn_check_digit
 from loyalty.purposes import Channel, Purpose
-from privacy.selectors import notice_current
-from privacy.services import consent_give, retention_open_tickets
+from privacy.services import ConsentGrant, consent_give_many, retention_open_tickets
 from privacy.services.erasure import retention_cutoff
 from stores.models import (
     Campaign,
@@ -270,7 +269,6 @@ class Command(BaseCommand):
         }
         rewards = list(Reward.objects.all())
         self._staff_users = get_user_model().objects.in_bulk(list(staff_by_store.values()))
-        self._notices = {}
         now = timezone.now()
         start = Member.objects.count()
         with tqdm(total=count, desc="members", unit="m", disable=count < 1000) as bar:
@@ -369,30 +367,25 @@ class Command(BaseCommand):
         self._insert(Member, members)
         # Consent first (rule 1): recorded with the notice shown, the store, the cashier and
         # the time, then the card is linked.
+        consent_give_many(
+            grants=[
+                ConsentGrant(
+                    subject_key=f"member:{card['member_id']}",
+                    purpose=Purpose.EID_RECOGNITION.value,
+                    channel=Channel.COUNTER_EID.value,
+                    language=card["home"].language,
+                    store=card["home"],
+                    staff=self._staff_users.get(staff_by_store.get(card["home"].pk)),
+                )
+                for card in cards
+            ]
+        )
+        linked_at = timezone.now()
         for card in cards:
-            home = card.pop("home")
-            self._eid_consent(
-                member_id=card["member_id"], store=home, staff_by_store=staff_by_store
-            )
-            card["linked_at"] = timezone.now()
+            del card["home"]
+            card["linked_at"] = linked_at
         self._insert(EidCard, cards)
         self._insert(LedgerEntry, entries)
-
-    def _eid_consent(self, *, member_id: int, store: Store, staff_by_store: dict) -> None:
-        language = store.language
-        if language not in self._notices:
-            self._notices[language] = notice_current(
-                purpose=Purpose.EID_RECOGNITION.value, language=language
-            )
-        consent_give(
-            subject_key=f"member:{member_id}",
-            purpose=Purpose.EID_RECOGNITION.value,
-            channel=Channel.COUNTER_EID.value,
-            language=language,
-            store=store,
-            staff=self._staff_users.get(staff_by_store.get(store.pk)),
-            notice=self._notices[language],
-        )
 
     @staticmethod
     def _member_ids(size: int) -> list[int]:
