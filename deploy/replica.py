@@ -130,11 +130,17 @@ def start(*, primary_url: str, folder: Path, port: int, log=print) -> str:
         for name in ("postgresql.conf", "pg_hba.conf"):
             shutil.chown(data / name, "postgres")
     pg_ctl = [str(bins / "pg_ctl"), "-D", str(data), "-l", str(folder / "replica.log")]
-    subprocess.run(
-        _as_postgres([*pg_ctl, "-w", "-t", "60", "start"]),
-        check=True,
+    started = subprocess.run(
+        _as_postgres([*pg_ctl, "-w", "-t", "120", "start"]),
         capture_output=True,
+        text=True,
     )
+    if started.returncode != 0:
+        server_log = folder / "replica.log"
+        tail = server_log.read_text(errors="replace")[-1500:] if server_log.exists() else ""
+        raise RuntimeError(
+            f"the replica did not start: {started.stderr.strip()[-400:]}\n{tail.strip()}"
+        )
     url = replica_url(primary_url, port)
     wait_streaming(_admin(url))
     log(f"replica: streaming on 127.0.0.1:{port}")
