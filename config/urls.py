@@ -2,6 +2,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.translation import gettext
 from django.views.generic import RedirectView
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -19,7 +20,7 @@ from portal.views import wallet
 @permission_classes([])
 def api_fallback(request, rest=""):
     """Answer unknown API URLs in the API's error format."""
-    return Response(error_body("not_found", "No such endpoint."), status=404)
+    return Response(error_body("not_found", gettext("No such endpoint.")), status=404)
 
 
 def favicon(request):

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
@@ -70,7 +71,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # Unexpected: log the type only (the message may hold input), answer in the one format.
         logger.error("Unhandled API error: %s", type(exc).__name__, exc_info=exc)
         return Response(
-            error_body("server_error", "Something went wrong on our side; nothing was saved."),
+            error_body("server_error", _("Something went wrong on our side; nothing was saved.")),
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
@@ -79,23 +80,23 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = exc.get_codes()
     if isinstance(exc, exceptions.ValidationError):
         details = response.data if isinstance(response.data, dict) else {"errors": response.data}
-        message = "Some fields are missing or invalid."
+        message = _("Some fields are missing or invalid.")
     else:
         details = {}
-        message = str(getattr(exc, "detail", "")) or "The request could not be carried out."
+        message = str(getattr(exc, "detail", "")) or _("The request could not be carried out.")
     response.data = error_body(code, message, details)
     return response
 
 
 def api_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     """Answer unknown API URLs in the API's error format."""
-    return JsonResponse(error_body("not_found", "No such endpoint."), status=404)
+    return JsonResponse(error_body("not_found", _("No such endpoint.")), status=404)
 
 
 def api_server_error(request: HttpRequest) -> JsonResponse:
     """Answer a crash in the API's error format, never with a stack trace."""
     return JsonResponse(
-        error_body("server_error", "Something went wrong on our side; nothing was saved."),
+        error_body("server_error", _("Something went wrong on our side; nothing was saved.")),
         status=500,
     )
 
@@ -129,7 +130,7 @@ class StrictInputMixin:
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
-                    {key: ["This field is not accepted."] for key in unknown}
+                    {key: [_("This field is not accepted.")] for key in unknown}
                 )
         return super().to_internal_value(data)
 
@@ -144,7 +145,7 @@ class AutoSchema(SpectacularAutoSchema):
     def get_serializer_name(self, serializer, direction) -> str:
         qualname = type(serializer).__qualname__
         if "." in qualname:
-            outer, _, inner = qualname.rpartition(".")
+            outer, _dot, inner = qualname.rpartition(".")
             owner = outer.split(".")[-1].removesuffix("Api").removesuffix("View")
             return owner + inner.removesuffix("Serializer")
         return super().get_serializer_name(serializer, direction)

@@ -7,7 +7,9 @@ way, instead of reaching `int()` or the database and ending as a 500 or a silent
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from decimal import Decimal
 from typing import Any
 
 # PostgreSQL's `integer` (Django's IntegerField and PositiveIntegerField) and `bigint` (ids).
@@ -39,6 +41,26 @@ def plain_int(value: Any, *, minimum: int = 0, maximum: int = INT32_MAX) -> int 
             return None
         number = int(text)
     return number if minimum <= number <= maximum else None
+
+
+# An amount as a till or a person writes it: digits, and a decimal point or comma ("12,34").
+PLAIN_DECIMAL = re.compile(r"[0-9]{1,12}(?:[.,][0-9]{1,12})?")
+
+
+def plain_decimal(value: Any) -> Decimal | None:
+    """Return `value` as a Decimal if it is written as a plain decimal number, else None.
+
+    `Decimal()` also takes "1e3" (a thousand), "inf", "NaN", "1_000" and Unicode digits,
+    which no till writes and which turn a typo into a big purchase: only 0-9 with at most one
+    decimal point or comma count here. An int is taken as it is.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Decimal(value)
+    if not isinstance(value, str) or not PLAIN_DECIMAL.fullmatch(value.strip()):
+        return None
+    return Decimal(value.strip().replace(",", "."))
 
 
 def ascii_digits(value: str) -> bool:

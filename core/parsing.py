@@ -6,6 +6,7 @@ its settings, before core.api could be).
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, pagination, parsers
 
 from core.inputs import plain_int
@@ -24,9 +25,9 @@ class JSONParser(parsers.JSONParser):
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise exceptions.ParseError("JSON nested too deep.") from None
+            raise exceptions.ParseError(_("JSON nested too deep.")) from None
         if _depth(data, self.MAX_DEPTH) > self.MAX_DEPTH:
-            raise exceptions.ParseError("JSON nested too deep.")
+            raise exceptions.ParseError(_("JSON nested too deep."))
         return data
 
 
@@ -61,7 +62,7 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
         value = plain_int(raw, minimum=0, maximum=maximum)
         if value is None:
             raise exceptions.ValidationError(
-                {name: [f"Expected a whole number from 0 to {maximum}."]}
+                {name: [_("Expected a whole number from 0 to %(maximum)s.") % {"maximum": maximum}]}
             )
         return value
 

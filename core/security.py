@@ -10,10 +10,11 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
 
 from core.api import error_body
 
-LOCKED_MESSAGE = "Too many failed logins; try again later."
+LOCKED_MESSAGE = _("Too many failed logins; try again later.")
 
 
 def client_ip(request: HttpRequest) -> str:

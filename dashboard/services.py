@@ -34,6 +34,7 @@ from django.db import connection, models, transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput
 from dashboard.models import (
@@ -345,7 +346,7 @@ def stats_recompute(*, start: date, end: date) -> int:
     number of day rows written. Idempotent: the range's rows are replaced.
     """
     if end < start:
-        raise InvalidInput("The end of the range comes before its start.")
+        raise InvalidInput(_("The end of the range comes before its start."))
     mark = _mark_locked()
     return _recompute(
         start=start,

@@ -8,6 +8,7 @@ reached only through what the customer presents, then by the reference the looku
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -220,7 +221,7 @@ class MemberLookupApi(CounterApi):
             by_name = "surname" in attrs or "given_name_start" in attrs
             if by_name == ("query" in attrs):
                 raise serializers.ValidationError(
-                    "Give either a query, or a surname with the first letters of the given name."
+                    _("Give either a query, or a surname with the first letters of the given name.")
                 )
             return attrs
 
@@ -348,7 +349,11 @@ class PointsEarnApi(CounterApi):
 
     class InputSerializer(StrictInputMixin, serializers.Serializer):
         store = StoreCodeField()
-        amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+        # Text, not DRF's DecimalField: that takes "1e3" and "1_000"; the service refuses
+        # anything but plain digits (code amount_not_plain).
+        amount = serializers.CharField(
+            max_length=25, help_text="Euros as plain digits: 12.34 or 12,34 (no 1e3, no 1_000)."
+        )
         reference = serializers.CharField(
             max_length=64, required=False, default="", allow_blank=True
         )
@@ -362,7 +367,7 @@ class PointsEarnApi(CounterApi):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         store = self.counter_store(data.validated_data["store"], Action.POINTS_EARN)
-        member, _ = selectors.member_ref_only(
+        member, _reference = selectors.member_ref_only(
             access=self.access, store=store, reference=member_ref, action=Action.POINTS_EARN
         )
         entry = services.points_earn(
@@ -390,7 +395,7 @@ class PointsRedeemApi(CounterApi):
 
         def validate(self, attrs):
             if ("reward" in attrs) == ("points" in attrs):
-                raise serializers.ValidationError("Give either a reward or a number of points.")
+                raise serializers.ValidationError(_("Give either a reward or a number of points."))
             return attrs
 
     @extend_schema(
@@ -402,7 +407,7 @@ class PointsRedeemApi(CounterApi):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         store = self.counter_store(data.validated_data["store"], Action.POINTS_REDEEM)
-        member, _ = selectors.member_ref_only(
+        member, _reference = selectors.member_ref_only(
             access=self.access, store=store, reference=member_ref, action=Action.POINTS_REDEEM
         )
         reward = None

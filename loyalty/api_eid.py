@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -122,7 +123,7 @@ class EidScanArmApi(APIView):
         def validate_consent_given(self, value: bool) -> bool:
             if not value:
                 raise serializers.ValidationError(
-                    "The card is read only after the customer agreed; otherwise use the form."
+                    _("The card is read only after the customer agreed; otherwise use the form.")
                 )
             return value
 
@@ -136,10 +137,10 @@ class EidScanArmApi(APIView):
             store=store, pk=data.validated_data["device"], revoked_at__isnull=True
         ).first()
         if device is None:
-            raise ScanNotFound("No active reader with this id in this store.")
+            raise ScanNotFound(_("No active reader with this id in this store."))
         link_member = None
         if "link_member" in data.validated_data:
-            link_member, _ = selectors.member_by_reference(
+            link_member, _reference = selectors.member_by_reference(
                 access=access,
                 store=store,
                 reference=data.validated_data["link_member"],

@@ -6,6 +6,7 @@ service with the member's subject key, and renders the result.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -121,7 +122,7 @@ class MemberConsentWithdrawApi(CounterPrivacyApi):
     def post(self, request, member_ref: str):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        store, member, _ = self.member_here(
+        store, member, _reference = self.member_here(
             request, data.validated_data["store"], member_ref, Action.CONSENT_WITHDRAW
         )
         subject_key = member_subject_key(member)
@@ -216,7 +217,7 @@ class TicketConfirmApi(CounterPrivacyApi):
             kind=data.validated_data["kind"], subject_key=member_subject_key(member)
         )
         if ticket is None:
-            raise ConfirmationRequired("There is no request of this member to confirm.")
+            raise ConfirmationRequired(_("There is no request of this member to confirm."))
         ticket = privacy_services.ticket_code_confirm(
             ticket=ticket, code=data.validated_data["code"], by=request.user
         )

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.errors import (
     ApplicationError,
@@ -116,9 +117,9 @@ def eid_scan_arm(
     still waiting: the earlier one is cancelled and never reads.
     """
     if device.store_id != store.pk or device.revoked_at is not None:
-        raise StoreForbidden("This reader does not belong to this store or has been revoked.")
+        raise StoreForbidden(_("This reader does not belong to this store or has been revoked."))
     if anonymous and link_member is not None:
-        raise InvalidInput(details={"anonymous": ["A card is linked to a member by name."]})
+        raise InvalidInput(details={"anonymous": [_("A card is linked to a member by name.")]})
     now = timezone.now()
     EidScan.objects.filter(device=device, state=ScanState.ARMED).update(
         state=ScanState.CANCELLED, finished_at=now
@@ -261,7 +262,7 @@ def _fail_refused(*, scan_id, device: ReaderDevice, code: str) -> None:
 
 def _complete(*, scan_id, device: ReaderDevice, payload: object) -> EidScan:
     if not isinstance(payload, dict):
-        raise InvalidInput("The scan result must be a JSON object.")
+        raise InvalidInput(_("The scan result must be a JSON object."))
     forbidden = forbidden_result_fields(payload)
     scan = _scan_for_device(scan_id, device)
     if scan.anonymous:

@@ -18,9 +18,9 @@ from stores.models import Store
 
 
 class JoinChannel(models.TextChoices):
-    FORM = "form", "Form"
-    EID = "eid", "eID card"
-    EID_ANONYMOUS = "anon", "eID card, anonymous"
+    FORM = "form", _("Form")
+    EID = "eid", _("eID card")
+    EID_ANONYMOUS = "anon", _("eID card, anonymous")
 
 
 # The longest names an eID holds (file-format document, version 5), in UTF-8 bytes; a surname
@@ -30,29 +30,44 @@ EID_GIVEN_NAMES_MAX_BYTES = 95
 
 
 class MemberStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    BLOCKED = "blocked", "Blocked"
+    ACTIVE = "active", _("Active")
+    BLOCKED = "blocked", _("Blocked")
 
 
 class Member(models.Model):
-    number = models.CharField(max_length=12, unique=True)
+    number = models.CharField(verbose_name=_("number"), max_length=12, unique=True)
     # Both blank for an anonymous eID member: known only by the card's keyed hash.
-    given_name = models.CharField(max_length=100, blank=True)
-    surname = models.CharField(max_length=EID_SURNAME_MAX_BYTES, blank=True)
-    # NULL, not "": eID members have no e-mail, and the unique index must ignore them.
-    email = models.EmailField(max_length=254, null=True, blank=True)  # noqa: DJ001
-    phone = models.CharField(max_length=20, null=True, blank=True, help_text="E.164")  # noqa: DJ001
-    joined_via = models.CharField(max_length=4, choices=JoinChannel.choices)
-    home_store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="members")
-    status = models.CharField(
-        max_length=10, choices=MemberStatus.choices, default=MemberStatus.ACTIVE
+    given_name = models.CharField(verbose_name=_("given name"), max_length=100, blank=True)
+    surname = models.CharField(
+        verbose_name=_("surname"), max_length=EID_SURNAME_MAX_BYTES, blank=True
     )
-    points_balance = models.IntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    last_activity_at = models.DateTimeField(db_index=True)
+    # NULL, not "": eID members have no e-mail, and the unique index must ignore them.
+    email = models.EmailField(  # noqa: DJ001
+        verbose_name=_("e-mail address"), max_length=254, null=True, blank=True
+    )
+    phone = models.CharField(  # noqa: DJ001
+        verbose_name=_("phone"), max_length=20, null=True, blank=True, help_text="E.164"
+    )
+    joined_via = models.CharField(
+        verbose_name=_("joined via"), max_length=4, choices=JoinChannel.choices
+    )
+    home_store = models.ForeignKey(
+        Store, verbose_name=_("home store"), on_delete=models.PROTECT, related_name="members"
+    )
+    status = models.CharField(
+        verbose_name=_("status"),
+        max_length=10,
+        choices=MemberStatus.choices,
+        default=MemberStatus.ACTIVE,
+    )
+    points_balance = models.IntegerField(verbose_name=_("points balance"), default=0)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
+    last_activity_at = models.DateTimeField(verbose_name=_("last activity at"), db_index=True)
 
     class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
         constraints = [
             models.UniqueConstraint(Lower("email"), name="member_email_unique_ci"),
             models.CheckConstraint(condition=Q(points_balance__gte=0), name="member_balance_gte_0"),
@@ -74,28 +89,41 @@ class EidCard(models.Model):
     agent's value is stored as sent.
     """
 
-    member = models.OneToOneField(Member, on_delete=models.CASCADE, related_name="eid_card")
+    member = models.OneToOneField(
+        Member, verbose_name=_("member"), on_delete=models.CASCADE, related_name="eid_card"
+    )
     token = models.CharField(
+        verbose_name=_("token"),
         max_length=64,
         unique=True,
-        help_text="HMAC-SHA256 (server key) of the agent's HMAC of the card number",
+        help_text=_("HMAC-SHA256 (server key) of the agent's HMAC of the card number"),
     )
-    linked_at = models.DateTimeField(auto_now_add=True)
+    linked_at = models.DateTimeField(verbose_name=_("linked at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("eID card link")
+        verbose_name_plural = _("eID card links")
 
     def __str__(self) -> str:
         return f"eID card of {self.member_id}"
 
 
 class Reward(models.Model):
-    name = models.CharField(max_length=100)
-    description = models.CharField(max_length=300, blank=True)
-    point_cost = models.PositiveIntegerField()
-    stores = models.ManyToManyField(Store, related_name="rewards", blank=True)
-    active_from = models.DateTimeField(null=True, blank=True)
-    active_until = models.DateTimeField(null=True, blank=True)
-    is_active = models.BooleanField(default=True)
+    name = models.CharField(verbose_name=_("name"), max_length=100)
+    description = models.CharField(verbose_name=_("description"), max_length=300, blank=True)
+    point_cost = models.PositiveIntegerField(
+        verbose_name=_("point cost"),
+    )
+    stores = models.ManyToManyField(
+        Store, verbose_name=_("stores"), related_name="rewards", blank=True
+    )
+    active_from = models.DateTimeField(verbose_name=_("active from"), null=True, blank=True)
+    active_until = models.DateTimeField(verbose_name=_("active until"), null=True, blank=True)
+    is_active = models.BooleanField(verbose_name=_("is active"), default=True)
 
     class Meta:
+        verbose_name = _("reward")
+        verbose_name_plural = _("rewards")
         ordering = ["point_cost", "name"]
         constraints = [
             models.CheckConstraint(condition=Q(point_cost__gt=0), name="reward_cost_positive"),
@@ -106,11 +134,11 @@ class Reward(models.Model):
 
 
 class EntryKind(models.TextChoices):
-    EARN = "earn", "Earn"
-    REDEEM = "redeem", "Redeem"
-    ADJUST = "adjust", "Adjust"
-    EXPIRE = "expire", "Expire"
-    REVERSE = "reverse", "Reverse"
+    EARN = "earn", _("Earn")
+    REDEEM = "redeem", _("Redeem")
+    ADJUST = "adjust", _("Adjust")
+    EXPIRE = "expire", _("Expire")
+    REVERSE = "reverse", _("Reverse")
 
 
 class LedgerEntry(models.Model):
@@ -121,30 +149,62 @@ class LedgerEntry(models.Model):
     """
 
     member = models.ForeignKey(
-        Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="ledger"
+        Member,
+        verbose_name=_("member"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ledger",
     )
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="ledger")
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="ledger"
+    )
     staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
-    kind = models.CharField(max_length=8, choices=EntryKind.choices)
-    points = models.IntegerField(help_text="Positive adds to the balance, negative takes from it.")
-    balance_after = models.IntegerField()
-    purchase_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    kind = models.CharField(verbose_name=_("kind"), max_length=8, choices=EntryKind.choices)
+    points = models.IntegerField(
+        verbose_name=_("points"),
+        help_text=_("Positive adds to the balance, negative takes from it."),
+    )
+    balance_after = models.IntegerField(
+        verbose_name=_("balance after"),
+    )
+    purchase_amount = models.DecimalField(
+        verbose_name=_("purchase amount"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
     reward = models.ForeignKey(
-        Reward, null=True, blank=True, on_delete=models.PROTECT, related_name="redemptions"
+        Reward,
+        verbose_name=_("reward"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="redemptions",
     )
     reverses = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+        "self",
+        verbose_name=_("reverses"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reversed_by",
     )
-    reference = models.CharField(max_length=64, blank=True)
+    reference = models.CharField(verbose_name=_("reference"), max_length=64, blank=True)
     # NULL when no key was sent, so the per-store unique constraint ignores it.
-    idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
-    created_at = models.DateTimeField(db_index=True)
+    idempotency_key = models.CharField(  # noqa: DJ001
+        verbose_name=_("idempotency key"), max_length=100, null=True, blank=True
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"), db_index=True)
 
     class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
         ordering = ["-created_at", "-pk"]
-        verbose_name_plural = "ledger entries"
         constraints = [
             models.UniqueConstraint(
                 fields=["store", "idempotency_key"], name="ledger_idempotency_per_store"
@@ -168,26 +228,30 @@ class ExpiryWatermark(models.Model):
     behind; the next run reads only the credits from there to its own cutoff.
     """
 
-    credits_before = models.DateTimeField()
-    ran_at = models.DateTimeField()
+    credits_before = models.DateTimeField(verbose_name=_("credits before"))
+    ran_at = models.DateTimeField(verbose_name=_("ran at"))
+
+    class Meta:
+        verbose_name = _("expiry watermark")
+        verbose_name_plural = _("expiry watermarks")
 
     def __str__(self) -> str:
         return f"expiry weighed credits before {self.credits_before:%Y-%m-%d %H:%M}"
 
 
 class ScanState(models.TextChoices):
-    ARMED = "armed", "Waiting for the card"
-    COMPLETED = "completed", "Card read"
-    FAILED = "failed", "Failed"
-    EXPIRED = "expired", "Expired"
-    CANCELLED = "cancelled", "Cancelled"
+    ARMED = "armed", _("Waiting for the card")
+    COMPLETED = "completed", _("Card read")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class ReadMethod(models.TextChoices):
     """How the reader took the fields from the card (what the notice promised, per card)."""
 
-    READ_RECORD = "read_record", "Single fields (applet 1.8)"
-    READ_BINARY = "read_binary", "Whole identity file, wiped in the reader (applet 1.7)"
+    READ_RECORD = "read_record", _("Single fields (applet 1.8)")
+    READ_BINARY = "read_binary", _("Whole identity file, wiped in the reader (applet 1.7)")
 
 
 class EidScan(models.Model):
@@ -198,46 +262,79 @@ class EidScan(models.Model):
     was read (the member may not exist yet).
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="eid_scans")
+    id = models.UUIDField(
+        verbose_name=_("id"), primary_key=True, default=uuid.uuid4, editable=False
+    )
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="eid_scans"
+    )
     device = models.ForeignKey(
-        "stores.ReaderDevice", on_delete=models.CASCADE, related_name="scans"
+        "stores.ReaderDevice",
+        verbose_name=_("device"),
+        on_delete=models.CASCADE,
+        related_name="scans",
     )
     staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    state = models.CharField(max_length=10, choices=ScanState.choices, default=ScanState.ARMED)
-    consent_subject = models.CharField(max_length=64)
-    notice_language = models.CharField(max_length=2)
-    link_member = models.ForeignKey(
-        Member,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Set when the scan links a renewed card to a known member.",
+    )
+    state = models.CharField(
+        verbose_name=_("state"), max_length=10, choices=ScanState.choices, default=ScanState.ARMED
+    )
+    consent_subject = models.CharField(verbose_name=_("consent subject"), max_length=64)
+    notice_language = models.CharField(verbose_name=_("notice language"), max_length=2)
+    link_member = models.ForeignKey(
+        Member,
+        verbose_name=_("link member"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Set when the scan links a renewed card to a known member."),
     )
     member = models.ForeignKey(
-        Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="eid_scans"
+        Member,
+        verbose_name=_("member"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="eid_scans",
     )
-    member_created = models.BooleanField(default=False)
+    member_created = models.BooleanField(verbose_name=_("member created"), default=False)
     anonymous = models.BooleanField(
-        default=False, help_text="The customer chose to be known by the card's hash only."
+        verbose_name=_("anonymous"),
+        default=False,
+        help_text=_("The customer chose to be known by the card's hash only."),
     )
     guardian_consent = models.BooleanField(
-        default=False, help_text="The consent was given by a parent or guardian."
+        verbose_name=_("guardian consent"),
+        default=False,
+        help_text=_("The consent was given by a parent or guardian."),
     )
-    read_method = models.CharField(max_length=12, choices=ReadMethod.choices, blank=True)
-    failure_code = models.CharField(max_length=40, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    picked_up_at = models.DateTimeField(null=True, blank=True)
+    read_method = models.CharField(
+        verbose_name=_("read method"), max_length=12, choices=ReadMethod.choices, blank=True
+    )
+    failure_code = models.CharField(verbose_name=_("failure code"), max_length=40, blank=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(
+        verbose_name=_("expires at"),
+    )
+    picked_up_at = models.DateTimeField(verbose_name=_("picked up at"), null=True, blank=True)
     read_started_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the reader was allowed its one read."
+        verbose_name=_("read started at"),
+        null=True,
+        blank=True,
+        help_text=_("When the reader was allowed its one read."),
     )
-    finished_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(verbose_name=_("finished at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("eID scan")
+        verbose_name_plural = _("eID scans")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["device", "state", "expires_at"])]
 
@@ -272,17 +369,32 @@ class MemberRead(models.Model):
     """
 
     member = models.ForeignKey(
-        Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Member,
+        verbose_name=_("member"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
-    found_by = models.CharField(max_length=12, choices=FoundBy.choices)
-    kind = models.CharField(max_length=8, choices=ReadKind.choices)
-    read_at = models.DateTimeField()
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="+"
+    )
+    found_by = models.CharField(verbose_name=_("found by"), max_length=12, choices=FoundBy.choices)
+    kind = models.CharField(verbose_name=_("kind"), max_length=8, choices=ReadKind.choices)
+    read_at = models.DateTimeField(
+        verbose_name=_("read at"),
+    )
 
     class Meta:
+        verbose_name = _("member read")
+        verbose_name_plural = _("member reads")
         ordering = ["-read_at", "-pk"]
         indexes = [
             models.Index(fields=["member", "read_at"], name="member_read_member"),

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from core.inputs import ascii_digits
 from loyalty import services
@@ -297,7 +298,8 @@ def member_recipients(subject_key: str) -> list[str]:
     member = member_from_subject_key(subject_key)
     if member is None or not member.email:
         return []
-    return ["outgoing e-mail provider (EMAIL_URL)"]
+    # Kept in English on the ticket (its proof); the dashboard shows it translated.
+    return [gettext_noop("outgoing e-mail provider (EMAIL_URL)")]
 
 
 def members_inactive(cutoff: datetime) -> Iterable[str]:
@@ -328,51 +330,51 @@ def eid_consent_withdrawn(subject_key: str) -> dict[str, int]:
 
 
 def _retention_text() -> str:
-    return (
-        f"{settings.PRIVACY_RETENTION_MONTHS} months after the last purchase or redemption, "
-        "or on request; the ledger's amounts, store and day are then kept without the link "
-        "to the person (accounting)"
-    )
+    return _(
+        "%(months)s months after the last purchase or redemption, or on request; the "
+        "ledger's amounts, store and day are then kept without the link to the person "
+        "(accounting)"
+    ) % {"months": settings.PRIVACY_RETENTION_MONTHS}
 
 
 DECLARATIONS = (
     ProcessingDeclaration(
         code=Purpose.EID_RECOGNITION.value,
-        title="Recognising a member by their eID card",
-        legal_basis="consent (GDPR Art. 6(1)(a)), recorded in the consent log",
+        title=_("Recognising a member by their eID card"),
+        legal_basis=_("consent (GDPR Art. 6(1)(a)), recorded in the consent log"),
         data_categories=(
-            "given name and surname as on the card",
-            "keyed hash (HMAC-SHA256) of the card number; never the national register number",
+            _("given name and surname as on the card"),
+            _("keyed hash (HMAC-SHA256) of the card number; never the national register number"),
         ),
-        recipients=("none outside the chain",),
+        recipients=(_("none outside the chain"),),
         retention=(
-            "until eID consent is withdrawn (the link is then removed) or the member is erased"
+            _("until eID consent is withdrawn (the link is then removed) or the member is erased")
         ),
         app="loyalty",
         stored_in=("loyalty.EidCard",),
     ),
     ProcessingDeclaration(
         code=Purpose.LOYALTY_MEMBERSHIP.value,
-        title="Loyalty membership: points, rewards, recognising members at the counter",
-        legal_basis="the membership agreement (GDPR Art. 6(1)(b)); consent where recorded",
+        title=_("Loyalty membership: points, rewards, recognising members at the counter"),
+        legal_basis=_("the membership agreement (GDPR Art. 6(1)(b)); consent where recorded"),
         data_categories=(
-            "given name and surname",
-            "e-mail address and phone number (members who join by form)",
-            "member number, home store, status, points balance",
-            "points ledger: store, time, purchase amount, points, rewards",
+            _("given name and surname"),
+            _("e-mail address and phone number (members who join by form)"),
+            _("member number, home store, status, points balance"),
+            _("points ledger: store, time, purchase amount, points, rewards"),
         ),
-        recipients=("outgoing e-mail provider (EMAIL_URL)",),
+        recipients=(_("outgoing e-mail provider (EMAIL_URL)"),),
         retention=_retention_text,
         app="loyalty",
         stored_in=("loyalty.Member", "loyalty.LedgerEntry"),
     ),
     ProcessingDeclaration(
         code=Purpose.MARKETING_EMAIL.value,
-        title="Offers by e-mail",
-        legal_basis="consent (GDPR Art. 6(1)(a); Belgian Code of Economic Law, XII.13)",
-        data_categories=("e-mail address", "language"),
-        recipients=("outgoing e-mail provider (EMAIL_URL)",),
-        retention="until consent is withdrawn or the member is erased",
+        title=_("Offers by e-mail"),
+        legal_basis=_("consent (GDPR Art. 6(1)(a); Belgian Code of Economic Law, XII.13)"),
+        data_categories=(_("e-mail address"), _("language")),
+        recipients=(_("outgoing e-mail provider (EMAIL_URL)"),),
+        retention=_("until consent is withdrawn or the member is erased"),
         app="loyalty",
         stored_in=("loyalty.Member",),
     ),
@@ -382,13 +384,13 @@ DECLARATIONS = (
 # Not a consent purpose: the record of staff reads that accountability asks for (rule 9).
 ACCOUNTABILITY = ProcessingDeclaration(
     code="staff_accountability",
-    title="Record of staff reading a member's data at the counter",
-    legal_basis="accountability and security of processing (GDPR Art. 5(2), 32; Art. 6(1)(c))",
+    title=_("Record of staff reading a member's data at the counter"),
+    legal_basis=_("accountability and security of processing (GDPR Art. 5(2), 32; Art. 6(1)(c))"),
     data_categories=(
-        "member, staff member, store, time, how the member was found (never what was typed)",
+        _("member, staff member, store, time, how the member was found (never what was typed)"),
     ),
-    recipients=("none outside the chain",),
-    retention="as long as the member exists; unlinked from the member when they are erased",
+    recipients=(_("none outside the chain"),),
+    retention=_("as long as the member exists; unlinked from the member when they are erased"),
     app="loyalty",
     stored_in=("loyalty.MemberRead",),
 )

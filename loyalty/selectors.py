@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import F, Q, QuerySet, Sum
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, MemberNotFound, RewardNotFound
 from loyalty.contact import phone_normalize
@@ -44,7 +45,7 @@ def member_find_for_counter(*, query: str) -> CounterFind:
     """
     query = (query or "").strip()
     if not query or len(query) > 254:
-        raise InvalidInput("Type a member number, an e-mail address or a phone number.")
+        raise InvalidInput(_("Type a member number, an e-mail address or a phone number."))
     if member_number_looks_like(query):
         number = member_number_clean(query)
         return CounterFind(list(_members().filter(number=number)), FoundBy.NUMBER)
@@ -54,7 +55,7 @@ def member_find_for_counter(*, query: str) -> CounterFind:
     if sum(ch.isdigit() for ch in query) >= 6:
         found = _members().filter(phone=phone_normalize(query)).order_by("pk")
         return CounterFind(list(found[:MAX_RESULTS]), FoundBy.PHONE)
-    raise InvalidInput("Type a member number, an e-mail address or a phone number.")
+    raise InvalidInput(_("Type a member number, an e-mail address or a phone number."))
 
 
 def members_by_name_narrow(*, surname: str, given_name_start: str) -> CounterFind:
@@ -66,7 +67,7 @@ def members_by_name_narrow(*, surname: str, given_name_start: str) -> CounterFin
     surname = " ".join((surname or "").lower().split())
     start = " ".join((given_name_start or "").lower().split())
     if len(surname) < 2 or not start or any(ch.isdigit() for ch in surname + start):
-        raise InvalidInput("Type the whole surname and the first letters of the given name.")
+        raise InvalidInput(_("Type the whole surname and the first letters of the given name."))
     found = (
         _members()
         .annotate(surname_ci=Lower("surname"), given_name_ci=Lower("given_name"))

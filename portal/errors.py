@@ -18,6 +18,7 @@ MESSAGES = {
     "invalid_email": _("This is not a valid e-mail address."),
     "invalid_phone": _("This is not a valid phone number."),
     "invalid_amount": _("Type the purchase amount in euros, for example 12.50."),
+    "amount_not_plain": _("Type the purchase amount in euros, for example 12.50."),
     "invalid_points": _("Type a whole number of points, more than zero."),
     "insufficient_points": _("The member does not have enough points."),
     "reward_not_found": _("No such reward."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, ScanNotFound
 from loyalty.models import EidScan, FoundBy, LedgerEntry, Member
@@ -36,12 +37,12 @@ def member_search(*, query: str) -> CounterFind:
     """
     query = " ".join((query or "").split())
     if not query or len(query) > 254:
-        raise InvalidInput("Type a member number, an e-mail address, a phone number or a name.")
+        raise InvalidInput(_("Type a member number, an e-mail address, a phone number or a name."))
     if _looks_like_contact(query):
         return member_find_for_counter(query=query)
     words = query.split()
     if len(words) < 2:
-        raise InvalidInput("Type the whole surname and the first letters of the given name.")
+        raise InvalidInput(_("Type the whole surname and the first letters of the given name."))
     found: dict[int, Member] = {}
     for surname, start in ((" ".join(words[:-1]), words[-1]), (" ".join(words[1:]), words[0])):
         try:

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PrivacyConfig(AppConfig):
     name = "privacy"
-    verbose_name = "Privacy"
+    verbose_name = _("Privacy")
 
     def ready(self) -> None:
         # Privacy's own erasers, exporter and processing declarations register on import; so

@@ -15,28 +15,29 @@ for kind in TicketKind:
 
 
 def _request_retention() -> str:
-    return (
-        f"unverified requests: deleted after {settings.PRIVACY_UNVERIFIED_DROP_DAYS} days; "
-        "handled requests: kept as proof without personal data (counts, dates, keyed hash of "
-        "the requester's address)"
-    )
+    return _(
+        "unverified requests: deleted after %(days)s days; handled requests: kept as proof "
+        "without personal data (counts, dates, keyed hash of the requester's address)"
+    ) % {"days": settings.PRIVACY_UNVERIFIED_DROP_DAYS}
 
 
 registry.declare(
     ProcessingDeclaration(
         code="consent_log",
-        title="Proof of consent",
-        legal_basis="legal obligation to demonstrate consent (GDPR Art. 7(1), Art. 6(1)(c))",
+        title=_("Proof of consent"),
+        legal_basis=_("legal obligation to demonstrate consent (GDPR Art. 7(1), Art. 6(1)(c))"),
         data_categories=(
-            "pseudonymous subject key and its keyed digest",
-            "purpose, consent given or withdrawn",
-            "notice version and language shown",
-            "channel, store, staff member, reader device, time",
+            _("pseudonymous subject key and its keyed digest"),
+            _("purpose, consent given or withdrawn"),
+            _("notice version and language shown"),
+            _("channel, store, staff member, reader device, time"),
         ),
-        recipients=("none outside the chain",),
+        recipients=(_("none outside the chain"),),
         retention=(
-            "for as long as consent can be relied on; on erasure the subject key is removed "
-            "and only its keyed digest stays in the hash chain"
+            _(
+                "for as long as consent can be relied on; on erasure the subject key is removed "
+                "and only its keyed digest stays in the hash chain"
+            )
         ),
         app="privacy",
         stored_in=("privacy.ConsentRecord", "privacy.NoticeVersion"),
@@ -46,14 +47,14 @@ registry.declare(
 registry.declare(
     ProcessingDeclaration(
         code="privacy_requests",
-        title="Handling erasure and access requests",
-        legal_basis="legal obligation (GDPR Art. 12, 15, 17, 20; Art. 6(1)(c))",
+        title=_("Handling erasure and access requests"),
+        legal_basis=_("legal obligation (GDPR Art. 12, 15, 17, 20; Art. 6(1)(c))"),
         data_categories=(
-            "pseudonymous subject key (removed on erasure)",
-            "keyed hash of the requester's e-mail address or member number",
-            "request history: states, dates, staff member, reasons",
+            _("pseudonymous subject key (removed on erasure)"),
+            _("keyed hash of the requester's e-mail address or member number"),
+            _("request history: states, dates, staff member, reasons"),
         ),
-        recipients=("the customer (confirmation links, exports by e-mail)",),
+        recipients=(_("the customer (confirmation links, exports by e-mail)"),),
         retention=_request_retention,
         app="privacy",
         stored_in=("privacy.PrivacyTicket", "privacy.TicketTransition"),

@@ -35,14 +35,27 @@ class ConsentGiver(models.TextChoices):
 class NoticeVersion(models.Model):
     """One published text of a privacy notice, for one purpose in one language. Immutable."""
 
-    purpose = models.CharField(max_length=32, choices=purpose_choices)
-    language = models.CharField(max_length=2, choices=Language.choices)
-    version = models.PositiveIntegerField()
-    text = models.TextField()
-    content_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256, see notices")
-    published_at = models.DateTimeField()
+    purpose = models.CharField(verbose_name=_("purpose"), max_length=32, choices=purpose_choices)
+    language = models.CharField(verbose_name=_("language"), max_length=2, choices=Language.choices)
+    version = models.PositiveIntegerField(
+        verbose_name=_("version"),
+    )
+    text = models.TextField(
+        verbose_name=_("text"),
+    )
+    content_hash = models.CharField(
+        verbose_name=_("content hash"),
+        max_length=64,
+        unique=True,
+        help_text=_("SHA-256, see notices"),
+    )
+    published_at = models.DateTimeField(
+        verbose_name=_("published at"),
+    )
 
     class Meta:
+        verbose_name = _("privacy notice version")
+        verbose_name_plural = _("privacy notice versions")
         ordering = ["purpose", "language", "-version"]
         constraints = [
             models.UniqueConstraint(
@@ -73,34 +86,69 @@ class ConsentRecord(models.Model):
     given before the subject was known (an armed eID scan) over to the member it turned out to be.
     """
 
-    seq = models.PositiveBigIntegerField(unique=True)
-    subject_key = models.CharField(max_length=64, null=True, blank=True, db_index=True)  # noqa: DJ001
-    subject_digest = models.CharField(max_length=64, db_index=True)
-    purpose = models.CharField(max_length=32, choices=purpose_choices)
-    action = models.CharField(max_length=10, choices=ConsentAction.choices)
-    notice = models.ForeignKey(NoticeVersion, on_delete=models.PROTECT, related_name="+")
-    language = models.CharField(max_length=2, choices=Language.choices)
-    channel = models.CharField(max_length=16, choices=channel_choices)
+    seq = models.PositiveBigIntegerField(verbose_name=_("seq"), unique=True)
+    subject_key = models.CharField(  # noqa: DJ001
+        verbose_name=_("subject key"), max_length=64, null=True, blank=True, db_index=True
+    )
+    subject_digest = models.CharField(
+        verbose_name=_("subject digest"), max_length=64, db_index=True
+    )
+    purpose = models.CharField(verbose_name=_("purpose"), max_length=32, choices=purpose_choices)
+    action = models.CharField(
+        verbose_name=_("action"), max_length=10, choices=ConsentAction.choices
+    )
+    notice = models.ForeignKey(
+        NoticeVersion, verbose_name=_("notice"), on_delete=models.PROTECT, related_name="+"
+    )
+    language = models.CharField(verbose_name=_("language"), max_length=2, choices=Language.choices)
+    channel = models.CharField(verbose_name=_("channel"), max_length=16, choices=channel_choices)
     given_by = models.CharField(
-        max_length=10, choices=ConsentGiver.choices, default=ConsentGiver.SUBJECT
+        verbose_name=_("given by"),
+        max_length=10,
+        choices=ConsentGiver.choices,
+        default=ConsentGiver.SUBJECT,
     )
     store = models.ForeignKey(
-        Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Store,
+        verbose_name=_("store"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     device = models.ForeignKey(
-        ReaderDevice, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        ReaderDevice,
+        verbose_name=_("device"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     refers_to = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="carried_over"
+        "self",
+        verbose_name=_("refers to"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="carried_over",
     )
-    created_at = models.DateTimeField()
-    prev_hash = models.CharField(max_length=64, unique=True)
-    record_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(
+        verbose_name=_("created at"),
+    )
+    prev_hash = models.CharField(verbose_name=_("prev hash"), max_length=64, unique=True)
+    record_hash = models.CharField(verbose_name=_("record hash"), max_length=64, unique=True)
 
     class Meta:
+        verbose_name = _("consent record")
+        verbose_name_plural = _("consent records")
         ordering = ["seq"]
         indexes = [models.Index(fields=["subject_key", "purpose", "seq"])]
 
@@ -111,8 +159,12 @@ class ConsentRecord(models.Model):
 class ConsentLogHead(models.Model):
     """The one row every append locks: the last sequence number and hash of the consent log."""
 
-    seq = models.PositiveBigIntegerField(default=0)
-    last_hash = models.CharField(max_length=64)
+    seq = models.PositiveBigIntegerField(verbose_name=_("seq"), default=0)
+    last_hash = models.CharField(verbose_name=_("last hash"), max_length=64)
+
+    class Meta:
+        verbose_name = _("consent log head")
+        verbose_name_plural = _("consent log heads")
 
     def __str__(self) -> str:
         return f"consent log head #{self.seq}"
@@ -168,42 +220,74 @@ class PrivacyTicket(models.Model):
     erased; the requester's address only as a keyed hash, so a repeat can be recognised.
     """
 
-    kind = models.CharField(max_length=16, choices=ticket_kind_choices)
-    state = models.CharField(max_length=24, choices=TicketState.choices)
-    source = models.CharField(max_length=16, choices=TicketSource.choices)
-    subject_key = models.CharField(max_length=64, null=True, blank=True, db_index=True)  # noqa: DJ001
-    requester_digest = models.CharField(max_length=64, blank=True, db_index=True)
-    language = models.CharField(max_length=2, choices=Language.choices)
+    kind = models.CharField(verbose_name=_("kind"), max_length=16, choices=ticket_kind_choices)
+    state = models.CharField(verbose_name=_("state"), max_length=24, choices=TicketState.choices)
+    source = models.CharField(verbose_name=_("source"), max_length=16, choices=TicketSource.choices)
+    subject_key = models.CharField(  # noqa: DJ001
+        verbose_name=_("subject key"), max_length=64, null=True, blank=True, db_index=True
+    )
+    requester_digest = models.CharField(
+        verbose_name=_("requester digest"), max_length=64, blank=True, db_index=True
+    )
+    language = models.CharField(verbose_name=_("language"), max_length=2, choices=Language.choices)
     store = models.ForeignKey(
-        Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Store,
+        verbose_name=_("store"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     opened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("opened by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
-    received_at = models.DateTimeField()
-    due_on = models.DateField(help_text="One calendar month after receipt, or the extended date.")
-    extended_at = models.DateTimeField(null=True, blank=True)
-    extension_reason = models.TextField(blank=True)
-    token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
-    token_expires_at = models.DateTimeField(null=True, blank=True)
-    token_sent_at = models.DateTimeField(null=True, blank=True)
-    reject_reason = models.TextField(blank=True)
-    verification = models.CharField(max_length=12, choices=Verification.choices, blank=True)
+    received_at = models.DateTimeField(
+        verbose_name=_("received at"),
+    )
+    due_on = models.DateField(
+        verbose_name=_("due on"),
+        help_text=_("One calendar month after receipt, or the extended date."),
+    )
+    extended_at = models.DateTimeField(verbose_name=_("extended at"), null=True, blank=True)
+    extension_reason = models.TextField(verbose_name=_("extension reason"), blank=True)
+    token_hash = models.CharField(
+        verbose_name=_("token hash"), max_length=64, null=True, blank=True, unique=True
+    )
+    token_expires_at = models.DateTimeField(
+        verbose_name=_("token expires at"), null=True, blank=True
+    )
+    token_sent_at = models.DateTimeField(verbose_name=_("token sent at"), null=True, blank=True)
+    reject_reason = models.TextField(verbose_name=_("reject reason"), blank=True)
+    verification = models.CharField(
+        verbose_name=_("verification"), max_length=12, choices=Verification.choices, blank=True
+    )
     # A counter request's one-time code, as a hash only (privacy.services.counter).
-    code_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
-    code_expires_at = models.DateTimeField(null=True, blank=True)
-    code_attempts = models.PositiveSmallIntegerField(default=0)
+    code_hash = models.CharField(verbose_name=_("code hash"), max_length=64, null=True, blank=True)  # noqa: DJ001
+    code_expires_at = models.DateTimeField(verbose_name=_("code expires at"), null=True, blank=True)
+    code_attempts = models.PositiveSmallIntegerField(verbose_name=_("code attempts"), default=0)
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
-    completed_at = models.DateTimeField(null=True, blank=True)
-    steps_done = models.JSONField(default=list, blank=True)
-    result_counts = models.JSONField(default=dict, blank=True)
+    completed_at = models.DateTimeField(verbose_name=_("completed at"), null=True, blank=True)
+    steps_done = models.JSONField(verbose_name=_("steps done"), default=list, blank=True)
+    result_counts = models.JSONField(verbose_name=_("result counts"), default=dict, blank=True)
     # The erasure's scan run again after it (privacy.services.erasure_preview): all zeros.
-    rescan_counts = models.JSONField(default=dict, blank=True)
-    recipients = models.JSONField(default=list, blank=True)
+    rescan_counts = models.JSONField(verbose_name=_("rescan counts"), default=dict, blank=True)
+    recipients = models.JSONField(verbose_name=_("recipients"), default=list, blank=True)
 
     class Meta:
+        verbose_name = _("privacy request")
+        verbose_name_plural = _("privacy requests")
         ordering = ["-received_at", "-pk"]
         constraints = [
             # One open ticket per kind and person: a double submission finds the first.
@@ -222,16 +306,31 @@ class PrivacyTicket(models.Model):
 class TicketTransition(models.Model):
     """One step in a ticket's history: a change of state, or an extension (same state)."""
 
-    ticket = models.ForeignKey(PrivacyTicket, on_delete=models.CASCADE, related_name="history")
-    from_state = models.CharField(max_length=24, choices=TicketState.choices, blank=True)
-    to_state = models.CharField(max_length=24, choices=TicketState.choices)
-    at = models.DateTimeField()
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    ticket = models.ForeignKey(
+        PrivacyTicket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="history"
     )
-    note = models.CharField(max_length=500, blank=True)
+    from_state = models.CharField(
+        verbose_name=_("from state"), max_length=24, choices=TicketState.choices, blank=True
+    )
+    to_state = models.CharField(
+        verbose_name=_("to state"), max_length=24, choices=TicketState.choices
+    )
+    at = models.DateTimeField(
+        verbose_name=_("at"),
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.CharField(verbose_name=_("note"), max_length=500, blank=True)
 
     class Meta:
+        verbose_name = _("request history step")
+        verbose_name_plural = _("request history steps")
         ordering = ["at", "pk"]
 
     def __str__(self) -> str:
@@ -247,18 +346,29 @@ class RetentionRun(models.Model):
     The erasure tickets a run opened carry its `started_at` as their `received_at`.
     """
 
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(
-        null=True, blank=True, help_text="When it had opened every erasure; empty while it runs."
+    started_at = models.DateTimeField(
+        verbose_name=_("started at"),
     )
-    cutoff = models.DateTimeField(help_text="Subjects inactive since before this were erased.")
-    tickets_opened = models.PositiveIntegerField()
+    finished_at = models.DateTimeField(
+        verbose_name=_("finished at"),
+        null=True,
+        blank=True,
+        help_text=_("When it had opened every erasure; empty while it runs."),
+    )
+    cutoff = models.DateTimeField(
+        verbose_name=_("cutoff"), help_text=_("Subjects inactive since before this were erased.")
+    )
+    tickets_opened = models.PositiveIntegerField(
+        verbose_name=_("tickets opened"),
+    )
     # Kept as the erasures complete (in their transaction), so the compliance page reads one
     # row whatever the number of tickets.
-    tickets_completed = models.PositiveIntegerField(default=0)
-    erased_counts = models.JSONField(default=dict, blank=True)
+    tickets_completed = models.PositiveIntegerField(verbose_name=_("tickets completed"), default=0)
+    erased_counts = models.JSONField(verbose_name=_("erased counts"), default=dict, blank=True)
 
     class Meta:
+        verbose_name = _("retention run")
+        verbose_name_plural = _("retention runs")
         ordering = ["-started_at", "-pk"]
 
     def __str__(self) -> str:
@@ -278,18 +388,29 @@ class TicketTask(models.Model):
     not done in time. Holds the task's name and ids only, never personal data.
     """
 
-    task = models.CharField(max_length=64)
+    task = models.CharField(verbose_name=_("task"), max_length=64)
     ticket = models.ForeignKey(
-        PrivacyTicket, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        PrivacyTicket,
+        verbose_name=_("ticket"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
     )
     args = models.JSONField(
-        default=list, help_text="The ticket id and an event name, or a subject key, no more."
+        verbose_name=_("args"),
+        default=list,
+        help_text=_("The ticket id and an event name, or a subject key, no more."),
     )
-    created_at = models.DateTimeField()
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(
+        verbose_name=_("created at"),
+    )
+    sent_at = models.DateTimeField(verbose_name=_("sent at"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(verbose_name=_("attempts"), default=0)
 
     class Meta:
+        verbose_name = _("pending request task")
+        verbose_name_plural = _("pending request tasks")
         ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["sent_at"])]
 
@@ -308,11 +429,17 @@ class ErasureRecord(models.Model):
     database, every subject whose hash is in that export.
     """
 
-    subject_hash = models.CharField(max_length=64, unique=True)
-    erased_at = models.DateTimeField()
-    ticket_number = models.PositiveBigIntegerField(null=True, blank=True)
+    subject_hash = models.CharField(verbose_name=_("subject hash"), max_length=64, unique=True)
+    erased_at = models.DateTimeField(
+        verbose_name=_("erased at"),
+    )
+    ticket_number = models.PositiveBigIntegerField(
+        verbose_name=_("ticket number"), null=True, blank=True
+    )
 
     class Meta:
+        verbose_name = _("erasure log entry")
+        verbose_name_plural = _("erasure log entries")
         ordering = ["erased_at", "pk"]
 
     def __str__(self) -> str:

@@ -120,13 +120,14 @@ def processing_record() -> dict:
         activities.append(
             {
                 "code": str(declaration.code),
-                "title": declaration.title,
+                # In the active language (a declaration's words are translatable).
+                "title": str(declaration.title),
                 "declared_by": declaration.app,
-                "legal_basis": declaration.legal_basis,
-                "data_categories": list(declaration.data_categories),
+                "legal_basis": str(declaration.legal_basis),
+                "data_categories": [str(c) for c in declaration.data_categories],
                 "stored_in": {label: _stored_fields(label) for label in declaration.stored_in},
-                "recipients": list(declaration.recipients),
-                "retention": declaration.retention_text(),
+                "recipients": [str(r) for r in declaration.recipients],
+                "retention": str(declaration.retention_text()),
             }
         )
     return {

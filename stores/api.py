@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate, get_user_model
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -153,10 +154,10 @@ class StaffTokensRevokeApi(APIView):
     )
     def post(self, request, user_id: int):
         if not staff_access_for_request(request).may(Action.OFFICE_HEAD):
-            raise Forbidden("Only head office revokes another staff member's tokens.")
+            raise Forbidden(_("Only head office revokes another staff member's tokens."))
         user = get_user_model().objects.filter(pk=user_id).first()
         if user is None:
-            raise NotFound("No such staff member.")
+            raise NotFound(_("No such staff member."))
         return Response({"revoked": staff_tokens_revoke(user=user)})
 
 
@@ -237,5 +238,5 @@ class ReaderDeviceRevokeApi(APIView):
         )
         device = store.reader_devices.filter(pk=device_id).first()
         if device is None:
-            raise NotFound("No such reader in this store.")
+            raise NotFound(_("No such reader in this store."))
         return Response(ReaderDeviceOutputSerializer(reader_device_revoke(device=device)).data)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from knox.models import AbstractAuthToken
 from knox.settings import CONSTANTS
 
@@ -23,17 +24,22 @@ class Language(models.TextChoices):
 
 class Store(models.Model):
     code = models.CharField(
+        verbose_name=_("code"),
         max_length=20,
         unique=True,
         validators=[RegexValidator(r"^[A-Z0-9-]+$", "Upper-case letters, digits and dashes.")],
     )
-    name = models.CharField(max_length=100)
-    city = models.CharField(max_length=100)
-    language = models.CharField(max_length=2, choices=Language.choices, default=Language.NL)
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    name = models.CharField(verbose_name=_("name"), max_length=100)
+    city = models.CharField(verbose_name=_("city"), max_length=100)
+    language = models.CharField(
+        verbose_name=_("language"), max_length=2, choices=Language.choices, default=Language.NL
+    )
+    is_active = models.BooleanField(verbose_name=_("is active"), default=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
         ordering = ["code"]
 
     def __str__(self) -> str:
@@ -41,31 +47,39 @@ class Store(models.Model):
 
 
 class Rounding(models.TextChoices):
-    DOWN = "down", "Round down"
-    NEAREST = "nearest", "Round to nearest"
-    UP = "up", "Round up"
+    DOWN = "down", _("Round down")
+    NEAREST = "nearest", _("Round to nearest")
+    UP = "up", _("Round up")
 
 
 class EarningRule(models.Model):
     """How a store turns a purchase into points. Never depends on who the member is."""
 
-    store = models.OneToOneField(Store, on_delete=models.CASCADE, related_name="earning_rule")
+    store = models.OneToOneField(
+        Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="earning_rule"
+    )
     points_per_euro = models.DecimalField(
+        verbose_name=_("points per euro"),
         max_digits=6,
         decimal_places=2,
         default=Decimal("1.00"),
         validators=[MinValueValidator(Decimal("0"))],
     )
-    rounding = models.CharField(max_length=10, choices=Rounding.choices, default=Rounding.DOWN)
+    rounding = models.CharField(
+        verbose_name=_("rounding"), max_length=10, choices=Rounding.choices, default=Rounding.DOWN
+    )
     minimum_purchase = models.DecimalField(
+        verbose_name=_("minimum purchase"),
         max_digits=10,
         decimal_places=2,
         default=Decimal("0.00"),
         validators=[MinValueValidator(Decimal("0"))],
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("earning rule")
+        verbose_name_plural = _("earning rules")
         constraints = [
             models.CheckConstraint(
                 condition=Q(points_per_euro__gte=0) & Q(minimum_purchase__gte=0),
@@ -80,15 +94,26 @@ class EarningRule(models.Model):
 class Campaign(models.Model):
     """A time-boxed multiplier on a store's earning rule (e.g. double points this weekend)."""
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="campaigns")
-    name = models.CharField(max_length=100)
-    multiplier = models.DecimalField(
-        max_digits=4, decimal_places=2, validators=[MinValueValidator(Decimal("1"))]
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="campaigns"
     )
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
+    name = models.CharField(verbose_name=_("name"), max_length=100)
+    multiplier = models.DecimalField(
+        verbose_name=_("multiplier"),
+        max_digits=4,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("1"))],
+    )
+    starts_at = models.DateTimeField(
+        verbose_name=_("starts at"),
+    )
+    ends_at = models.DateTimeField(
+        verbose_name=_("ends at"),
+    )
 
     class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
         ordering = ["-starts_at"]
         indexes = [models.Index(fields=["store", "starts_at", "ends_at"])]
         constraints = [
@@ -105,24 +130,34 @@ class Campaign(models.Model):
 
 
 class StaffRole(models.TextChoices):
-    CASHIER = "cashier", "Cashier"
-    STORE_MANAGER = "store_manager", "Store manager"
-    HEAD_OFFICE = "head_office", "Head office"
+    CASHIER = "cashier", _("Cashier")
+    STORE_MANAGER = "store_manager", _("Store manager")
+    HEAD_OFFICE = "head_office", _("Head office")
 
 
 class StaffAssignment(models.Model):
     """A user's role: in one store (cashier, manager), or chain-wide (head office, no store)."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_assignments"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="staff_assignments",
     )
     store = models.ForeignKey(
-        Store, on_delete=models.CASCADE, null=True, blank=True, related_name="staff_assignments"
+        Store,
+        verbose_name=_("store"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="staff_assignments",
     )
-    role = models.CharField(max_length=20, choices=StaffRole.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
+    role = models.CharField(verbose_name=_("role"), max_length=20, choices=StaffRole.choices)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("staff role")
+        verbose_name_plural = _("staff roles")
         constraints = [
             models.UniqueConstraint(fields=["user", "store"], name="one_role_per_user_and_store"),
             models.UniqueConstraint(
@@ -142,18 +177,27 @@ class StaffAssignment(models.Model):
 class ReaderDevice(models.Model):
     """An eID reader at a store's counter. Its token is shown once and stored hashed."""
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="reader_devices")
-    name = models.CharField(max_length=100)
-    token_hash = models.CharField(max_length=64, unique=True)
-    token_prefix = models.CharField(max_length=8)
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="reader_devices"
     )
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_seen_at = models.DateTimeField(null=True, blank=True)
+    name = models.CharField(verbose_name=_("name"), max_length=100)
+    token_hash = models.CharField(verbose_name=_("token hash"), max_length=64, unique=True)
+    token_prefix = models.CharField(verbose_name=_("token prefix"), max_length=8)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(verbose_name=_("revoked at"), null=True, blank=True)
+    last_seen_at = models.DateTimeField(verbose_name=_("last seen at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("reader device")
+        verbose_name_plural = _("reader devices")
         ordering = ["store", "name"]
 
     def __str__(self) -> str:
@@ -173,12 +217,31 @@ class StaffToken(AbstractAuthToken):
     a list or a form without handing out its hash.
     """
 
-    id = models.BigAutoField(primary_key=True)
-    digest = models.CharField(max_length=CONSTANTS.DIGEST_LENGTH, unique=True)
-    device = models.CharField(max_length=100, blank=True, default="")
+    id = models.BigAutoField(verbose_name=_("id"), primary_key=True)
+    digest = models.CharField(
+        verbose_name=_("digest"), max_length=CONSTANTS.DIGEST_LENGTH, unique=True
+    )
+    device = models.CharField(verbose_name=_("device"), max_length=100, blank=True, default="")
+    # knox's own fields, named for the admin in the reader's language.
+    token_key = models.CharField(
+        verbose_name=_("token key"),
+        max_length=CONSTANTS.MAXIMUM_TOKEN_PREFIX_LENGTH + CONSTANTS.TOKEN_KEY_LENGTH,
+        db_index=True,
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        related_name="auth_token_set",
+        on_delete=models.CASCADE,
+    )
+    created = models.DateTimeField(verbose_name=_("created"), auto_now_add=True)
+    expiry = models.DateTimeField(verbose_name=_("expiry"), null=True, blank=True)
 
-    # No default ordering: every API call reads its token, and an ORDER BY there costs the
-    # ORM more to build than the database spends on the row.
+    class Meta:
+        # No default ordering: every API call reads its token, and an ORDER BY there costs the
+        # ORM more to build than the database spends on the row.
+        verbose_name = _("staff API token")
+        verbose_name_plural = _("staff API tokens")
 
     def __str__(self) -> str:
         return f"{self.user} {self.device or 'token'} {self.created:%Y-%m-%d %H:%M}"

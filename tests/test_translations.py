@@ -15,9 +15,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
-from django.test import override_settings
+from django.test import Client, override_settings
+from django.utils import translation
 from django.utils.translation import trans_real
 
 polib = pytest.importorskip("polib", reason="needs polib (requirements-dev.txt)")
@@ -34,7 +36,19 @@ CUSTOMER = (
 )
 # Words spelled the same in the language (checked by hand, not a way out for a lazy entry).
 SAME = {
-    "nl": {"Open", "CSV", "Filter", "Per week", "Minimum", "code"},
+    "nl": {
+        "Open",
+        "CSV",
+        "Filter",
+        "Per week",
+        "Minimum",
+        "code",
+        "status",
+        "id",
+        "token",
+        "Privacy",
+        "ID",
+    },
     "fr": {
         "Description",
         "Points",
@@ -53,6 +67,10 @@ SAME = {
         "action",
         "notice",
         "version",
+        "ID",
+        "id",
+        "description",
+        "note",
         "%(points)s point",
         "%(points)s points",
         "notice v%(version)s (%(language)s)",
@@ -208,3 +226,53 @@ def test_strings_are_marked_the_way_makemessages_finds_them():
     }
 
     assert found == set()
+
+
+def _names_in_admin() -> list[tuple[str, object]]:
+    names = []
+    for label in ("stores", "loyalty", "privacy"):
+        config = apps.get_app_config(label)
+        names.append((f"{label} app", config.verbose_name))
+        for model in config.get_models():
+            names += [
+                (f"{model._meta.label}", model._meta.verbose_name),
+                (f"{model._meta.label} plural", model._meta.verbose_name_plural),
+            ]
+            names += [
+                (f"{model._meta.label}.{f.name}", f.verbose_name)
+                for f in model._meta.get_fields()
+                if f.concrete and f.model is model
+            ]
+    return names
+
+
+@pytest.mark.parametrize("language", ["nl", "fr"])
+def test_the_admin_names_every_model_and_field_in_the_language(language):
+    untranslated = []
+    for where, name in _names_in_admin():
+        with translation.override("en"):
+            english = str(name)
+        with translation.override(language):
+            translated = str(name)
+        if translated == english and english not in SAME.get(language, set()):
+            untranslated.append(f"{where}: {english}")
+
+    assert untranslated == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("nl", "Selecteer lid om te wijzigen"), ("fr", "Sélectionnez l\u2019objet membre à changer")],
+)
+def test_the_admin_speaks_the_language(store, admin_user, language, expected):
+    from tests.factories import MemberFactory
+
+    MemberFactory(home_store=store)
+    client = Client()
+    client.force_login(admin_user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+
+    page = client.get("/admin/loyalty/member/").content.decode()
+
+    assert expected in page

@@ -9,8 +9,10 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError
+from django.utils.translation import gettext as _
 
 from core.errors import (
+    AmountNotPlain,
     BalanceOutOfRange,
     IdempotencyKeyReused,
     InsufficientPoints,
@@ -20,7 +22,7 @@ from core.errors import (
     MemberInactive,
     MemberNotFound,
 )
-from core.inputs import INT32_MAX
+from core.inputs import INT32_MAX, plain_decimal
 from loyalty import ledger_sql
 from loyalty.models import LedgerEntry, Member, MemberStatus
 from stores.models import Store
@@ -79,19 +81,25 @@ def _clean_key(idempotency_key: str | None) -> str | None:
         return None
     key = str(idempotency_key).strip()
     if not key or len(key) > 100 or not key.isprintable():
-        raise InvalidInput("The Idempotency-Key must be 1 to 100 printable characters.")
+        raise InvalidInput(_("The Idempotency-Key must be 1 to 100 printable characters."))
     return key
 
 
 def _clean_amount(amount) -> Decimal:
-    try:
-        value = Decimal(str(amount))
-    except (InvalidOperation, ValueError, TypeError):
-        raise InvalidAmount() from None
+    if isinstance(amount, str):
+        # Typed at a counter or sent by a client: plain digits only ("1e3" is no amount).
+        value = plain_decimal(amount)
+        if value is None:
+            raise AmountNotPlain()
+    else:
+        try:
+            value = Decimal(str(amount))
+        except (InvalidOperation, ValueError, TypeError):
+            raise InvalidAmount() from None
     if not value.is_finite() or value <= 0 or value > settings.LOYALTY_MAX_PURCHASE_AMOUNT:
         raise InvalidAmount()
     if value != value.quantize(Decimal("0.01")):
-        raise InvalidAmount("The purchase amount has at most two decimals (cents).")
+        raise InvalidAmount(_("The purchase amount has at most two decimals (cents)."))
     return value.quantize(Decimal("0.01"))
 
 

@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.errors import EntryNotReversible, InvalidInput, InvalidPoints, RewardUnavailable
 from loyalty.models import EntryKind, ExpiryWatermark, LedgerEntry, Member, Reward
@@ -45,7 +46,7 @@ def points_redeem(
     at = at or timezone.now()
     idempotency_key = _clean_key(idempotency_key)
     if (points is None) == (reward is None):
-        raise InvalidInput("Redeem either a reward or a number of points.")
+        raise InvalidInput(_("Redeem either a reward or a number of points."))
     if reward is not None:
         if not rewards_offered(store=store, at=at).filter(pk=reward.pk).exists():
             raise RewardUnavailable()
@@ -84,7 +85,7 @@ def points_adjust(
 ) -> LedgerEntry:
     """Correct a balance by hand (head office): positive or negative, with a reason."""
     if isinstance(points, bool) or not isinstance(points, int) or points == 0:
-        raise InvalidPoints("An adjustment is a non-zero whole number of points.")
+        raise InvalidPoints(_("An adjustment is a non-zero whole number of points."))
     if abs(points) > MAX_POINTS_PER_ENTRY:
         raise InvalidPoints()
     if not reference.strip():
@@ -112,7 +113,7 @@ def points_reverse(
     if entry.kind not in (EntryKind.EARN, EntryKind.REDEEM) or entry.member_id is None:
         raise EntryNotReversible()
     if entry.points == 0 or LedgerEntry.objects.filter(reverses=entry).exists():
-        raise EntryNotReversible("This entry has already been reversed or moved no points.")
+        raise EntryNotReversible(_("This entry has already been reversed or moved no points."))
     locked = _lock_member(entry.member)
     return _write(
         member=locked,

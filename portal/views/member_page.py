@@ -6,6 +6,7 @@ import segno
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -307,7 +308,8 @@ def _erasure_done(request: HttpRequest, store: Store, ticket) -> HttpResponse:
             "erased by %(due)s at the latest."
         )
     messages.success(
-        request, text % {"ticket": ticket.pk, "due": ticket.due_on.strftime("%d/%m/%Y")}
+        request,
+        text % {"ticket": ticket.pk, "due": date_format(ticket.due_on, "SHORT_DATE_FORMAT")},
     )
     return redirect("portal:counter", store_code=store.code)
 

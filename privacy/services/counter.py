@@ -22,6 +22,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.errors import ConfirmationCodeInvalid, ConfirmationRequired, SubjectNotFound
 from privacy.hashing import token_hash
@@ -60,7 +61,7 @@ def ticket_open_at_counter(
     if kind == TicketKind.ACCESS and not presented and not subject.email:
         # Nowhere to send it, and nobody to hand it to but the member who shows their card.
         raise ConfirmationRequired(
-            "The member can receive their data here after presenting their card."
+            _("The member can receive their data here after presenting their card.")
         )
     send_code = False
     with transaction.atomic():

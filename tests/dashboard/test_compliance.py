@@ -246,3 +246,16 @@ def test_the_record_of_processing_downloads(office):
     assert "attachment" in response["Content-Disposition"]
     record = json.loads(response.content)
     assert {a["code"] for a in record["activities"]} >= {"consent_log", "privacy_requests"}
+
+
+def test_the_processing_record_reads_in_french(office):
+    office.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+
+    html = office.get(reverse("dashboard:compliance")).content.decode()
+    record = json.loads(
+        b"".join([office.get(reverse("dashboard:processing_record")).content]).decode()
+    )
+
+    assert "Reconnaître un membre à sa carte eID" in html
+    titles = {a["code"]: a["title"] for a in record["activities"]}
+    assert titles["consent_log"] == "Preuve du consentement"

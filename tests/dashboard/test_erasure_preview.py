@@ -68,7 +68,7 @@ def test_the_ticket_page_shows_what_will_go_and_stay_and_changes_nothing(office,
         in html
     )
     assert "regels in het beheerlogboek, zonder het lidnummer: <strong>1</strong>" in html
-    assert "outgoing e-mail provider (EMAIL_URL)" in html
+    assert "uitgaande e-mailprovider (EMAIL_URL)" in html  # nl: the recipient, translated
     assert member.email not in html and member.number not in html
     # nothing changed: the preview was rolled back
     assert Member.objects.filter(pk=member.pk).exists()

@@ -176,3 +176,52 @@ def test_withdraw_eid_consent(live_server, page: Page, screenshot, gent):
     screenshot("2-after")
     member.refresh_from_db()
     assert not hasattr(member, "eid_card") and member.points_balance == 15
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_the_consent_table_fits_its_card_at_1280_px(
+    live_server, page: Page, screenshot, gent, language
+):
+    from loyalty.privacy import member_subject_key
+    from loyalty.purposes import Purpose
+    from privacy.services import consent_give, consent_withdraw
+
+    member = EidMemberFactory(home_store=gent, given_name="Bruno", points_balance=0)
+    key = member_subject_key(member)
+    for purpose in Purpose:
+        consent_give(
+            subject_key=key, purpose=purpose, channel="staff_portal", language=language, store=gent
+        )
+    consent_withdraw(
+        subject_key=key,
+        purpose=Purpose.MARKETING_EMAIL,
+        channel="staff_portal",
+        language=language,
+        store=gent,
+    )
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, live_server, language=language)
+    cashier = User.objects.get(username="kassa.gent")
+    page.goto(
+        f"{live_server.url}/counter/GNT01/members/{member_ref(member, staff=cashier, store=gent)}/"
+    )
+
+    card = page.locator("section[aria-labelledby=consent-title]")
+    expect(card.locator("table.consent")).to_be_visible()
+    screenshot(f"consent-{language}")
+    widths = card.evaluate(
+        """card => {
+            const table = card.querySelector("table.consent");
+            const style = getComputedStyle(card);
+            const pad = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+            return {
+                table: table.getBoundingClientRect().width,
+                inner: card.clientWidth - pad,
+                scroll: card.scrollWidth,
+                client: card.clientWidth,
+            };
+        }"""
+    )
+    assert widths["table"] <= widths["inner"] + 0.5, widths
+    assert widths["scroll"] <= widths["client"], widths
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280

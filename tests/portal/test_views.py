@@ -381,6 +381,19 @@ def test_bad_amount_is_told_and_kept(counter, store, ref):
     assert "Traceback" not in _html(response)
 
 
+@pytest.mark.parametrize("amount", ["1e3", "inf", "1_000"])
+def test_an_amount_no_till_writes_is_refused(counter, store, ref, amount):
+    member = MemberFactory(home_store=store)
+
+    response = counter.post(
+        f"/counter/GNT01/members/{ref(member)}/earn/", {"amount": amount, "key": "k"}
+    )
+
+    assert response.status_code == 400
+    assert "Type the purchase amount in euros" in _html(response)
+    assert LedgerEntry.objects.count() == 0
+
+
 def test_redeem_a_reward_and_part_of_the_balance(counter, store, ref):
     member = MemberFactory(home_store=store, points_balance=0)
     reward = RewardFactory(name="Koffie", point_cost=50, stores=[store])

@@ -60,3 +60,11 @@ def test_processing_record_follows_the_code_and_settings(db, settings, monkeypat
     membership = record["activities"][codes.index("loyalty_membership")]
     assert membership["retention"].startswith("18 months")
     assert "email" in membership["stored_in"]["loyalty.Member"]
+
+
+def test_processing_record_in_the_dpo_s_language():
+    out = io.StringIO()
+    call_command("processing_record", "--format", "json", "--language", "fr", stdout=out)
+
+    titles = {a["code"]: a["title"] for a in json.loads(out.getvalue())["activities"]}
+    assert titles["eid_recognition"] == "Reconnaître un membre à sa carte eID"

@@ -32,6 +32,8 @@ def msgids() -> set[str]:
 
 
 MSGIDS = sorted(msgids())
+# Spelled the same in the language (field names of privacy's models in the admin).
+SAME = {"fr": {"action", "note", "notice", "version"}, "nl": {"status"}}
 
 
 def test_strings_were_found():
@@ -44,6 +46,6 @@ def test_translated(language, msgid):
     with translation.override(language):
         translated = translation.gettext(msgid)
 
-    assert translated != msgid
+    assert translated != msgid or msgid in SAME.get(language, set())
     placeholders = re.compile(r"%\(\w+\)s")
     assert sorted(placeholders.findall(translated)) == sorted(placeholders.findall(msgid))

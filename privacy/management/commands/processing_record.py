@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils import translation
 
 from privacy.selectors import processing_record
 
@@ -14,9 +16,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--format", choices=["text", "json"], default="text")
+        # The headings are English; the declarations' words follow --language.
+        parser.add_argument(
+            "--language", choices=[code for code, _name in settings.LANGUAGES], default="en"
+        )
 
     def handle(self, *args, **options):
-        record = processing_record()
+        with translation.override(options["language"]):
+            record = processing_record()
         if options["format"] == "json":
             self.stdout.write(json.dumps(record, indent=2, ensure_ascii=False))
             return

@@ -1,0 +1,113 @@
+"""Every office page in Dutch and French, in Chromium: no English words left on the screen.
+
+A word is suspect when it is a word of the project's English interface (its msgids), no
+translation uses it, and it shows on the page both in the English rendering and in the
+Dutch or French one: words from the data (store names, rewards, usernames) are the same in
+every rendering but are no interface words; an interface word the language uses too
+("minimum", "filter") is in its translations.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import polib
+import pytest
+from django.conf import settings
+from django.utils.translation import trans_real
+
+from privacy.models import PrivacyTicket
+from tests.dashboard.test_browser_dashboard import chain, login  # noqa: F401 (fixtures)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(settings.BASE_DIR)
+WORD = re.compile(r"[A-Za-z][a-z]{3,}")
+# Data, not interface: user names ("manager.gent"), e-mail addresses, codes with digits.
+DATA_TOKEN = re.compile(r"\S*[@0-9]\S*|\S+\.\w\S*")
+PAGES = [
+    "",
+    "privacy/",
+    "privacy/{open_ticket}/",
+    "privacy/{done_ticket}/",
+    "consent/",
+    "stores/",
+    "stores/GNT01/",
+    "rewards/",
+    "staff/",
+    "notices/",
+    "reads/",
+    "compliance/",
+]
+
+
+def _catalogs(language: str) -> list[polib.POFile]:
+    return [polib.pofile(str(p)) for p in ROOT.glob(f"*/**/{language}/LC_MESSAGES/django.po")]
+
+
+def _words(text: str) -> set[str]:
+    # "loyalty.eid_cards" is a raw key, not data: it stays a suspect (dots between words).
+    kept = " ".join(t for t in text.split() if not DATA_TOKEN.fullmatch(t) or "_" in t)
+    return {w.lower() for w in WORD.findall(kept.replace("_", " ").replace(".", " "))}
+
+
+def _english_words(language: str) -> set[str]:
+    """Words of the interface's English text, less the ones the language's translations use.
+
+    The translations are the catalog Django merges at run time (Django's own included: the
+    admin's Dutch "Filter" is Dutch).
+    """
+    english = set()
+    for po in _catalogs(language):
+        for e in po:
+            english |= _words(re.sub(r"%\(\w+\)s", " ", f"{e.msgid} {e.msgid_plural}"))
+    catalog = trans_real.translation(language)._catalog
+    translated = _words(" ".join(str(v) for v in dict(catalog.items()).values()))
+    return english - translated
+
+
+def _visible_text(page) -> str:
+    return page.locator("body").inner_text()
+
+
+@pytest.mark.parametrize("language", ["nl", "fr"])
+def test_no_english_on_the_office_pages(chain, live_server, page, screenshot, language):  # noqa: F811
+    open_ticket = PrivacyTicket.objects.filter(state="verified").first()
+    done_ticket = PrivacyTicket.objects.filter(state="completed").first()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    login(page, live_server)
+    # The chain's name ("Demo Chain") is data the pages show, as written.
+    english_words = _english_words(language) - _words(settings.CHAIN_NAME)
+
+    found = {}
+    for path in PAGES:
+        url = f"{live_server.url}/office/" + path.format(
+            open_ticket=open_ticket.pk, done_ticket=done_ticket.pk
+        )
+        page.context.add_cookies(
+            [{"name": "django_language", "value": "en", "url": live_server.url}]
+        )
+        page.goto(url)
+        in_english = _words(_visible_text(page))
+        page.context.add_cookies(
+            [{"name": "django_language", "value": language, "url": live_server.url}]
+        )
+        page.goto(url)
+        assert page.locator("html").get_attribute("lang") == language
+        shown = _words(_visible_text(page))
+        left = sorted(shown & in_english & english_words)
+        if left:
+            found[path or "figures"] = left
+            screenshot(f"{language}-{(path or 'figures').strip('/').replace('/', '-')}")
+
+    assert found == {}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr"])
+def test_the_check_sees_an_english_word(language):
+    english_words = _english_words(language)
+
+    assert {"redemptions", "approve", "erased"} <= english_words
+    assert "minimum" not in english_words  # a word Dutch and French use as well
+    assert _words("loyalty.eid_cards: 1 manager.gent ho@example.be GNT01") == {"loyalty", "cards"}
