@@ -56,3 +56,14 @@ def ratelimit_purge_many(values_by_subject: dict[str, Iterable[str]]) -> dict[st
     found = cache.get_many(every)
     cache.delete_many(every)
     return {subject: sum(k in found for k in ks) for subject, ks in keys.items()}
+
+
+def ratelimit_count_many(values_by_subject: dict[str, Iterable[str]]) -> dict[str, int]:
+    """How many counters each subject's identifiers hold, in one cache round trip."""
+    keys = {
+        subject: [_key("identifier", v) for v in values]
+        for subject, values in values_by_subject.items()
+    }
+    every = [k for ks in keys.values() for k in ks]
+    found = cache.get_many(every) if every else {}
+    return {subject: sum(k in found for k in ks) for subject, ks in keys.items()}

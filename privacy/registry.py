@@ -80,6 +80,8 @@ class Eraser:
     preview: Callable[[str], dict[str, int]] | None = None
     labels: tuple[tuple[str, str], ...] = ()  # (kind, what head office reads), translatable
     erase_many: Callable[[list[str]], dict[str, dict[str, int]]] | None = None
+    # `preview` for a batch (the re-scan after a batch erasure), counts per subject.
+    preview_many: Callable[[list[str]], dict[str, dict[str, int]]] | None = None
 
     def erase_batch(self, subject_keys: list[str]) -> dict[str, dict[str, int]]:
         """Erase these subjects together; return each one's counts (as `erase` gives them)."""
@@ -241,6 +243,7 @@ class PrivacyRegistry:
         preview: Callable[[str], dict[str, int]] | None = None,
         labels: dict[str, str] | None = None,
         erase_many: Callable[[list[str]], dict[str, dict[str, int]]] | None = None,
+        preview_many: Callable[[list[str]], dict[str, dict[str, int]]] | None = None,
     ) -> None:
         """Erase a subject's data (idempotent); lower `order` runs first.
 
@@ -260,6 +263,7 @@ class PrivacyRegistry:
                 preview,
                 tuple((labels or {}).items()),
                 erase_many,
+                preview_many,
             ),
         )
 

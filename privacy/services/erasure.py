@@ -11,6 +11,7 @@ other tickets last.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -35,7 +36,12 @@ from privacy.models import (
     TicketTransition,
 )
 from privacy.outbox import erasure_batch_put
-from privacy.ratelimit import ratelimit_count, ratelimit_purge, ratelimit_purge_many
+from privacy.ratelimit import (
+    ratelimit_count,
+    ratelimit_count_many,
+    ratelimit_purge,
+    ratelimit_purge_many,
+)
 from privacy.registry import registry
 from privacy.services.erasure_log import erasure_log_record, erasure_log_record_many
 from privacy.services.erasure_preview import erasure_rescan, erasure_rescan_many
@@ -150,22 +156,26 @@ def erasure_execute_batch(*, ticket_ids: Iterable[int]) -> list[PrivacyTicket]:
             t.token_hash = t.token_expires_at = None
             t.code_hash = t.code_expires_at = None
             t.steps_done = steps
-        PrivacyTicket.objects.bulk_update(
-            due,
-            [
-                "state",
-                "completed_at",
-                "subject_key",
-                "token_hash",
-                "token_expires_at",
-                "code_hash",
-                "code_expires_at",
-                "result_counts",
-                "steps_done",
-                "rescan_counts",
-            ],
-            batch_size=500,
-        )
+        # One UPDATE per distinct proof (members with the same history share one), not a
+        # CASE per row: what differs between the tickets of a batch is their counts only.
+        same: dict[str, list[int]] = {}
+        for t in due:
+            proof = json.dumps([t.result_counts, t.rescan_counts], sort_keys=True)
+            same.setdefault(proof, []).append(t.pk)
+        for proof, pks in same.items():
+            result_counts, rescan_counts = json.loads(proof)
+            PrivacyTicket.objects.filter(pk__in=pks).update(
+                state=TicketState.COMPLETED,
+                completed_at=now,
+                subject_key=None,
+                token_hash=None,
+                token_expires_at=None,
+                code_hash=None,
+                code_expires_at=None,
+                result_counts=result_counts,
+                rescan_counts=rescan_counts,
+                steps_done=steps,
+            )
         retention_progress_add(due)
     logger.info("privacy: %s erasure ticket(s) completed in one batch", len(due))
     return tickets
@@ -259,6 +269,14 @@ def _unlink_tickets_many(subject_keys: list[str]) -> dict[str, dict[str, int]]:
     }
 
 
+def _count_cached_many(subject_keys: list[str]) -> dict[str, dict[str, int]]:
+    subjects = registry.subjects_get(subject_keys)
+    found = ratelimit_count_many(
+        {key: subjects[key].identifiers if key in subjects else () for key in subject_keys}
+    )
+    return {key: {"rate_limit_counters": found[key]} for key in subject_keys}
+
+
 def _count_cached(subject_key: str) -> dict[str, int]:
     subject = registry.subject_get(subject_key)
     return {"rate_limit_counters": ratelimit_count(subject.identifiers if subject else ())}
@@ -269,6 +287,7 @@ registry.register_eraser(
     _erase_cached,
     order=10,
     preview=_count_cached,
+    preview_many=_count_cached_many,
     labels={"rate_limit_counters": _("request counters in the cache")},
     erase_many=_erase_cached_many,
 )

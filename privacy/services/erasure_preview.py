@@ -78,7 +78,9 @@ def erasure_rescan_many(*, subject_keys: list[str]) -> dict[str, dict[str, int]]
     try:
         with transaction.atomic():
             for eraser in registry.erasers_in_order():
-                if eraser.preview is not None:
+                if eraser.preview_many is not None:
+                    counts = eraser.preview_many(subject_keys)
+                elif eraser.preview is not None:
                     counts = {key: eraser.preview(key) for key in subject_keys}
                 else:
                     counts = eraser.erase_batch(subject_keys)
