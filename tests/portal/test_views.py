@@ -724,3 +724,10 @@ def test_other_stores_lines_show_date_store_and_points_only(
     assert "LIE01" in page and "Another store" in page
     read = MemberRead.objects.get()
     assert (read.kind, read.found_by, read.staff) == ("page", "number", cashier)
+
+
+def test_without_a_reader_the_cashier_is_told_who_registers_one(counter, store):
+    page = counter.get(f"/counter/{store.code}/eid/")
+
+    assert page.status_code == 200
+    assert "head office registers readers on the dashboard" in _html(page)
