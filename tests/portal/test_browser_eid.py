@@ -73,7 +73,11 @@ def test_scan_eid_after_consent_with_the_emulated_card(
     assert scan.state == ScanState.COMPLETED and scan.member == member and scan.member_created
     assert member.joined_via == JoinChannel.EID
     consent = ConsentRecord.objects.get(subject_key=scan.consent_subject)
-    assert (consent.language, consent.notice.version, consent.channel) == ("fr", 1, "counter_eid")
+    assert (consent.language, consent.notice.version, consent.channel) == (
+        "fr",
+        2,
+        "counter_eid",
+    )  # v2: the eID notice names what leaves the card
 
     page.get_by_role("link", name="Open the member's page").click()
     expect(page.get_by_role("heading", name="Alice Peeters")).to_be_visible()
