@@ -36,9 +36,12 @@ seed: migrate
 	$(PY) manage.py seed_demo
 	$(PY) manage.py dashboard_rebuild
 
+# Links in e-mails and on member cards lead to where this serves (unless head office set one).
+SITE_URL ?= http://$(HOST):$(PORT)
+
 run: seed
-	@echo "Serving on http://$(HOST):$(PORT)/  (API docs: /api/docs/, admin: /admin/)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "Serving on http://$(HOST):$(PORT)/  (customers; staff: /counter/ and /office/, admin: /admin/)"
+	SITE_URL=$(SITE_URL) $(PY) manage.py runserver $(HOST):$(PORT)
 
 # The production stack on this machine: PostgreSQL, Redis, gunicorn, Celery worker and beat,
 # production settings (docs/deploy.md). Ctrl-C stops it all.

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from core.api import error_body
 from core.health import healthz
+from membership import views as membership_views
 from portal.views import wallet
 
 
@@ -29,7 +30,10 @@ def favicon(request):
 
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),
+    # The customers' home, in the language their browser or cookie asks for. Staff sign in
+    # at /counter/ (the counter) and /office/ (head office).
+    path("", membership_views.home, name="customer-root"),
+    path("logo/<str:version>", membership_views.logo, name="chain-logo"),
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
@@ -48,9 +52,11 @@ urlpatterns += [
     path("wallet/<str:token>/google/", wallet.member_wallet_google, name="member-wallet-google"),
 ]
 
-# Public pages, under a language prefix: /nl/privacy/erasure/, /fr/..., /en/...
+# Public pages, under a language prefix: /nl/, /nl/privacy/erasure/, /de/membership/, ...
 urlpatterns += i18n_patterns(
+    path("", membership_views.home, name="customer-home"),
     path("privacy/", include("privacy.urls")),
+    path("membership/", include("membership.urls")),
     path("wallet/<str:token>/", wallet.member_wallet, name="member-wallet"),
 )
 

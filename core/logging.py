@@ -6,8 +6,12 @@ import logging
 import re
 
 # A confirmation link's path carries its token: Django's request log names the path of every
-# 4xx/5xx answer ("Bad Request: /nl/privacy/confirm/<token>/").
-_LINK_TOKEN = re.compile(r"(/privacy/confirm/)[^/\s'\"]+")
+# 4xx/5xx answer ("Bad Request: /nl/privacy/confirm/<token>/"). So do the links of "my
+# membership": sign-in, offers confirmed, unsubscribe.
+_LINK_TOKEN = re.compile(
+    r"(/privacy/confirm/|/membership/link/|/membership/offers/confirm/"
+    r"|/membership/offers/unsubscribe/)[^/\s'\"]+"
+)
 
 
 class RedactLinkTokens(logging.Filter):
@@ -15,7 +19,7 @@ class RedactLinkTokens(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "/privacy/confirm/" in message:
+        if "/privacy/confirm/" in message or "/membership/" in message:
             record.msg = _LINK_TOKEN.sub(r"\1[redacted]", message)
             record.args = ()
         return True

@@ -126,3 +126,38 @@ class NoStoreMiddleware:
         if not response.has_header("Cache-Control"):
             patch_cache_control(response, no_store=True)
         return response
+
+
+STAFF_PREFIXES = ("/counter/", "/office/", "/admin/", "/api/")
+
+
+class StaffLanguageMiddleware:
+    """Keep staff pages in the staff languages (nl, fr, en) when a customer language is chosen.
+
+    German is for customers: a cashier whose browser, or whose customer's language link, asks
+    for it gets the first staff language the browser accepts, else the default.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.utils import translation
+        from django.utils.translation.trans_real import parse_accept_lang_header
+
+        if (
+            request.path_info.startswith(STAFF_PREFIXES)
+            and translation.get_language() not in settings.STAFF_LANGUAGES
+        ):
+            accepted = parse_accept_lang_header(request.headers.get("Accept-Language", ""))
+            language = next(
+                (
+                    code.split("-")[0]
+                    for code, _q in accepted
+                    if code.split("-")[0] in settings.STAFF_LANGUAGES
+                ),
+                settings.LANGUAGE_CODE,
+            )
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        return self.get_response(request)

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from core.inputs import BIGINT_MAX, MAX_POINTS
 from privacy.models import ConsentAction, TicketState
 from privacy.registry import purpose_choices, ticket_kind_choices
-from stores.models import Language, Rounding, StaffRole, Store
+from stores.models import CustomerLanguage, Rounding, StaffRole, Store
 
 MAX_PERIOD_DAYS = 3 * 366
 DEFAULT_PERIOD_DAYS = 12 * 7
@@ -225,7 +225,27 @@ class StaffAssignForm(forms.Form):
 
 class NoticeForm(forms.Form):
     purpose = forms.ChoiceField(label=_("Purpose"), choices=purpose_choices)
-    language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
+    language = forms.ChoiceField(label=_("Language"), choices=CustomerLanguage.choices)
     text = forms.CharField(
         label=_("Notice text"), max_length=20_000, widget=forms.Textarea(attrs={"rows": 8})
     )
+
+
+class ChainForm(forms.Form):
+    """What customers see of the chain: name, logo, data-protection contact, site address."""
+
+    name = forms.CharField(label=_("Chain name"), max_length=100, required=False)
+    privacy_contact = forms.EmailField(
+        label=_("Data protection contact (e-mail)"), max_length=254, required=False
+    )
+    site_url = forms.URLField(
+        label=_("Public site address"),
+        max_length=200,
+        required=False,
+        assume_scheme="https",
+        help_text=_(
+            "Links in e-mails and on member cards lead here, e.g. https://loyalty.example.be"
+        ),
+    )
+    logo = forms.FileField(label=_("Logo (PNG, JPEG, GIF or WebP, 200 KB at most)"), required=False)
+    logo_remove = forms.BooleanField(label=_("Remove the logo"), required=False)

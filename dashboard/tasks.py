@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from dashboard import selectors, services
+from stores.selectors import chain_settings
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def tickets_deadline_mail() -> int:
     recipients = selectors.head_office_emails()
     if not tickets or not recipients:
         return 0
-    site = settings.PRIVACY_SITE_URL.rstrip("/")
+    site = chain_settings().site_url
     with translation.override(settings.LANGUAGE_CODE):
         lines = []
         for t in tickets:

@@ -35,6 +35,7 @@ urlpatterns = [
         views.staff_tokens_revoke,
         name="staff_tokens_revoke",
     ),
+    path("chain/", views.chain, name="chain"),
     path("notices/", views.notices, name="notices"),
     path("notices/notices.csv", views.notices_csv, name="notices_csv"),
     path("notices/<int:pk>/", views.notice, name="notice"),

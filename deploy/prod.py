@@ -214,7 +214,8 @@ def production_env(args: argparse.Namespace, database_url: str, redis_url: str) 
         )
         log(f"mail through {urlsplit(env['EMAIL_URL']).hostname} (set EMAIL_URL for another)")
     env.setdefault("ALLOWED_HOSTS", f"{args.host},127.0.0.1,localhost")
-    env.setdefault("PRIVACY_SITE_URL", site)
+    if not env.get("PRIVACY_SITE_URL"):
+        env.setdefault("SITE_URL", site)
     env.setdefault("CSRF_TRUSTED_ORIGINS", site)
     # No TLS in front of a single-machine run: do not redirect to https. Cookies stay Secure.
     env.setdefault("SECURE_SSL_REDIRECT", "false")

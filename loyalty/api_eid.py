@@ -25,7 +25,7 @@ from loyalty.purposes import Purpose
 from privacy.models import NoticeVersion
 from stores.access import Action, staff_access_for_request
 from stores.authentication import DeviceTokenAuthentication, IsReaderDevice
-from stores.models import Language, ReaderDevice
+from stores.models import CustomerLanguage, ReaderDevice
 
 
 class ScanOutputSerializer(serializers.ModelSerializer):
@@ -101,7 +101,7 @@ class EidScanArmApi(APIView):
     class InputSerializer(StrictInputMixin, serializers.Serializer):
         store = serializers.CharField(max_length=20)
         device = serializers.IntegerField(min_value=1)
-        notice_language = serializers.ChoiceField(choices=Language.choices)
+        notice_language = serializers.ChoiceField(choices=CustomerLanguage.choices)
         notice_version = serializers.IntegerField(
             min_value=1, required=False, help_text="The notice version shown (default: current)."
         )

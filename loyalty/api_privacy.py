@@ -32,7 +32,7 @@ from privacy.models import Channel as PrivacyChannel
 from privacy.models import PrivacyTicket, TicketKind, TicketState, Verification
 from privacy.registry import registry
 from stores.access import Action
-from stores.models import Language
+from stores.models import CustomerLanguage
 
 
 class ConsentOutputSerializer(serializers.Serializer):
@@ -108,7 +108,7 @@ class MemberConsentWithdrawApi(CounterPrivacyApi):
         store = StoreCodeField()
         purpose = serializers.ChoiceField(choices=COUNTER_WITHDRAWALS)
         channel = serializers.ChoiceField(choices=[*Channel.values, *PrivacyChannel.values])
-        language = serializers.ChoiceField(choices=Language.values, required=False)
+        language = serializers.ChoiceField(choices=CustomerLanguage.values, required=False)
 
     class OutputSerializer(serializers.Serializer):
         consent = ConsentOutputSerializer(many=True)

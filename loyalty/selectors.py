@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.conf import settings
 from django.db.models import F, Q, QuerySet, Sum
@@ -194,3 +194,40 @@ def reward_get(reward_id: int) -> Reward:
     if reward is None:
         raise RewardNotFound()
     return reward
+
+
+@dataclass(frozen=True)
+class PointsExpiring:
+    on: date
+    points: int
+
+
+def points_expiring(*, member: Member) -> list[PointsExpiring]:
+    """Return when the member's points expire and how many, soonest first.
+
+    The rule `points_expire` applies: credits expire LOYALTY_POINTS_EXPIRY_MONTHS after they
+    were earned, and debits (redemptions, expiries) use the oldest credits first.
+    """
+    from dateutil.relativedelta import relativedelta
+
+    rows = list(LedgerEntry.objects.filter(member=member).values_list("points", "created_at"))
+    credits = sorted((at, points) for points, at in rows if points > 0)
+    to_cover = -sum(points for points, _at in rows if points < 0)
+    months = relativedelta(months=settings.LOYALTY_POINTS_EXPIRY_MONTHS)
+    by_day: dict = {}
+    for at, points in credits:
+        used = min(points, to_cover)
+        to_cover -= used
+        if points - used > 0:
+            day = timezone.localdate(at + months)
+            by_day[day] = by_day.get(day, 0) + points - used
+    return [PointsExpiring(on=day, points=points) for day, points in sorted(by_day.items())]
+
+
+def member_history(*, member: Member, limit: int = 100) -> list[LedgerEntry]:
+    """Return the member's own points history, newest first (their page, not the counter's)."""
+    return list(
+        LedgerEntry.objects.filter(member=member)
+        .select_related("store", "reward")
+        .order_by("-created_at", "-pk")[:limit]
+    )

@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.inputs import BIGINT_MAX
-from stores.models import Language
+from stores.models import CustomerLanguage
 
 
 def _key() -> str:
@@ -95,7 +95,7 @@ class RedeemPointsForm(forms.Form):
 class ConsentForm(forms.Form):
     """What the customer saw and answered on the eID consent screen."""
 
-    language = forms.ChoiceField(choices=Language.choices)
+    language = forms.ChoiceField(choices=CustomerLanguage.choices)
     notice_version = forms.IntegerField(min_value=1, max_value=BIGINT_MAX)
     device = forms.IntegerField(min_value=1, max_value=BIGINT_MAX)
     anonymous = forms.BooleanField(required=False)
@@ -116,3 +116,10 @@ class ConfirmCodeForm(forms.Form):
             attrs={"autofocus": True, "autocomplete": "one-time-code", "inputmode": "numeric"}
         ),
     )
+
+
+class EmailAddForm(forms.Form):
+    """An e-mail address for a member who has none, and the language the customer read in."""
+
+    email = forms.EmailField(max_length=254)
+    language = forms.ChoiceField(choices=CustomerLanguage.choices)

@@ -35,6 +35,7 @@ urlpatterns = [
     path(member + "redeem/", views.member_redeem, name="member_redeem"),
     path(member + "eid/withdraw/", views.member_eid_withdraw, name="member_eid_withdraw"),
     path(member + "eid/link/", views.eid_link, name="eid_link"),
+    path(member + "email/", views.member_email_add, name="member_email_add"),
     path(member + "export/", views.member_export, name="member_export"),
     path(member + "erasure/", views.member_erasure, name="member_erasure"),
     path(member + "confirm/", views.member_request_confirm, name="member_request_confirm"),

@@ -69,6 +69,7 @@ registry.declare_traces(
     "auth.Group_permissions",
     "contenttypes.ContentType",
     "stores.Store",
+    "stores.ChainSettings",
     "stores.EarningRule",
     "stores.Campaign",
     "privacy.NoticeVersion",
@@ -92,7 +93,8 @@ registry.declare_traces(
     traces=Traces.STAFF,
     reason=(
         "staff accounts, their roles, sign-ins, API tokens (digests, expiring) and the readers "
-        "they registered; members never sign in, and the public pages keep no session"
+        "they registered; a customer's signed-in visit (an app's own pages) holds only their "
+        "subject's id, for minutes, and an erased subject's id finds nobody"
     ),
 )
 registry.declare_traces(

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
+import os
 import secrets
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -59,3 +64,27 @@ def identifier_normalise(value: str) -> str | None:
     if digits.isdigit() and digits.isascii() and 6 <= len(digits) <= 20:
         return digits
     return None
+
+
+_NONCE = 12
+
+
+def _seal_cipher() -> AESGCM:
+    key = hmac.new(settings.PRIVACY_HASH_KEY.encode(), b"seal\x00v1", hashlib.sha256).digest()
+    return AESGCM(key)
+
+
+def seal(text: str, *, domain: str) -> str:
+    """Return `text` encrypted and authenticated (AES-GCM under PRIVACY_HASH_KEY), for `domain`."""
+    nonce = os.urandom(_NONCE)
+    sealed = _seal_cipher().encrypt(nonce, text.encode(), domain.encode())
+    return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def unseal(token: str, *, domain: str) -> str | None:
+    """Return what `seal` sealed for `domain`, or None if it was altered or sealed otherwise."""
+    try:
+        raw = base64.urlsafe_b64decode(token.encode())
+        return _seal_cipher().decrypt(raw[:_NONCE], raw[_NONCE:], domain.encode()).decode()
+    except (InvalidTag, ValueError, binascii.Error, UnicodeError):
+        return None

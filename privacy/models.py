@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import NoticeImmutable
 from privacy.registry import channel_choices, purpose_choices, ticket_kind_choices
-from stores.models import Language, ReaderDevice, Store
+from stores.models import CustomerLanguage, ReaderDevice, Store
 
 
 class Channel(models.TextChoices):
@@ -36,7 +36,9 @@ class NoticeVersion(models.Model):
     """One published text of a privacy notice, for one purpose in one language. Immutable."""
 
     purpose = models.CharField(verbose_name=_("purpose"), max_length=32, choices=purpose_choices)
-    language = models.CharField(verbose_name=_("language"), max_length=2, choices=Language.choices)
+    language = models.CharField(
+        verbose_name=_("language"), max_length=2, choices=CustomerLanguage.choices
+    )
     version = models.PositiveIntegerField(
         verbose_name=_("version"),
     )
@@ -100,7 +102,9 @@ class ConsentRecord(models.Model):
     notice = models.ForeignKey(
         NoticeVersion, verbose_name=_("notice"), on_delete=models.PROTECT, related_name="+"
     )
-    language = models.CharField(verbose_name=_("language"), max_length=2, choices=Language.choices)
+    language = models.CharField(
+        verbose_name=_("language"), max_length=2, choices=CustomerLanguage.choices
+    )
     channel = models.CharField(verbose_name=_("channel"), max_length=16, choices=channel_choices)
     given_by = models.CharField(
         verbose_name=_("given by"),
@@ -200,6 +204,7 @@ class TicketSource(models.TextChoices):
     WITHDRAWAL = "withdrawal", _("Consent withdrawn")
     RETENTION = "retention", _("Retention period ended")
     RESTORE = "restore", _("Erasure re-applied after a restore")
+    SIGNED_IN = "signed_in", _("Asked online, signed in with a link sent to the address on file")
 
 
 class Verification(models.TextChoices):
@@ -229,7 +234,9 @@ class PrivacyTicket(models.Model):
     requester_digest = models.CharField(
         verbose_name=_("requester digest"), max_length=64, blank=True, db_index=True
     )
-    language = models.CharField(verbose_name=_("language"), max_length=2, choices=Language.choices)
+    language = models.CharField(
+        verbose_name=_("language"), max_length=2, choices=CustomerLanguage.choices
+    )
     store = models.ForeignKey(
         Store,
         verbose_name=_("store"),
@@ -385,7 +392,7 @@ class TicketTask(models.Model):
     A transactional outbox. The row commits with the change that asks for the work, so a broker
     outage, a crash between commit and queue or a killed worker cannot strand a ticket: the
     sweeper (`privacy.tasks.ticket_tasks_sweep`, every minute under beat) sends again every row
-    not done in time. Holds the task's name and ids only, never personal data.
+    not done in time. Holds the task's name and ids, and personal data only sealed (`sealed`).
     """
 
     task = models.CharField(verbose_name=_("task"), max_length=64)
@@ -402,6 +409,10 @@ class TicketTask(models.Model):
         default=list,
         help_text=_("The ticket id and an event name, or a subject key, no more."),
     )
+    # What work before any ticket needs that is personal (the address typed in a public form),
+    # sealed with AES-GCM (privacy.hashing.seal), read by the task from here, never sent
+    # through the broker; gone with the row once the task is done.
+    sealed = models.TextField(verbose_name=_("sealed payload"), blank=True)
     created_at = models.DateTimeField(
         verbose_name=_("created at"),
     )

@@ -6,13 +6,18 @@ once it commits. If the broker is down the row stays unsent and the caller's ans
 not sent yet or not done within its retry delay (a killed worker, a mail server that refused).
 The task deletes its row when it finishes. Tasks are idempotent, so a second run is harmless.
 
+Work that comes before any ticket (`task_put_sealed`: the public form's look-up, a sign-in
+link) goes the same way, its personal payload sealed in the row and never in the broker.
+
 Tasks are looked up by name in the Celery app, so the services never import `privacy.tasks`
 (which imports the services).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
 from datetime import datetime, timedelta
 
 from celery import current_app
@@ -23,6 +28,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
+from privacy.hashing import seal, unseal
 from privacy.models import PrivacyTicket, TicketKind, TicketState, TicketTask
 from privacy.registry import registry
 
@@ -67,6 +73,62 @@ def outbox_put(*, task: str, args: tuple) -> TicketTask:
     row_id = row.pk
     transaction.on_commit(lambda: ticket_task_send(row_id))
     return row
+
+
+_SEAL_DOMAIN = "outbox"
+
+
+def task_put_sealed(*, task: str, payload: dict) -> TicketTask:
+    """Record `task(outbox_id=...)` with a payload kept sealed in the row; send it on commit.
+
+    For work that must not happen in the request that asks for it (looking up who is behind an
+    address typed in a public form, so the answer takes the same time for anyone). The broker
+    message holds the row's id only; the task reads the payload with `task_payload`.
+    """
+    sealed = seal(json.dumps(payload, sort_keys=True), domain=_SEAL_DOMAIN)
+    row = TicketTask.objects.create(task=task, args=[], sealed=sealed, created_at=timezone.now())
+    row_id = row.pk
+    transaction.on_commit(lambda: _send_after_response(row_id))
+    return row
+
+
+# With tasks run in-process (no broker: a developer's machine, `make run`), a sealed task
+# would run inside the request and its look-up would show in the answer's time. It waits for
+# the end of the request instead: Django's request_finished, sent once the answer is written.
+_request = threading.local()
+
+
+def _send_after_response(row_id: int) -> None:
+    waiting = getattr(_request, "after_response", None)
+    if current_app.conf.task_always_eager and waiting is not None:
+        waiting.append(row_id)
+    else:
+        ticket_task_send(row_id)
+
+
+def request_started(**kwargs) -> None:
+    _request.after_response = []
+
+
+def request_finished(**kwargs) -> None:
+    waiting, _request.after_response = getattr(_request, "after_response", None), None
+    if not waiting:
+        return
+    for row_id in waiting:
+        try:
+            ticket_task_send(row_id)
+        except Exception:
+            # The answer is gone already; the row stays for the sweeper.
+            logger.exception("privacy outbox row %s: in-process task failed", row_id)
+
+
+def task_payload(outbox_id: int | None) -> dict | None:
+    """Return a sealed outbox row's payload, or None (done already, or not sealed by us)."""
+    row = TicketTask.objects.filter(pk=outbox_id).only("sealed").first() if outbox_id else None
+    if row is None or not row.sealed:
+        return None
+    opened = unseal(row.sealed, domain=_SEAL_DOMAIN)
+    return json.loads(opened) if opened else None
 
 
 def ticket_run_put(ticket: PrivacyTicket) -> TicketTask:

@@ -73,12 +73,14 @@ class ConsentReceipt:
 
 
 def _controller() -> tuple[str, str, str]:
-    """Return the controller's name, data-protection contact and public site address."""
-    return (
-        settings.CHAIN_NAME,
-        getattr(settings, "PRIVACY_CONTACT_EMAIL", "") or settings.DEFAULT_FROM_EMAIL,
-        settings.PRIVACY_SITE_URL.rstrip("/"),
-    )
+    """Return the controller's name, data-protection contact and public site address.
+
+    As head office set them in the dashboard (Chain), else from settings.
+    """
+    from stores.selectors import chain_settings
+
+    chain = chain_settings()
+    return chain.name, chain.privacy_contact, chain.site_url
 
 
 def _notice(purpose: ReceiptPurpose, language: str) -> NoticeVersion | None:

@@ -55,6 +55,17 @@ def withdrawal_run(ticket_id: int, outbox_id: int | None = None) -> str | None:
     return ticket.state if ticket else None
 
 
+@shared_task(name="privacy.tasks.public_request_take")
+def public_request_take(outbox_id: int | None = None) -> bool:
+    """Find who a public request is from and mail them its link (after the form answered)."""
+    payload = outbox.task_payload(outbox_id)
+    if payload is None:
+        return False
+    ticket = services.ticket_request_take(**payload)
+    ticket_task_done(outbox_id)
+    return ticket is not None
+
+
 @shared_task(name="privacy.tasks.ticket_link_send")
 def ticket_link_send(ticket_id: int, outbox_id: int | None = None) -> bool:
     """Mail a fresh confirmation link for an unverified ticket; return whether one went out."""

@@ -46,7 +46,9 @@ class SubjectRequestView(View):
         if not form.is_valid():
             return self._form(request, form, status=400)
         try:
-            services.ticket_request_public(
+            # The look-up and the mail happen in a task: the answer tells nothing, not even
+            # by the time it takes.
+            services.ticket_request_queue(
                 kind=self.kind,
                 identifier=form.cleaned_data["identifier"],
                 language=get_language(),

@@ -17,8 +17,19 @@ from knox.settings import CONSTANTS
 
 
 class Language(models.TextChoices):
+    """A store's language: the staff pages' languages."""
+
     NL = "nl", "Nederlands"
     FR = "fr", "Français"
+    EN = "en", "English"
+
+
+class CustomerLanguage(models.TextChoices):
+    """The customer's pages, notices and mails: also German, Belgium's third language."""
+
+    NL = "nl", "Nederlands"
+    FR = "fr", "Français"
+    DE = "de", "Deutsch"
     EN = "en", "English"
 
 
@@ -245,3 +256,34 @@ class StaffToken(AbstractAuthToken):
 
     def __str__(self) -> str:
         return f"{self.user} {self.device or 'token'} {self.created:%Y-%m-%d %H:%M}"
+
+
+class ChainSettings(models.Model):
+    """What customers see of the chain: its name, logo, data-protection contact, site address.
+
+    One row (pk 1), edited by head office in the dashboard; read through
+    `stores.selectors.chain_settings` (cached). Empty fields fall back to settings
+    (CHAIN_NAME, SITE_URL).
+    """
+
+    name = models.CharField(max_length=100, blank=True)
+    logo = models.BinaryField(blank=True, default=b"", editable=False)
+    logo_type = models.CharField(max_length=20, blank=True, help_text="image/png, image/jpeg...")
+    privacy_contact = models.CharField(
+        max_length=254,
+        blank=True,
+        help_text="The data-protection contact customers write to: an e-mail address.",
+    )
+    site_url = models.URLField(
+        max_length=200,
+        blank=True,
+        help_text="The public site's address, e.g. https://loyalty.example.be (no path).",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "chain settings"
+        verbose_name_plural = "chain settings"
+
+    def __str__(self) -> str:
+        return self.name or "chain settings"

@@ -5,7 +5,7 @@ Who may reach which store is `stores.access`'s to answer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -111,3 +111,72 @@ def staff_tokens_of(user: AbstractBaseUser) -> QuerySet[StaffToken]:
 def staff_tokens_expire() -> bool:
     """Return whether staff API tokens expire (STAFF_TOKEN_TTL_HOURS set): a compliance check."""
     return knox_settings.TOKEN_TTL is not None
+
+
+_CHAIN_KEY = "stores.chain.v1"
+_CHAIN_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class Chain:
+    """What customers see of the chain, with settings' defaults filled in."""
+
+    name: str
+    privacy_contact: str
+    site_url: str
+    logo_type: str = ""
+    # Changes whenever the logo does, so its URL can be cached for long.
+    logo_version: str = ""
+
+    @property
+    def has_logo(self) -> bool:
+        return bool(self.logo_type)
+
+
+def chain_settings() -> Chain:
+    """Return the chain's public identity (cached; `chain_settings_forget` drops it).
+
+    What head office left empty comes from settings, read each time (not cached).
+    """
+    from django.conf import settings
+
+    chain = cache_get(_CHAIN_KEY)
+    if chain is None:
+        chain = _chain_read()
+        cache_set(_CHAIN_KEY, chain, _CHAIN_SECONDS)
+    return replace(
+        chain,
+        name=chain.name or settings.CHAIN_NAME,
+        privacy_contact=chain.privacy_contact
+        or getattr(settings, "PRIVACY_CONTACT_EMAIL", "")
+        or settings.DEFAULT_FROM_EMAIL,
+        site_url=(chain.site_url or settings.SITE_URL).rstrip("/"),
+    )
+
+
+def _chain_read() -> Chain:
+    from stores.models import ChainSettings
+
+    row = ChainSettings.objects.defer("logo").filter(pk=1).first()
+    return Chain(
+        name=row.name if row else "",
+        privacy_contact=row.privacy_contact if row else "",
+        site_url=row.site_url if row else "",
+        logo_type=row.logo_type if row else "",
+        logo_version=f"{row.updated_at:%Y%m%d%H%M%S%f}" if row and row.logo_type else "",
+    )
+
+
+def chain_settings_forget() -> None:
+    """Drop the cached chain identity (after head office saves it)."""
+    cache_delete(_CHAIN_KEY)
+
+
+def chain_logo() -> tuple[bytes, str] | None:
+    """Return the chain's logo and its content type, or None."""
+    from stores.models import ChainSettings
+
+    row = ChainSettings.objects.filter(pk=1).only("logo", "logo_type").first()
+    if row is None or not row.logo_type:
+        return None
+    return bytes(row.logo), row.logo_type

@@ -15,6 +15,7 @@ from django.utils import timezone
 from core.errors import DeviceRevoked, DeviceUnknown, InvalidInput
 from stores.models import (
     Campaign,
+    ChainSettings,
     EarningRule,
     ReaderDevice,
     StaffAssignment,
@@ -192,3 +193,65 @@ def staff_tokens_purge() -> int:
     """Delete expired API tokens (they are refused already); return how many."""
     deleted, _ = StaffToken.objects.filter(expiry__lte=timezone.now()).delete()
     return deleted
+
+
+LOGO_MAX_BYTES = 200 * 1024
+# Raster images only, told by their first bytes: an SVG could carry script.
+LOGO_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def _logo_type(content: bytes) -> str:
+    if len(content) > LOGO_MAX_BYTES:
+        raise InvalidInput(details={"logo": ["The logo may be 200 KB at most."]})
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    for signature, mimetype in LOGO_SIGNATURES:
+        if content.startswith(signature):
+            return mimetype
+    raise InvalidInput(details={"logo": ["Upload a PNG, JPEG, GIF or WebP image."]})
+
+
+def _site_url_clean(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    value = (value or "").strip().rstrip("/")
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+        raise InvalidInput(
+            details={"site_url": ["Give the address as https://host (no path, no query)."]}
+        )
+    return value
+
+
+@transaction.atomic
+def chain_settings_save(
+    *,
+    name: str,
+    privacy_contact: str,
+    site_url: str,
+    logo: bytes | None = None,
+    logo_remove: bool = False,
+) -> ChainSettings:
+    """Save what customers see of the chain; a new logo replaces the old one."""
+    from stores.selectors import chain_settings_forget
+
+    row, _created = ChainSettings.objects.select_for_update().get_or_create(pk=1)
+    row.name = " ".join((name or "").split())[:100]
+    row.privacy_contact = (privacy_contact or "").strip()[:254]
+    row.site_url = _site_url_clean(site_url)
+    if logo:
+        row.logo_type = _logo_type(logo)
+        row.logo = logo
+    elif logo_remove:
+        row.logo, row.logo_type = b"", ""
+    row.save()
+    # Again once committed: a read between the save and the commit may have cached the old row.
+    transaction.on_commit(chain_settings_forget)
+    return row

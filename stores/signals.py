@@ -1,6 +1,7 @@
 """Extension points of the stores app: every receiver it connects, in one place.
 
-Cache invalidation: whatever writes an assignment, a store, a rule, a campaign or a user (a
+Cache invalidation: whatever writes an assignment, a store, a rule, a campaign, a user or the
+chain's settings (a
 service, the admin, a factory, a migration), the cached copy goes (stores.access,
 stores.selectors.earning_terms).
 
@@ -59,8 +60,14 @@ def _store_changed(sender, instance, **kwargs):
     store_forget(code=instance.code, store_id=instance.pk)
 
 
+def _chain_changed(sender, instance, **kwargs):
+    from stores.selectors import chain_settings_forget
+
+    chain_settings_forget()
+
+
 def connect() -> None:
-    from stores.models import Campaign, EarningRule, StaffAssignment, Store
+    from stores.models import Campaign, ChainSettings, EarningRule, StaffAssignment, Store
 
     for signal in (post_save, post_delete):
         signal.connect(_store_changed, sender=Store, weak=False)
@@ -68,6 +75,7 @@ def connect() -> None:
         signal.connect(_assignment_changed, sender=StaffAssignment, weak=False)
         signal.connect(_terms_changed, sender=EarningRule, weak=False)
         signal.connect(_terms_changed, sender=Campaign, weak=False)
+        signal.connect(_chain_changed, sender=ChainSettings, weak=False)
     post_save.connect(
         _revoke_tokens_on_credentials_change,
         sender=get_user_model(),

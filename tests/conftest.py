@@ -55,6 +55,19 @@ def _published_notices(request):
 
     request.getfixturevalue("_django_db_helper")
     importlib.import_module("privacy.migrations.0002_first_notices").publish(apps, None)
+    importlib.import_module("privacy.migrations.0016_german").publish(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _chain_settings_forgotten(request):
+    """Forget the cached chain identity after a database test: its row is rolled back."""
+    yield
+    if request.node.get_closest_marker("django_db") is not None or (
+        _DB_FIXTURES & set(request.fixturenames)
+    ):
+        from stores.selectors import chain_settings_forget
+
+        chain_settings_forget()
 
 
 @pytest.fixture

@@ -25,12 +25,24 @@ from django.utils.translation import trans_real
 polib = pytest.importorskip("polib", reason="needs polib (requirements-dev.txt)")
 
 ROOT = Path(settings.BASE_DIR)
-APPS = ("config", "core", "stores", "privacy", "loyalty", "portal", "dashboard", "templates")
-# What a customer reads: the public request pages and mails, and the counter screens they face.
+APPS = (
+    "config",
+    "core",
+    "stores",
+    "privacy",
+    "loyalty",
+    "portal",
+    "dashboard",
+    "membership",
+    "templates",
+)
+# What a customer reads: the public home, request pages and mails, "my membership", and the
+# counter screens they face.
 CUSTOMER = (
     "templates/base.html",
     "templates/privacy/",
     "privacy/forms.py",
+    "membership/",
     "portal/templates/portal/eid_consent.html",
     "portal/templates/portal/member_card.html",
 )
@@ -48,9 +60,11 @@ SAME = {
         "token",
         "Privacy",
         "ID",
+        "Logo",
     },
     "fr": {
         "Description",
+        "Logo",
         "Points",
         "points",
         "CSV",

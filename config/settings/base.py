@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "loyalty",
     "portal",
     "dashboard",
+    "membership",
 ]
 
 MIDDLEWARE = [
@@ -50,6 +51,7 @@ MIDDLEWARE = [
     "core.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "core.middleware.StaffLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -75,6 +77,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "stores.context_processors.chain",
             ],
         },
     },
@@ -177,7 +180,10 @@ AXES_LOCKOUT_CALLABLE = "core.security.lockout_response"
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 LANGUAGE_CODE = "nl"
-LANGUAGES = [("nl", "Nederlands"), ("fr", "Français"), ("en", "English")]
+# German for customers only (the public pages, "my membership", their mails); staff pages
+# stay in STAFF_LANGUAGES (core.middleware.StaffLanguageMiddleware).
+LANGUAGES = [("nl", "Nederlands"), ("fr", "Français"), ("de", "Deutsch"), ("en", "English")]
+STAFF_LANGUAGES = ["nl", "fr", "en"]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Brussels"
 USE_I18N = True
@@ -421,8 +427,14 @@ MEMBER_REFERENCE_SECONDS = env.int("MEMBER_REFERENCE_SECONDS", default=30 * 60)
 # long ago at most.
 EID_PRESENTED_SECONDS = env.int("EID_PRESENTED_SECONDS", default=5 * 60)
 MEMBER_READS_ALERT_PER_HOUR = env.int("MEMBER_READS_ALERT_PER_HOUR", default=120)
+# "My membership": how long a mailed sign-in link works, and a signed-in visit lasts.
+MEMBERSHIP_LINK_MINUTES = env.int("MEMBERSHIP_LINK_MINUTES", default=30)
+MEMBERSHIP_SESSION_MINUTES = env.int("MEMBERSHIP_SESSION_MINUTES", default=30)
 PRIVACY_CONFIRMATION_CODE_MINUTES = env.int("PRIVACY_CONFIRMATION_CODE_MINUTES", default=15)
-PRIVACY_SITE_URL = env("PRIVACY_SITE_URL", default="http://127.0.0.1:8000")
+# The public site's address for links in e-mails and on the member card, when head office has
+# not set one (dashboard: Chain). `make run` sets it from its HOST and PORT. PRIVACY_SITE_URL
+# is its former name.
+SITE_URL = env("SITE_URL", default="") or env("PRIVACY_SITE_URL", default="http://127.0.0.1:8000")
 
 # The server keeps a keyed hash of each eID token an agent sends, never the token itself, so
 # no value an agent sends (honest, old or tampered with) lands in the database verbatim.

@@ -6,6 +6,7 @@ from dashboard.views.compliance import compliance, dpia_download, processing_rec
 from dashboard.views.configuration import (
     campaign_create,
     campaign_end,
+    chain,
     device_register,
     device_revoke,
     devices_csv,
@@ -38,6 +39,7 @@ from dashboard.views.privacy_queue import (
 __all__ = [
     "campaign_create",
     "campaign_end",
+    "chain",
     "compliance",
     "consent",
     "consent_csv",

@@ -20,8 +20,8 @@ from loyalty.models import Reward
 from privacy import services as privacy_services
 from privacy.models import NoticeVersion
 from stores import services as store_services
-from stores.models import Campaign, ReaderDevice
-from stores.selectors import earning_rule_for_store
+from stores.models import Campaign, ChainSettings, ReaderDevice
+from stores.selectors import chain_settings, earning_rule_for_store
 
 STORE_HEADERS = (
     gettext_lazy("code"),
@@ -354,3 +354,41 @@ def notices_csv(request):
         (_("purpose"), _("language"), _("version"), _("published"), _("content hash")),
         rows,
     )
+
+
+def _chain_page(request, form=None, status=200):
+    row = ChainSettings.objects.defer("logo").filter(pk=1).first()
+    form = form or forms.ChainForm(
+        initial={
+            "name": row.name if row else "",
+            "privacy_contact": row.privacy_contact if row else "",
+            "site_url": row.site_url if row else "",
+        }
+    )
+    context = {"form": form, "shown": chain_settings(), "nav": "chain"}
+    return render(request, "dashboard/chain.html", context, status=status)
+
+
+@office_page(head_office=True)
+def chain(request):
+    """What customers see of the chain: name, logo, data-protection contact, site address."""
+    if request.method != "POST":
+        return _chain_page(request)
+    form = forms.ChainForm(request.POST, request.FILES)
+    if not form.is_valid():
+        form_errors(request, form)
+        return _chain_page(request, form, status=400)
+    upload = form.cleaned_data["logo"]
+    try:
+        store_services.chain_settings_save(
+            name=form.cleaned_data["name"],
+            privacy_contact=form.cleaned_data["privacy_contact"],
+            site_url=form.cleaned_data["site_url"],
+            logo=upload.read(store_services.LOGO_MAX_BYTES + 1) if upload else None,
+            logo_remove=form.cleaned_data["logo_remove"],
+        )
+    except ApplicationError as error:
+        fail(request, error)
+        return _chain_page(request, form, status=400)
+    messages.success(request, _("Saved. Customers see it at once."))
+    return redirect("dashboard:chain")

@@ -12,6 +12,7 @@ from loyalty.services.earn import points_earn
 from loyalty.services.ledger import MAX_POINTS_PER_ENTRY
 from loyalty.services.members import (
     member_eid_unlink,
+    member_email_add,
     member_enroll_anonymous_by_eid,
     member_enroll_by_eid,
     member_enroll_by_form,
@@ -34,6 +35,7 @@ from loyalty.services.rewards import reward_create, reward_set_active
 __all__ = [
     "MAX_POINTS_PER_ENTRY",
     "member_eid_unlink",
+    "member_email_add",
     "member_enroll_anonymous_by_eid",
     "member_enroll_by_eid",
     "member_enroll_by_form",

@@ -127,3 +127,37 @@ def member_eid_unlink(*, member: Member) -> bool:
     if deleted:
         Member.objects.filter(pk=member.pk).update(updated_at=timezone.now())
     return bool(deleted)
+
+
+@transaction.atomic
+def member_email_add(*, member: Member, email: str, store: Store, staff, language: str) -> Member:
+    """Give a member without one (an eID member) an e-mail address, with their consent recorded.
+
+    Optional: joining never asks for it. With it the member can sign in to "my membership"
+    and make privacy requests online. The consent is to the membership notice, which names the
+    e-mail address, recorded at the counter's store by the staff member.
+    """
+    from loyalty.privacy import member_subject_key
+    from loyalty.purposes import Channel, Purpose
+    from privacy.services import consent_give
+
+    if member.email:
+        raise InvalidInput(details={"email": ["This member already has an e-mail address."]})
+    email = email_normalize(email)
+    if Member.objects.annotate(email_ci=Lower("email")).filter(email_ci=email.lower()).exists():
+        raise MemberExists()
+    try:
+        with transaction.atomic():
+            Member.objects.filter(pk=member.pk).update(email=email, updated_at=timezone.now())
+    except IntegrityError as exc:  # the same address added at another counter meanwhile
+        raise MemberExists() from exc
+    consent_give(
+        subject_key=member_subject_key(member),
+        purpose=Purpose.LOYALTY_MEMBERSHIP.value,
+        channel=Channel.COUNTER_FORM.value,
+        language=language,
+        store=store,
+        staff=staff,
+    )
+    member.email = email
+    return member

@@ -23,7 +23,7 @@ from portal.views.common import counter_view, store_context
 from privacy import selectors as privacy_selectors
 from privacy.models import NoticeVersion
 from stores.access import Action, staff_access_for_request
-from stores.models import Language, Store
+from stores.models import CustomerLanguage, Store
 
 # A reader agent polls at least every 20 s; silence for longer means it is not running.
 READER_SILENT_SECONDS = 60
@@ -31,7 +31,7 @@ READER_SILENT_SECONDS = 60
 
 def _customer_language(request: HttpRequest, store: Store) -> str:
     language = request.GET.get("lang") or request.POST.get("language")
-    return language if language in Language.values else store.language
+    return language if language in CustomerLanguage.values else store.language
 
 
 def _consent_screen(
@@ -54,7 +54,7 @@ def _consent_screen(
         store,
         notice=notice,
         customer_language=language,
-        languages=Language.choices,
+        languages=CustomerLanguage.choices,
         readers=readers,
         link_member=link_member,
         link_ref=link_ref,

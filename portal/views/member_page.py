@@ -28,6 +28,7 @@ from portal.errors import error_message
 from portal.forms import (
     ConfirmCodeForm,
     EarnForm,
+    EmailAddForm,
     ExportForm,
     RedeemPointsForm,
     RedeemRewardForm,
@@ -41,7 +42,7 @@ from privacy.downloads import export_response
 from privacy.models import Channel, TicketKind, TicketState, Verification
 from privacy.registry import registry
 from stores.access import staff_access_for_request
-from stores.models import Store
+from stores.models import CustomerLanguage, Store
 
 
 def _member_page(
@@ -77,6 +78,7 @@ def _member_page(
         points_form=points_form,
         reward_key=RedeemRewardForm().fields["key"].initial(),
         export_form=ExportForm(),
+        customer_languages=CustomerLanguage.choices,
         error=forms.get("error", ""),
         erasure_open=privacy_selectors.ticket_open_find(
             kind=TicketKind.ERASURE, subject_key=subject_key
@@ -223,6 +225,37 @@ def member_eid_withdraw(request: HttpRequest, store: Store, member_ref: str) -> 
         store,
         found,
         _("eID consent withdrawn. The card is no longer linked; the member keeps their points."),
+    )
+
+
+@counter_view
+@require_POST
+def member_email_add(request: HttpRequest, store: Store, member_ref: str) -> HttpResponse:
+    """Add an e-mail address for a member who has none, with their consent (optional)."""
+    found, _ref = _member_loaded(request, store, member_ref)
+    form = EmailAddForm(request.POST)
+    if not form.is_valid():
+        return _member_page(
+            request, store, found, status=400, error=_("Enter a valid e-mail address.")
+        )
+    try:
+        services.member_email_add(
+            member=found,
+            email=form.cleaned_data["email"],
+            store=store,
+            staff=request.user,
+            language=form.cleaned_data["language"],
+        )
+    except ApplicationError as exc:
+        return _member_page(request, store, found, status=400, error=error_message(exc))
+    return _after_write(
+        request,
+        store,
+        found,
+        _(
+            "E-mail address added, with the customer's consent recorded: they can now use "
+            "“my membership” online."
+        ),
     )
 
 

@@ -8,7 +8,6 @@ reference of the visit. Without the chain's wallet settings there is nothing her
 from __future__ import annotations
 
 import segno
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,6 +26,7 @@ from loyalty.wallet import (
 from portal.views.common import counter_view
 from stores.access import staff_access_for_request
 from stores.models import Store
+from stores.selectors import chain_settings
 
 PKPASS = "application/vnd.apple.pkpass"
 
@@ -110,5 +110,5 @@ def counter_wallet_google(request: HttpRequest, store: Store, member_ref: str) -
 
 def wallet_qr_for_counter(request: HttpRequest, member: Member) -> str:
     """Return an inline SVG QR code of the member's own wallet page, for their phone."""
-    url = settings.PRIVACY_SITE_URL.rstrip("/") + wallet_page_url(member)
+    url = chain_settings().site_url + wallet_page_url(member)
     return segno.make(url, error="m").svg_inline(border=2, dark="#1d2430", omitsize=True)

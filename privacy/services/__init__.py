@@ -43,6 +43,8 @@ from privacy.services.tickets import (
     ticket_open_for_subject,
     ticket_reject,
     ticket_request_public,
+    ticket_request_queue,
+    ticket_request_take,
     ticket_verify,
     tickets_drop_unverified,
 )
@@ -84,6 +86,8 @@ __all__ = [
     "ticket_open_for_subject",
     "ticket_reject",
     "ticket_request_public",
+    "ticket_request_queue",
+    "ticket_request_take",
     "ticket_verify",
     "tickets_drop_unverified",
     "withdrawal_execute",

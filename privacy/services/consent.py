@@ -40,7 +40,7 @@ from privacy.models import (
 from privacy.registry import registry
 from privacy.selectors import consent_latest, notice_current
 from privacy.services.tickets import ticket_open_for_subject
-from stores.models import Language, ReaderDevice, Store
+from stores.models import CustomerLanguage, ReaderDevice, Store
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +68,8 @@ def _check_purpose(purpose: str) -> None:
 def _check_where(channel: str, language: str) -> None:
     if channel not in registry.channels:
         raise ChannelInvalid()
-    if language not in Language.values:
-        raise InvalidInput(details={"language": ["Choose nl, fr or en."]})
+    if language not in CustomerLanguage.values:
+        raise InvalidInput(details={"language": ["Choose nl, fr, de or en."]})
 
 
 def _check(purpose: str, channel: str, language: str) -> None:

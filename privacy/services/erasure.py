@@ -46,7 +46,7 @@ from privacy.registry import registry
 from privacy.services.erasure_log import erasure_log_record, erasure_log_record_many
 from privacy.services.erasure_preview import erasure_rescan, erasure_rescan_many
 from privacy.services.tickets import path_check, ticket_due_on, ticket_move
-from stores.models import Language
+from stores.models import CustomerLanguage
 
 logger = logging.getLogger(__name__)
 
@@ -367,7 +367,7 @@ def retention_open_tickets(
                     state=TicketState.SCHEDULED,
                     source=TicketSource.RETENTION,
                     subject_key=key,
-                    language=Language.NL,
+                    language=CustomerLanguage.NL,
                     received_at=now,
                     due_on=ticket_due_on(now),
                 )

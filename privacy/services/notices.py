@@ -10,7 +10,7 @@ from core.errors import InvalidInput, PurposeInvalid
 from privacy.chain import notice_content_hash
 from privacy.models import NoticeVersion
 from privacy.registry import registry
-from stores.models import Language
+from stores.models import CustomerLanguage
 
 NOTICE_MAX = 20_000
 
@@ -22,8 +22,8 @@ def notice_publish(*, purpose: str, language: str, text: str) -> NoticeVersion:
     """
     if purpose not in registry.purposes:
         raise PurposeInvalid()
-    if language not in Language.values:
-        raise InvalidInput(details={"language": ["Choose nl, fr or en."]})
+    if language not in CustomerLanguage.values:
+        raise InvalidInput(details={"language": ["Choose nl, fr, de or en."]})
     text = (text or "").strip()
     if not text or len(text) > NOTICE_MAX:
         raise InvalidInput(details={"text": ["Give the notice text (up to 20,000 characters)."]})

@@ -31,14 +31,15 @@ from privacy.models import (
     TicketKind,
     TicketSource,
     TicketState,
+    TicketTask,
     TicketTransition,
     Verification,
 )
-from privacy.outbox import ticket_run_put, ticket_task_put
+from privacy.outbox import task_put_sealed, ticket_run_put, ticket_task_put
 from privacy.ratelimit import ratelimit_hit
 from privacy.registry import Subject, registry
 from privacy.selectors import ticket_open_find
-from stores.models import Language, Store
+from stores.models import CustomerLanguage, Store
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ def _create(
                 requester_digest=(
                     requester_digest(subject.identifiers[0]) if subject.identifiers else ""
                 ),
-                language=language if language in Language.values else Language.NL,
+                language=language if language in CustomerLanguage.values else CustomerLanguage.NL,
                 store=store,
                 opened_by=_user(by),
                 received_at=now,
@@ -142,15 +143,11 @@ def _create(
     return ticket, True
 
 
-def ticket_request_public(
-    *, kind: str, identifier: str, language: str, client_ip: str
-) -> PrivacyTicket | None:
-    """Take an erasure, access or consent withdrawal request from the public form.
+def _public_request_admit(*, kind: str, identifier: str, client_ip: str) -> str:
+    """Check a public request and count it against the rate limits; return the identifier.
 
-    The caller answers the same whatever this returns: whether the person is a member is never
-    told. A member with an e-mail on file gets a single-use confirmation link there; anyone
-    else, nothing. Raises RateLimited, counted per client address and per identifier, before
-    any look-up, so the limit itself tells nothing either.
+    Raises RateLimited, counted per client address and per identifier, before any look-up,
+    so the limit itself tells nothing either.
     """
     if kind not in registry.ticket_kinds:
         raise InvalidInput()
@@ -166,6 +163,47 @@ def ticket_request_public(
     if not (ip_ok and ident_ok):
         logger.warning("privacy request refused: rate limit (%s)", "ip" if not ip_ok else "id")
         raise RateLimited()
+    return normalised
+
+
+def ticket_request_queue(*, kind: str, identifier: str, language: str, client_ip: str) -> None:
+    """Take a request from the public form without finding out who made it.
+
+    No look-up happens here: who is behind the identifier, and the mail to them, are a task's
+    work (`ticket_request_take`, through the outbox), so the form answers in the same time for
+    a member and a stranger. Raises RateLimited like `ticket_request_public`.
+    """
+    normalised = _public_request_admit(kind=kind, identifier=identifier, client_ip=client_ip)
+    with transaction.atomic():
+        task_put_sealed(
+            task="privacy.tasks.public_request_take",
+            payload={"kind": kind, "identifier": normalised, "language": language},
+        )
+
+
+def ticket_request_public(
+    *, kind: str, identifier: str, language: str, client_ip: str
+) -> PrivacyTicket | None:
+    """Take an erasure, access or consent withdrawal request from the public form, at once.
+
+    The public form itself uses `ticket_request_queue`, which does this in a task. The caller
+    answers the same whatever this returns: whether the person is a member is never told.
+    Raises RateLimited before any look-up.
+    """
+    normalised = _public_request_admit(kind=kind, identifier=identifier, client_ip=client_ip)
+    return ticket_request_take(kind=kind, identifier=normalised, language=language)
+
+
+def ticket_request_take(*, kind: str, identifier: str, language: str) -> PrivacyTicket | None:
+    """Open the ticket a public request asks for, if the identifier is someone's.
+
+    A member with an e-mail on file gets a single-use confirmation link there; anyone else,
+    nothing. Idempotent: a second run finds the open ticket and sends no second mail within
+    a minute.
+    """
+    normalised = identifier_normalise(identifier)
+    if kind not in registry.ticket_kinds or normalised is None:
+        raise InvalidInput()
     subject = registry.subject_find(normalised)
     if subject is None or not subject.email:
         logger.info("privacy request taken: %s (no action)", kind)
@@ -297,12 +335,14 @@ def ticket_open_for_subject(
     by: AbstractBaseUser | None = None,
     language: str | None = None,
     approve: bool | None = None,
+    verification: str = Verification.AUTOMATIC,
 ) -> PrivacyTicket:
-    """Open a ticket already verified: at the counter in person, on withdrawal, by retention.
+    """Open a ticket already verified: on withdrawal, by retention, by a signed-in subject.
 
     Returns the subject's open ticket of that kind instead when there is one. Schedules the
     work at once when `approve` is true (default: the deployment's auto-approve setting, and
-    always for access).
+    always for access). `verification` says how the subject was known to be who they are
+    (a sign-in by a link to their address: EMAIL_LINK).
     """
     if source == TicketSource.COUNTER:
         # Counter requests wait for the member's confirmation: privacy.services.counter.
@@ -322,7 +362,7 @@ def ticket_open_for_subject(
         ticket = _lock(ticket)
         if created:
             ticket_move(ticket, S.VERIFIED, by=by, note=source)
-            ticket.verification = Verification.AUTOMATIC
+            ticket.verification = verification
             ticket.save(update_fields=["verification"])
             if approve is None:
                 _after_verification(ticket, by=by)
@@ -426,6 +466,11 @@ def tickets_drop_unverified(*, now: datetime | None = None) -> int:
     ids = list(stale.values_list("pk", flat=True))
     _, per_model = PrivacyTicket.objects.filter(pk__in=ids).delete()
     count = per_model.get(PrivacyTicket._meta.label, 0)
+    # A sealed request no worker could finish in that time (a mail server down for days)
+    # goes too: the address typed is not kept waiting for ever.
+    TicketTask.objects.filter(ticket__isnull=True, created_at__lt=cutoff).exclude(
+        sealed=""
+    ).delete()
     if count:
         logger.info("privacy: dropped %s unverified request(s)", count)
     return count

@@ -6,6 +6,7 @@ without a label). Pages with a form are also checked showing their errors.
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -209,6 +210,7 @@ def test_every_dashboard_page(live_server, browser, chain, language):
         "/office/stores/GNT01/",
         "/office/rewards/",
         "/office/staff/",
+        "/office/chain/",
         "/office/notices/",
         f"/office/notices/{notice.pk}/",
         "/office/reads/",
@@ -234,15 +236,27 @@ def test_every_dashboard_page(live_server, browser, chain, language):
     manager.visit("/office/privacy/", "head office only")
 
     sweeps = [sweep, manager]
-    assert sum(s.pages for s in sweeps) == 17
+    assert sum(s.pages for s in sweeps) == 18
     assert not [p for s in sweeps for p in s.problems], report(sweeps)
+
+
+def _mail_with(text: str, timeout: float = 10.0):
+    """Wait for the mail holding `text`: the public forms mail after their answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [m for m in mail.outbox if text in m.body]
+        if found:
+            return found[-1]
+        time.sleep(0.05)
+    raise AssertionError(f"no mail with {text!r}")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_public_page(live_server, browser, chain, language, settings):
-    settings.PRIVACY_SITE_URL = live_server.url
+    settings.SITE_URL = live_server.url
     page = browser.new_context().new_page()
     sweep = Sweep(page, live_server.url, language)
+    sweep.visit(f"/{language}/", "home")
     for kind in ("erasure", "access", "eid"):
         sweep.visit(f"/{language}/privacy/{kind}/")
     page.locator("form button[type=submit]").click()
@@ -251,13 +265,45 @@ def test_every_public_page(live_server, browser, chain, language, settings):
     page.locator("form button[type=submit]").click()
     page.wait_for_url("**/sent/eid_withdrawal/")
     sweep.check("request sent")
-    [sent] = mail.outbox
-    link = LINK.search(sent.body).group(0)
+    link = LINK.search(_mail_with("/privacy/confirm/").body).group(0)
     page.goto(link)
     sweep.check("confirm")
     page.locator("main form button[type=submit]").click()
     sweep.check("confirmed")
     sweep.visit(f"/{language}/privacy/confirm/not-a-token/", "link invalid")
     sweep.visit(f"/{language}/wallet/{wallet_link_issue(chain['lotte'])}/", "the card in the phone")
-    assert sweep.pages == 9
+    assert sweep.pages == 10
+    assert not sweep.problems, report([sweep])
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_membership_page(live_server, browser, chain, language, settings):
+    settings.SITE_URL = live_server.url
+    page = browser.new_context().new_page()
+    sweep = Sweep(page, live_server.url, language)
+    sweep.visit(f"/{language}/membership/", "sign-in")
+    page.locator("form button[type=submit]").click()
+    sweep.check("sign-in without an address")
+    page.locator("input[name=email]").fill(chain["lotte"].email)
+    page.locator("form button[type=submit]").click()
+    page.wait_for_url("**/membership/sent/")
+    sweep.check("sign-in link sent")
+    link = re.search(r"https?://\S+/membership/link/\S+/", _mail_with("/membership/link/").body)
+    page.goto(link.group(0))
+    sweep.check("sign-in link")
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url("**/membership/me/")
+    sweep.check("my membership")
+    page.locator("form[action$='/me/offers/'] button[type=submit]").click()
+    sweep.check("offers asked")
+    confirm = re.search(
+        r"https?://\S+/membership/offers/confirm/\S+/", _mail_with("/offers/confirm/").body
+    )
+    page.goto(confirm.group(0))
+    sweep.check("offers confirm")
+    page.locator("main form button[type=submit]").click()
+    sweep.check("offers confirmed")
+    sweep.visit(f"/{language}/membership/me/erasure/", "erasure")
+    sweep.visit(f"/{language}/membership/link/not-a-token/", "link invalid")
+    assert sweep.pages == 10
     assert not sweep.problems, report([sweep])

@@ -35,7 +35,7 @@ def log_in(page: Page, live_server, *, language: str = "en") -> None:
     page.context.add_cookies(
         [{"name": "django_language", "value": language, "url": live_server.url}]
     )
-    page.goto(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/counter/")
     expect(page.locator("#id_username")).to_be_focused()
     page.keyboard.type("kassa.gent")
     page.keyboard.press("Tab")

@@ -42,8 +42,9 @@ def test_pages_need_login(client, store):
     assert response["Location"].startswith("/counter/login/?next=")
 
 
-def test_root_goes_to_the_counter(client):
-    assert client.get("/")["Location"] == "/counter/"
+def test_root_is_the_customers_page_and_the_counter_has_its_own(client):
+    assert client.get("/").status_code == 200
+    assert client.get("/counter/")["Location"].startswith("/counter/login/")
 
 
 def test_login_then_straight_to_the_only_store(client, cashier):
@@ -551,6 +552,18 @@ def test_member_card_has_a_qr_code_of_the_number(counter, store, ref):
     assert "<svg" in page and member.number in page
     assert "data-print" in page and "/static/portal/print.js" in page
     assert "onclick" not in page  # no inline script: the CSP forbids it
+
+
+def test_member_card_leads_to_the_chain_s_site(counter, store, ref, settings):
+    from stores.services import chain_settings_save
+
+    settings.SITE_URL = "http://127.0.0.1:8123"
+    chain_settings_save(name="Winkels Peeters", privacy_contact="", site_url="")
+    member = MemberFactory(home_store=store)
+
+    page = _html(counter.get(f"/counter/GNT01/members/{ref(member)}/card/"))
+
+    assert "Winkels Peeters" in page and "http://127.0.0.1:8123/" in page
 
 
 # eID: consent first, then the read

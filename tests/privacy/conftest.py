@@ -15,7 +15,7 @@ from privacy import services
 from privacy.models import TicketKind
 from tests.factories import EidCardFactory, MemberFactory, StoreFactory
 
-LINK = re.compile(r"https?://\S+/(nl|fr|en)/privacy/confirm/([A-Za-z0-9_-]+)/")
+LINK = re.compile(r"https?://\S+/(nl|fr|de|en)/privacy/confirm/([A-Za-z0-9_-]+)/")
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ def test_a_customer_asks_for_erasure_and_confirms_by_the_link(
     live_server, page, screenshot, member, settings
 ):
     # given: a member with purchases, and a chain that schedules verified erasures at once
-    settings.PRIVACY_SITE_URL = live_server.url
+    settings.SITE_URL = live_server.url
     settings.PRIVACY_ERASURE_AUTO_APPROVE = True
     sales_before = LedgerEntry.objects.count()
 
@@ -31,7 +31,7 @@ def test_a_customer_asks_for_erasure_and_confirms_by_the_link(
     # then: the mail to the address on file carries a link that confirms, once
     assert [m.to for m in mail.outbox] == [[member.email]]
     link = LINK.search(mail.outbox[0].body).group(0)
-    page.goto(link.replace(settings.PRIVACY_SITE_URL, live_server.url))
+    page.goto(link.replace(settings.SITE_URL, live_server.url))
     page.get_by_role("button").click()
     screenshot("confirmed")
     assert page.locator("main").inner_text()
@@ -41,7 +41,7 @@ def test_a_customer_asks_for_erasure_and_confirms_by_the_link(
     assert not Member.objects.filter(pk=member.pk).exists()
     assert LedgerEntry.objects.count() == sales_before  # sales stay, without the person
 
-    page.goto(link.replace(settings.PRIVACY_SITE_URL, live_server.url))
+    page.goto(link.replace(settings.SITE_URL, live_server.url))
     assert page.locator("main").inner_text()
     screenshot("link-used")
 
@@ -50,7 +50,7 @@ def test_a_customer_stops_eid_recognition_online_and_keeps_their_points(
     live_server, page, screenshot, member, settings
 ):
     # given: a member with an eID link and points, on the erasure form in Dutch
-    settings.PRIVACY_SITE_URL = live_server.url
+    settings.SITE_URL = live_server.url
     balance, number = member.points_balance, member.number
     page.goto(f"{live_server.url}/nl/privacy/erasure/")
 
@@ -71,7 +71,7 @@ def test_a_customer_stops_eid_recognition_online_and_keeps_their_points(
     # then: the link in the mail confirms, and the card is no longer recognised
     [link_mail] = mail.outbox
     link = LINK.search(link_mail.body).group(0)
-    page.goto(link.replace(settings.PRIVACY_SITE_URL, live_server.url))
+    page.goto(link.replace(settings.SITE_URL, live_server.url))
     assert "U behoudt uw lidmaatschap" in page.locator("main").inner_text()
     page.get_by_role("button").click()
     page.wait_for_load_state()

@@ -109,7 +109,7 @@ def test_consent_for_one_purpose_is_not_consent_for_another(db):
     [
         ({"purpose": "spying"}, PurposeInvalid),
         ({"channel": "carrier pigeon"}, ChannelInvalid),
-        ({"language": "de"}, InvalidInput),
+        ({"language": "lb"}, InvalidInput),
         ({"subject_key": "no-prefix"}, InvalidInput),
         ({"subject_key": "x:" + "9" * 100}, InvalidInput),
     ],

@@ -1,4 +1,7 @@
-"""Every string the privacy pages and mails show is translated into Dutch and French."""
+"""Every string the customers' pages and mails show is translated into Dutch, French and German.
+
+The privacy pages and mails, the public home and "my membership" (membership/).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,17 @@ from django.utils import translation
 from django.utils.translation.template import templatize
 
 ROOT = Path(settings.BASE_DIR)
-TEMPLATES = [ROOT / "templates/base.html", *sorted((ROOT / "templates/privacy").rglob("*.*"))]
-PYTHON = [ROOT / "privacy/models.py", ROOT / "privacy/forms.py", ROOT / "loyalty/purposes.py"]
+TEMPLATES = [
+    ROOT / "templates/base.html",
+    *sorted((ROOT / "templates/privacy").rglob("*.*")),
+    *sorted((ROOT / "membership/templates").rglob("*.*")),
+]
+PYTHON = [
+    ROOT / "privacy/models.py",
+    ROOT / "privacy/forms.py",
+    ROOT / "loyalty/purposes.py",
+    *sorted((ROOT / "membership").glob("*.py")),
+]
 CALL = re.compile(r" gettext\(([ur]?(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"))\) ", re.S)
 
 
@@ -40,7 +52,7 @@ def test_strings_were_found():
     assert len(MSGIDS) > 40
 
 
-@pytest.mark.parametrize("language", ["nl", "fr"])
+@pytest.mark.parametrize("language", ["nl", "fr", "de"])
 @pytest.mark.parametrize("msgid", MSGIDS)
 def test_translated(language, msgid):
     with translation.override(language):

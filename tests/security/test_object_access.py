@@ -449,6 +449,11 @@ PAGE_CASES = {
     "portal:member": ("get", {"store_code": "b.store", "member_ref": "b.member"}, REFUSED),
     "portal:member_earn": ("post", {"store_code": "b.store", "member_ref": "b.member"}, REFUSED),
     "portal:member_redeem": ("post", {"store_code": "b.store", "member_ref": "b.member"}, REFUSED),
+    "portal:member_email_add": (
+        "post",
+        {"store_code": "b.store", "member_ref": "b.member"},
+        REFUSED,
+    ),
     "portal:member_eid_withdraw": (
         "post",
         {"store_code": "b.store", "member_ref": "b.member"},
@@ -509,6 +514,7 @@ _DASHBOARD_POST = {
     "staff_tokens_revoke",
     "reward_active",
     "consent_verify",
+    "chain",
 }
 DASHBOARD_PAGES = {
     "figures",
@@ -535,6 +541,7 @@ DASHBOARD_PAGES = {
     "staff",
     "staff_csv",
     "staff_tokens_revoke",
+    "chain",
     "notices",
     "notices_csv",
     "notice",

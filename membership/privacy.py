@@ -1,0 +1,67 @@
+"""Membership's part in the privacy rules: its sign-in records and opt-ins go with the member.
+
+Registered from `MembershipConfig.ready()`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loyalty.privacy import member_from_subject_key
+from membership.models import MarketingOptIn, SignInLink
+from privacy.registry import ProcessingDeclaration, registry
+
+
+def erase_member_pages(subject_key: str) -> dict[str, int]:
+    """Delete the member's sign-in links and opt-in requests. Idempotent."""
+    member = member_from_subject_key(subject_key)
+    if member is None:
+        return {"sign_in_links": 0, "marketing_opt_ins": 0}
+    links, _ = SignInLink.objects.filter(member=member).delete()
+    opt_ins, _ = MarketingOptIn.objects.filter(member=member).delete()
+    return {"sign_in_links": links, "marketing_opt_ins": opt_ins}
+
+
+def export_member_pages(subject_key: str) -> dict[str, list[dict[str, Any]]]:
+    """Return when the member asked for sign-in links and used them (their own access)."""
+    member = member_from_subject_key(subject_key)
+    if member is None:
+        return {}
+    links = SignInLink.objects.filter(member=member).order_by("created_at", "pk")
+    return {
+        "sign_ins": [
+            {
+                "link_sent_at": link.created_at.isoformat(),
+                "signed_in_at": link.used_at.isoformat() if link.used_at else None,
+            }
+            for link in links
+        ]
+    }
+
+
+DECLARATION = ProcessingDeclaration(
+    code="member_self_service",
+    title="My membership online: signing in by a link sent to the member's e-mail address",
+    legal_basis="the membership agreement (GDPR Art. 6(1)(b)); security (Art. 32)",
+    data_categories=(
+        "when a sign-in link was sent and used (the link itself only as a hash)",
+        "requests for offers by e-mail waiting for confirmation",
+    ),
+    recipients=("outgoing e-mail provider (EMAIL_URL)",),
+    retention="as long as the member exists; erased with the member",
+    app="membership",
+    stored_in=("membership.SignInLink", "membership.MarketingOptIn"),
+)
+
+
+def register() -> None:
+    """Plug membership into privacy's registry (called once, from MembershipConfig.ready)."""
+    # Before loyalty's eraser, which deletes the member these rows belong to.
+    registry.register_eraser(
+        "membership",
+        erase_member_pages,
+        order=40,
+        covers=("membership.SignInLink", "membership.MarketingOptIn"),
+    )
+    registry.register_exporter("membership", export_member_pages)
+    registry.declare(DECLARATION)
