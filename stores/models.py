@@ -266,24 +266,28 @@ class ChainSettings(models.Model):
     (CHAIN_NAME, SITE_URL).
     """
 
-    name = models.CharField(max_length=100, blank=True)
-    logo = models.BinaryField(blank=True, default=b"", editable=False)
-    logo_type = models.CharField(max_length=20, blank=True, help_text="image/png, image/jpeg...")
+    name = models.CharField(verbose_name=_("chain name"), max_length=100, blank=True)
+    logo = models.BinaryField(verbose_name=_("logo image"), blank=True, default=b"", editable=False)
+    logo_type = models.CharField(
+        verbose_name=_("logo type"), max_length=20, blank=True, help_text="image/png, image/jpeg..."
+    )
     privacy_contact = models.CharField(
+        verbose_name=_("data protection contact"),
         max_length=254,
         blank=True,
         help_text="The data-protection contact customers write to: an e-mail address.",
     )
     site_url = models.URLField(
+        verbose_name=_("public site address"),
         max_length=200,
         blank=True,
         help_text="The public site's address, e.g. https://loyalty.example.be (no path).",
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
 
     class Meta:
-        verbose_name = "chain settings"
-        verbose_name_plural = "chain settings"
+        verbose_name = _("chain settings")
+        verbose_name_plural = _("chain settings")
 
     def __str__(self) -> str:
         return self.name or "chain settings"
