@@ -92,8 +92,10 @@ class MemberNotFound(NotFound):
 
 
 class MemberReferenceInvalid(ApplicationError):
+    # 404: the path (or `link_member`) names no member this caller may reach here; a 400 would
+    # say the request was malformed, which a well-formed reference of another counter is not.
     code = "member_reference_invalid"
-    status = 400
+    status = 404
     message = _("This member reference is not valid here: look the member up again.")
 
 

@@ -18,9 +18,10 @@ BIGINT_MAX = 9_223_372_036_854_775_807
 # The most points one price, cost or ledger entry may carry (loyalty's MAX_POINTS_PER_ENTRY).
 MAX_POINTS = 10_000_000
 # Unicode categories refused in names and free text: controls (NUL, ESC...), format characters
-# (zero-width joiners, right-to-left overrides), surrogates, private use, unassigned, and the
-# line and paragraph separators.
-FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# (zero-width joiners, right-to-left overrides), surrogates, and the line and paragraph
+# separators. Private-use and unassigned code points are not refused: they are not invisible
+# controls, and a character assigned by a later Unicode version must not start failing.
+FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 # A spreadsheet runs a cell that starts with one of these as a formula.
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -68,9 +69,57 @@ def ascii_digits(value: str) -> bool:
     return bool(value) and value.isascii() and value.isdigit()
 
 
+def _forbidden(ch: str) -> bool:
+    # In the Basic Multilingual Plane: the controls and invisible formatting that matter (NUL,
+    # ESC, zero-width joiners, bidi overrides, soft hyphen) are all there; the few format
+    # characters beyond it (tags of emoji flags, musical and hieroglyph layout) are not refused,
+    # so that a schema pattern can say exactly what is (regex engines differ on astral ranges).
+    return ch <= "\uffff" and unicodedata.category(ch) in FORBIDDEN_CATEGORIES
+
+
 def text_forbidden(value: str) -> bool:
     """Return whether the text holds a control, format or other invisible character."""
-    return any(unicodedata.category(ch) in FORBIDDEN_CATEGORIES for ch in value)
+    return any(_forbidden(ch) for ch in value)
+
+
+def _forbidden_ranges(*, whitespace: bool) -> list[tuple[int, int]]:
+    # Surrogates are left out: no UTF-8 text holds one, and regex engines built on Unicode
+    # scalar values (the schema validators') refuse a pattern that names them.
+    ranges: list[tuple[int, int]] = []
+    for point in range(0x10000):
+        ch = chr(point)
+        if unicodedata.category(ch) == "Cs" or (whitespace and ch.isspace()):
+            continue
+        if _forbidden(ch):
+            if ranges and ranges[-1][1] == point - 1:
+                ranges[-1] = (ranges[-1][0], point)
+            else:
+                ranges.append((point, point))
+    return ranges
+
+
+def _escape(point: int) -> str:
+    # BMP code points as \uXXXX (read alike by Python's and ECMAScript's regexes); the few
+    # astral ones literally.
+    return f"\\u{point:04x}" if point <= 0xFFFF else chr(point)
+
+
+def _class_of(ranges: list[tuple[int, int]]) -> str:
+    return "".join(_escape(a) if a == b else f"{_escape(a)}-{_escape(b)}" for a, b in ranges)
+
+
+# The characters `text_unsafe` refuses, as the inside of a regex character class.
+FORBIDDEN_CLASS = _class_of(_forbidden_ranges(whitespace=True))
+# JSON Schema patterns of the text API inputs take (core.api): no character `text_unsafe`
+# refuses (whitespace apart, which names collapse to one space); VISIBLE_TEXT_PATTERN for a
+# field that may not be blank (DRF trims it first) needs a character other than whitespace.
+TEXT_PATTERN = f"^[^{FORBIDDEN_CLASS}]*$"
+VISIBLE_TEXT_PATTERN = rf"^\s*[^\s{FORBIDDEN_CLASS}][^{FORBIDDEN_CLASS}]*$"
+
+
+def text_unsafe(value: str) -> bool:
+    """Return whether API input text holds a forbidden character other than whitespace."""
+    return any(_forbidden(ch) and not ch.isspace() for ch in value)
 
 
 def text_clean(value: str) -> str | None:

@@ -6,7 +6,9 @@ personal data never cached.
 - A body larger than DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 (`request_too_large`) before any
   view reads it, also on endpoints anyone may call (the token login).
 - A database or cache (Redis) that does not answer is a 503 (`service_unavailable`) with a
-  Retry-After header, in the API's one error format under /api/, a short page elsewhere.
+  Retry-After header, in the API's one error format under /api/, a short HTML page
+  elsewhere (templates/error.html, rendered without the request: nothing in it reads the
+  database).
 - Every answer without its own cache rule gets `Cache-Control: no-store`: nearly every page
   and API answer holds personal data (members, staff, tickets), and static files are served
   before this middleware by whitenoise, with their own long cache.
@@ -20,6 +22,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
 
@@ -35,6 +38,11 @@ PAGE_MESSAGES = {
     413: _("The request is too large."),
     503: _("The service is briefly unavailable; please try again in a few seconds."),
 }
+PAGE_TITLES = {
+    400: _("Bad request"),
+    413: _("Request too large"),
+    503: _("Service unavailable"),
+}
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -42,15 +50,17 @@ def _is_api(request: HttpRequest) -> bool:
 
 
 def error_response(request: HttpRequest, code: str, message: str, status: int) -> HttpResponse:
-    """Answer an error in the API's format under /api/, as a short plain page elsewhere."""
+    """Answer an error in the API's format under /api/, as a short HTML page elsewhere."""
     if _is_api(request):
         response = JsonResponse(error_body(code, message), status=status)
     else:
-        response = HttpResponse(
-            str(PAGE_MESSAGES.get(status, message)),
-            status=status,
-            content_type="text/plain; charset=utf-8",
+        # A page of its own, rendered without the request: no context processor, session or
+        # user may touch the database that just failed.
+        page = render_to_string(
+            "error.html",
+            {"title": PAGE_TITLES.get(status, ""), "message": PAGE_MESSAGES.get(status, message)},
         )
+        response = HttpResponse(page, status=status)
     if status == 503:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     patch_cache_control(response, no_store=True)

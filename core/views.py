@@ -1,4 +1,4 @@
-"""Error pages: JSON under /api/, a plain page elsewhere, never a stack trace."""
+"""Error pages: JSON under /api/, a short HTML page elsewhere, never a stack trace."""
 
 import sys
 

@@ -7,25 +7,32 @@ reached only through what the customer presents, then by the reference the looku
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from core.api import StrictInputMixin
+from core.api import PATH_PARAMETER_SCHEMAS, STORE_CODE_SCHEMA, StrictInputMixin
 from core.parsing import LimitOffsetPagination
 from loyalty import selectors, services
 from loyalty.contact import email_masked, phone_masked
 from loyalty.models import JoinChannel, Member, MemberStatus, ReadKind, Reward
+from loyalty.selectors import NAME_SEARCH_PATTERN
 from stores.access import Action, StaffAccess, staff_access_for_request
 from stores.models import Store
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {"type": "string", "pattern": "^[!-~]{1,100}$"},
     OpenApiParameter.HEADER,
     required=False,
     description="A retry with the same key returns the first answer and writes nothing new.",
@@ -33,7 +40,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 
 MEMBER_REF = OpenApiParameter(
     "member_ref",
-    str,
+    PATH_PARAMETER_SCHEMAS["member_ref"],
     OpenApiParameter.PATH,
     description=(
         "The member reference a lookup (or an eID scan, or joining) handed out: opaque, valid "
@@ -43,11 +50,11 @@ MEMBER_REF = OpenApiParameter(
 )
 
 REFERENCE_ERRORS = {
-    400: OpenApiResponse(
-        description="`member_reference_invalid`, `member_reference_expired`, `invalid_input`"
-    ),
+    400: OpenApiResponse(description="`member_reference_expired`, `invalid_input`"),
     403: OpenApiResponse(description="`store_forbidden`"),
-    404: OpenApiResponse(description="`member_not_found`, `store_not_found`"),
+    404: OpenApiResponse(
+        description="`member_reference_invalid`, `member_not_found`, `store_not_found`"
+    ),
 }
 
 
@@ -195,9 +202,90 @@ def ledger_line_output(entry, *, access: StaffAccess) -> dict:
     }
 
 
+@extend_schema_field(STORE_CODE_SCHEMA)
 class StoreCodeField(serializers.CharField):
     def __init__(self, **kwargs):
         super().__init__(max_length=20, **kwargs)
+
+
+@extend_schema_field(
+    {
+        "anyOf": [
+            {"type": "string", "format": "member-number", "pattern": "^[0-9]{12}$"},
+            {"type": "string", "format": "email", "maxLength": 254},
+            {"type": "string", "format": "phone", "maxLength": 32},
+        ],
+        "description": "A member number (12 digits, the last a check digit), an exact e-mail "
+        "address or a phone number.",
+    }
+)
+class LookupQueryField(serializers.CharField):
+    pass
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": NAME_SEARCH_PATTERN.format(minimum=2),
+        "maxLength": 110,
+        "description": "The whole surname: at least two letters, no digits.",
+    }
+)
+class SearchSurnameField(serializers.CharField):
+    pass
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": NAME_SEARCH_PATTERN.format(minimum=1),
+        "maxLength": 95,
+        "description": "The first letters of the given name, no digits.",
+    }
+)
+class SearchGivenNameStartField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "format": "email", "maxLength": 254})
+class ContactEmailField(serializers.CharField):
+    pass
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "phone",
+        "maxLength": 32,
+        "description": "A phone number that can be dialled; Belgian unless it starts with +.",
+    }
+)
+class ContactPhoneField(serializers.CharField):
+    pass
+
+
+def _amount_pattern(maximum: int) -> str:
+    """Return the pattern of amounts in euros above 0 and up to `maximum`, at most cents."""
+    digits = len(str(maximum))
+    below = rf"0[.,](?:0[1-9]|[1-9][0-9]?)|[1-9][0-9]{{0,{digits - 2}}}(?:[.,][0-9]{{1,2}})?"
+    if maximum != 10 ** (digits - 1):
+        # Not a power of ten: the pattern takes every amount of as many digits; the service
+        # refuses those above the maximum (invalid_amount).
+        below += rf"|[1-9][0-9]{{{digits - 1}}}(?:[.,][0-9]{{1,2}})?"
+    return rf"^(?:{below}|{maximum}(?:[.,]00?)?)$"
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": _amount_pattern(settings.LOYALTY_MAX_PURCHASE_AMOUNT),
+        "maxLength": 25,
+        "description": f"Euros, above 0 and at most {settings.LOYALTY_MAX_PURCHASE_AMOUNT}, "
+        "in cents at most: 12.34 or 12,34.",
+    }
+)
+class AmountField(serializers.CharField):
+    """A purchase amount in euros as text (points_earn checks and parses it)."""
 
 
 class MemberLookupApi(CounterApi):
@@ -213,9 +301,21 @@ class MemberLookupApi(CounterApi):
 
     class InputSerializer(StrictInputMixin, serializers.Serializer):
         store = StoreCodeField()
-        query = serializers.CharField(max_length=254, required=False)
-        surname = serializers.CharField(max_length=110, required=False)
-        given_name_start = serializers.CharField(max_length=95, required=False)
+        query = LookupQueryField(max_length=254, required=False)
+        surname = SearchSurnameField(max_length=110, required=False)
+        given_name_start = SearchGivenNameStartField(max_length=95, required=False)
+
+        schema_rules = {
+            "oneOf": [
+                {
+                    "required": ["query"],
+                    "not": {
+                        "anyOf": [{"required": ["surname"]}, {"required": ["given_name_start"]}]
+                    },
+                },
+                {"required": ["surname", "given_name_start"], "not": {"required": ["query"]}},
+            ]
+        }
 
         def validate(self, attrs):
             by_name = "surname" in attrs or "given_name_start" in attrs
@@ -225,9 +325,12 @@ class MemberLookupApi(CounterApi):
                 )
             return attrs
 
+    class OutputSerializer(serializers.Serializer):
+        results = MemberOutputSerializer(many=True, help_text="At most five by name search.")
+
     @extend_schema(
         request=InputSerializer,
-        responses={200: MemberOutputSerializer(many=True), **REFERENCE_ERRORS},
+        responses={200: OutputSerializer, **REFERENCE_ERRORS},
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
@@ -263,8 +366,8 @@ class MemberEnrollApi(CounterApi):
         store = StoreCodeField()
         given_name = serializers.CharField(max_length=100)
         surname = serializers.CharField(max_length=100)
-        email = serializers.CharField(max_length=254)
-        phone = serializers.CharField(max_length=32)
+        email = ContactEmailField(max_length=254)
+        phone = ContactPhoneField(max_length=32)
 
     @extend_schema(request=InputSerializer, responses={201: MemberOutputSerializer})
     def post(self, request):
@@ -284,7 +387,11 @@ class StoreQueryParam(serializers.Serializer):
 
 
 STORE_PARAM = OpenApiParameter(
-    "store", str, OpenApiParameter.QUERY, required=True, description="The counter's store code."
+    "store",
+    STORE_CODE_SCHEMA,
+    OpenApiParameter.QUERY,
+    required=True,
+    description="The counter's store code.",
 )
 
 
@@ -312,15 +419,34 @@ class MemberDetailApi(CounterApi):
         return Response(body)
 
 
+LEDGER_PAGE_PARAMS = [
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 0, "maximum": LimitOffsetPagination.max_limit},
+        description="Lines per page (default 50; 0 means the default).",
+    ),
+    OpenApiParameter(
+        "offset",
+        {"type": "integer", "minimum": 0, "maximum": LimitOffsetPagination.MAX_OFFSET},
+    ),
+]
+
+
 class MemberLedgerApi(CounterApi):
     """List the member's ledger, newest first: own stores' lines in full. Recorded."""
 
     throttle_classes = [MemberReadThrottle]
     throttle_scope = "member_read"
 
+    class OutputSerializer(serializers.Serializer):
+        count = serializers.IntegerField()
+        next = serializers.URLField(allow_null=True)
+        previous = serializers.URLField(allow_null=True)
+        results = LedgerLineOutputSerializer(many=True)
+
     @extend_schema(
-        parameters=[MEMBER_REF, STORE_PARAM],
-        responses={200: LedgerLineOutputSerializer(many=True), **REFERENCE_ERRORS},
+        parameters=[MEMBER_REF, STORE_PARAM, *LEDGER_PAGE_PARAMS],
+        responses={200: OutputSerializer, **REFERENCE_ERRORS},
     )
     def get(self, request, member_ref: str):
         query = StoreQueryParam(data=request.query_params)
@@ -351,7 +477,7 @@ class PointsEarnApi(CounterApi):
         store = StoreCodeField()
         # Text, not DRF's DecimalField: that takes "1e3" and "1_000"; the service refuses
         # anything but plain digits (code amount_not_plain).
-        amount = serializers.CharField(
+        amount = AmountField(
             max_length=25, help_text="Euros as plain digits: 12.34 or 12,34 (no 1e3, no 1_000)."
         )
         reference = serializers.CharField(
@@ -392,6 +518,13 @@ class PointsRedeemApi(CounterApi):
         reference = serializers.CharField(
             max_length=64, required=False, default="", allow_blank=True
         )
+
+        schema_rules = {
+            "oneOf": [
+                {"required": ["reward"], "not": {"required": ["points"]}},
+                {"required": ["points"], "not": {"required": ["reward"]}},
+            ]
+        }
 
         def validate(self, attrs):
             if ("reward" in attrs) == ("points" in attrs):

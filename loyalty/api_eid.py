@@ -18,8 +18,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import StrictInputMixin
-from core.errors import NoticeMissing, ScanNotFound
+from core.errors import InvalidInput, NoticeMissing, ScanNotFound
+from core.inputs import INT32_MAX, plain_int
 from loyalty import eid_services, selectors, services
+from loyalty.api import StoreCodeField
 from loyalty.models import EidScan, FoundBy, ReadKind, ReadMethod
 from loyalty.purposes import Purpose
 from privacy.models import NoticeVersion
@@ -95,17 +97,24 @@ def scan_output(scan: EidScan, *, request) -> dict:
     return ScanOutputSerializer(scan, context={"references": references}).data
 
 
+@extend_schema_field(
+    {"type": "boolean", "enum": [True], "description": "The customer agreed: always true."}
+)
+class ConsentGivenField(serializers.BooleanField):
+    pass
+
+
 class EidScanArmApi(APIView):
     """Record the customer's consent to reading their eID and arm a reader for the card."""
 
     class InputSerializer(StrictInputMixin, serializers.Serializer):
-        store = serializers.CharField(max_length=20)
-        device = serializers.IntegerField(min_value=1)
+        store = StoreCodeField()
+        device = serializers.IntegerField(min_value=1, max_value=INT32_MAX)
         notice_language = serializers.ChoiceField(choices=CustomerLanguage.choices)
         notice_version = serializers.IntegerField(
             min_value=1, required=False, help_text="The notice version shown (default: current)."
         )
-        consent_given = serializers.BooleanField()
+        consent_given = ConsentGivenField()
         link_member = serializers.CharField(
             max_length=100,
             required=False,
@@ -226,11 +235,22 @@ class DeviceApi(APIView):
     permission_classes = [IsReaderDevice]
 
 
+# The most a reader may ask to wait (it is then served EID_DEVICE_POLL_MAX_SECONDS at most).
+MAX_WAIT_ASKED = 3600
+
+
 class DeviceScanNextApi(DeviceApi):
     """Long-poll for the scan staff armed for this reader; 204 when none came in time."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("wait", int, description="Seconds to wait (max 20).")],
+        parameters=[
+            OpenApiParameter(
+                "wait",
+                {"type": "integer", "minimum": 0, "maximum": MAX_WAIT_ASKED},
+                description="Seconds to wait; the server waits at most "
+                "EID_DEVICE_POLL_MAX_SECONDS (20).",
+            )
+        ],
         responses={
             200: inline_serializer(
                 "ArmedScan",
@@ -244,10 +264,11 @@ class DeviceScanNextApi(DeviceApi):
         },
     )
     def get(self, request):
-        try:
-            wait = int(request.query_params.get("wait", 0))
-        except ValueError:
-            wait = 0
+        wait = plain_int(request.query_params.get("wait", 0), maximum=MAX_WAIT_ASKED)
+        if wait is None:
+            raise InvalidInput(
+                details={"wait": [f"A whole number of seconds, 0 to {MAX_WAIT_ASKED}."]}
+            )
         deadline = time.monotonic() + max(0, min(wait, settings.EID_DEVICE_POLL_MAX_SECONDS))
         while True:
             scan = eid_services.eid_scan_pick_up(device=request.auth)
@@ -308,25 +329,25 @@ class DeviceScanResultApi(DeviceApi):
         member = serializers.DictField()
         created = serializers.BooleanField()
 
+    class InputSerializer(StrictInputMixin, serializers.Serializer):
+        """What a reader sends; eid_scan_complete's minimisation filter checks it, key by key."""
+
+        surname = serializers.CharField(
+            required=False, help_text="Up to 110 bytes of UTF-8; absent if anonymous."
+        )
+        given_names = serializers.CharField(
+            required=False, help_text="Up to 95 bytes of UTF-8; absent if anonymous."
+        )
+        eid_token = serializers.RegexField(
+            r"^[0-9a-f]{64}$", help_text="The agent's keyed hash of the card number."
+        )
+        read_method = serializers.ChoiceField(choices=ReadMethod.choices)
+        child_card = serializers.BooleanField(
+            help_text="Document type 6 or 61-69 (a child's card)."
+        )
+
     @extend_schema(
-        request=inline_serializer(
-            "ScanResult",
-            {
-                "surname": serializers.CharField(
-                    required=False, help_text="Up to 110 bytes of UTF-8; absent if anonymous."
-                ),
-                "given_names": serializers.CharField(
-                    required=False, help_text="Up to 95 bytes of UTF-8; absent if anonymous."
-                ),
-                "eid_token": serializers.RegexField(
-                    r"\A[0-9a-f]{64}\Z", help_text="The agent's keyed hash of the card number."
-                ),
-                "read_method": serializers.ChoiceField(choices=ReadMethod.choices),
-                "child_card": serializers.BooleanField(
-                    help_text="Document type 6 or 61-69 (a child's card)."
-                ),
-            },
-        ),
+        request=InputSerializer,
         responses={
             200: OutputSerializer,
             400: OpenApiResponse(

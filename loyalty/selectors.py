@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, MemberNotFound, RewardNotFound
+from core.inputs import FORBIDDEN_CLASS
 from loyalty.contact import phone_normalize
 from loyalty.models import FoundBy, LedgerEntry, Member, MemberRead, Reward
 from loyalty.numbers import member_number_clean, member_number_looks_like
@@ -58,6 +59,13 @@ def member_find_for_counter(*, query: str) -> CounterFind:
     raise InvalidInput(_("Type a member number, an e-mail address or a phone number."))
 
 
+# The schema's pattern of a name search's surname ({minimum}=2) and given-name start (1): that
+# many characters other than whitespace, no digit, nothing invisible.
+NAME_SEARCH_PATTERN = (
+    r"^\s*(?:[^\d\s" + FORBIDDEN_CLASS + r"]\s*){{{minimum},}}[^\d" + FORBIDDEN_CLASS + "]*$"
+)
+
+
 def members_by_name_narrow(*, surname: str, given_name_start: str) -> CounterFind:
     """Return at most five members with exactly this surname whose given name starts so.
 
@@ -66,7 +74,8 @@ def members_by_name_narrow(*, surname: str, given_name_start: str) -> CounterFin
     """
     surname = " ".join((surname or "").lower().split())
     start = " ".join((given_name_start or "").lower().split())
-    if len(surname) < 2 or not start or any(ch.isdigit() for ch in surname + start):
+    # isdecimal: what the regex's \d means, so NAME_SEARCH_PATTERN says the same.
+    if len(surname) < 2 or not start or any(ch.isdecimal() for ch in surname + start):
         raise InvalidInput(_("Type the whole surname and the first letters of the given name."))
     found = (
         _members()

@@ -334,6 +334,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Bodies are documented as JSON, the API's format (forms are parsed for tests and tools).
+    "PARSER_WHITELIST": ["core.parsing.JSONParser"],
     # Swagger UI from the sidecar package: served by us, no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -3,6 +3,7 @@ write that moves the cached balance with it, and idempotency keys."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -76,11 +77,15 @@ def _replay_checked(entry: LedgerEntry, *, member: Member, kind: str, **same) ->
     return entry
 
 
+# Visible ASCII, as an HTTP header carries it (the schema's pattern of the header, loyalty.api).
+IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,100}")
+
+
 def _clean_key(idempotency_key: str | None) -> str | None:
     if idempotency_key is None:
         return None
     key = str(idempotency_key).strip()
-    if not key or len(key) > 100 or not key.isprintable():
+    if not IDEMPOTENCY_KEY.fullmatch(key):
         raise InvalidInput(_("The Idempotency-Key must be 1 to 100 printable characters."))
     return key
 

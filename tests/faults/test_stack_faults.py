@@ -499,20 +499,47 @@ def test_redis_cut_during_a_public_form_request(stack):
     )
 
 
-# Last: pages other than the API were seen answering 500 for a while after this outage.
+def _staff_page_cookie(base: str) -> str:
+    """Sign the cashier in on the counter's pages; return the Cookie header of that session.
+
+    By hand: the production cookies are Secure, which requests keeps from plain http.
+    """
+    page = requests.get(base + "/counter/login/", timeout=20)
+    csrf = page.cookies["csrftoken"]
+    signed_in = requests.post(
+        base + "/counter/login/",
+        data={"username": "kassa.gent", "password": PASSWORD, "csrfmiddlewaretoken": csrf},
+        headers={"Cookie": f"csrftoken={csrf}"},
+        allow_redirects=False,
+        timeout=20,
+    )
+    assert signed_in.status_code == 302, signed_in.text[:300]
+    return f"csrftoken={csrf}; sessionid={signed_in.cookies['sessionid']}"
+
+
+# Last: it leaves the app's connections to be remade.
 def test_postgresql_unreachable(stack):
     s = stack.stack
     http = _session(s.base)
     ref, _ = _join(http, s.base)
+    cookie = _staff_page_cookie(s.base)
     stack.pg.cut()
     try:
         answer = http.get(f"{s.base}/api/v1/members/{ref}/?store=GNT01", timeout=30)
         health = requests.get(s.base + "/healthz", timeout=30)
+        # A signed-in page needs the session and the user: the outage page, not a 500.
+        page = requests.get(s.base + "/counter/", headers={"Cookie": cookie}, timeout=30)
+        # A page that needs no database (the sign-in form) still serves.
+        login_page = requests.get(s.base + "/counter/login/", timeout=30)
     finally:
         stack.pg.restore()
     assert answer.status_code == 503, answer.text
     assert answer.json()["code"] == "service_unavailable" and answer.headers["Retry-After"]
     assert health.status_code == 503
+    assert page.status_code == 503, page.text[:300]
+    assert page.headers["Content-Type"].startswith("text/html") and page.headers["Retry-After"]
+    assert "De dienst is even niet beschikbaar" in page.text
+    assert login_page.status_code == 200, login_page.text[:300]
     _wait(
         lambda: (
             http.get(f"{s.base}/api/v1/members/{ref}/?store=GNT01", timeout=20).status_code == 200
@@ -520,9 +547,19 @@ def test_postgresql_unreachable(stack):
         30,
         "the app did not recover",
     )
+    # Pages recover as the API does: every thread's connection is remade, none answers 500.
+    _wait(
+        lambda: all(
+            requests.get(s.base + "/counter/", headers={"Cookie": cookie}, timeout=20).status_code
+            in (200, 302)
+            for _ in range(8)
+        ),
+        30,
+        "the pages did not recover",
+    )
     fault_line(
         "PostgreSQL unreachable",
-        "member look-up",
-        "503 service_unavailable + Retry-After",
+        "member look-up, a cashier's page",
+        "503 service_unavailable + Retry-After; 503 page",
         "nothing (nothing written); recovered by itself",
     )

@@ -339,7 +339,7 @@ def test_confirming_needs_a_reference_of_this_visit(
         response = api.post(
             f"{url}/confirm/", {"store": "GNT01", "kind": "erasure", "code": code}, format="json"
         )
-        assert_error(response, 400, "member_reference_invalid")
+        assert_error(response, 404, "member_reference_invalid")
     assert Member.objects.filter(pk=form_member.pk).exists()
 
 

@@ -274,7 +274,7 @@ def test_the_schema_documents_every_answer_of_the_token_endpoints(db):
     paths = schema["paths"]
 
     login_answers = paths["/api/v1/auth/token/"]["post"]["responses"]
-    assert set(login_answers) == {"200", "400", "401", "429"}
+    assert set(login_answers) == {"200", "400", "401", "413", "415", "429", "503"}
     assert "invalid_credentials" in login_answers["401"]["description"]
     for path, method in [
         ("/api/v1/auth/logout/", "post"),
