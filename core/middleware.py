@@ -56,10 +56,15 @@ def error_response(request: HttpRequest, code: str, message: str, status: int) -
     else:
         # A page of its own, rendered without the request: no context processor, session or
         # user may touch the database that just failed.
-        page = render_to_string(
-            "error.html",
-            {"title": PAGE_TITLES.get(status, ""), "message": PAGE_MESSAGES.get(status, message)},
-        )
+        context = {
+            "title": PAGE_TITLES.get(status, ""),
+            "message": PAGE_MESSAGES.get(status, message),
+        }
+        try:
+            page = render_to_string("error.html", context)
+        except Exception:  # an error page must never fail in turn (e.g. no static manifest)
+            logger.exception("error page not rendered")
+            page = f"<!doctype html><title>{context['title']}</title><p>{context['message']}</p>"
         response = HttpResponse(page, status=status)
     if status == 503:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
