@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from core.inputs import BIGINT_MAX, MAX_POINTS
@@ -223,9 +224,14 @@ class StaffAssignForm(forms.Form):
         return data
 
 
+def _language_choices():
+    """The customers' languages, named in the language head office works in."""
+    return [(code, get_language_info(code)["name_translated"]) for code in CustomerLanguage.values]
+
+
 class NoticeForm(forms.Form):
     purpose = forms.ChoiceField(label=_("Purpose"), choices=purpose_choices)
-    language = forms.ChoiceField(label=_("Language"), choices=CustomerLanguage.choices)
+    language = forms.ChoiceField(label=_("Language"), choices=_language_choices)
     text = forms.CharField(
         label=_("Notice text"), max_length=20_000, widget=forms.Textarea(attrs={"rows": 8})
     )

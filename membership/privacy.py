@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from loyalty.privacy import member_from_subject_key
 from membership.models import MarketingOptIn, SignInLink
 from privacy.registry import ProcessingDeclaration, registry
@@ -41,14 +43,14 @@ def export_member_pages(subject_key: str) -> dict[str, list[dict[str, Any]]]:
 
 DECLARATION = ProcessingDeclaration(
     code="member_self_service",
-    title="My membership online: signing in by a link sent to the member's e-mail address",
-    legal_basis="the membership agreement (GDPR Art. 6(1)(b)); security (Art. 32)",
+    title=_("My membership online: signing in by a link sent to the member's e-mail address"),
+    legal_basis=_("the membership agreement (GDPR Art. 6(1)(b)); security (Art. 32)"),
     data_categories=(
-        "when a sign-in link was sent and used (the link itself only as a hash)",
-        "requests for offers by e-mail waiting for confirmation",
+        _("when a sign-in link was sent and used (the link itself only as a hash)"),
+        _("requests for offers by e-mail waiting for confirmation"),
     ),
-    recipients=("outgoing e-mail provider (EMAIL_URL)",),
-    retention="as long as the member exists; erased with the member",
+    recipients=(_("outgoing e-mail provider (EMAIL_URL)"),),
+    retention=_("as long as the member exists; erased with the member"),
     app="membership",
     stored_in=("membership.SignInLink", "membership.MarketingOptIn"),
 )

@@ -66,8 +66,8 @@ def schema_forbidden_fields(
         if isinstance(f, models.FileField):
             findings.append(FieldFinding(label, f.name, "photo"))
             continue
-        if isinstance(f, models.EmailField | models.GenericIPAddressField):
-            continue
+        if isinstance(f, models.EmailField | models.GenericIPAddressField | models.URLField):
+            continue  # an e-mail, network or web address is not where someone lives
         text = f"{_words(f.name)} {_words(str(f.verbose_name))} {_words(f.db_column or '')}"
         text = NOT_POSTAL.sub(" ", text)
         for category, pattern in FORBIDDEN_FIELD.items():

@@ -67,8 +67,9 @@ def test_a_forbidden_field_is_detected(name, category):
 def test_image_fields_count_as_photos_and_email_is_allowed():
     image = field("scan", models.FileField)
     email = field("email_address", models.EmailField)
+    site = field("site_address", models.URLField)  # the chain's web address, not a home
 
-    assert [f.category for f in schema_forbidden_fields([image, email])] == ["photo"]
+    assert [f.category for f in schema_forbidden_fields([image, email, site])] == ["photo"]
 
 
 @pytest.mark.parametrize(
