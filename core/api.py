@@ -257,6 +257,14 @@ class AutoSchema(SpectacularAutoSchema):
                 and not {"pattern", "format", "enum"} & set(prop)
             ):
                 prop["pattern"] = TEXT_PATTERN if field.allow_blank else VISIBLE_TEXT_PATTERN
+            elif (
+                isinstance(field, serializers.CharField)
+                and prop is not None
+                and prop.get("type") == "string"
+                and not {"pattern", "format", "enum"} & set(prop)
+            ):
+                # Free text (a password) takes anything but NUL, which DRF refuses in any text.
+                prop["pattern"] = "^[^\\u0000]*$"
         return schema
 
     def _operation_errors(self) -> dict[int, list[str]]:
