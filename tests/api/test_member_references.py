@@ -209,6 +209,7 @@ ENTRY_FIELDS = {
     "store",
     "reward",
     "reference",
+    "detail",
     "created_at",
 }
 
