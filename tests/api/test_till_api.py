@@ -113,10 +113,10 @@ def test_a_blocked_member_gets_no_quote(api, cashier, store):
 def test_the_schema_documents_the_quote_with_every_status(client):
     schema = yaml.safe_load(client.get("/api/schema/").content)
     quote = schema["paths"]["/api/v1/members/{member_ref}/quote/"]["post"]
-    assert set(quote["responses"]) == {"200", "400", "401", "403", "404", "409"}
+    assert {"200", "400", "401", "403", "404", "409"} <= set(quote["responses"])
     assert "points_out_of_range" in quote["responses"]["400"]["description"]
     redeem = schema["paths"]["/api/v1/coupons/redeem/"]["post"]
-    assert set(redeem["responses"]) == {"201", "400", "401", "403", "404", "409"}
+    assert {"201", "400", "401", "403", "404", "409"} <= set(redeem["responses"])
 
 
 def test_a_coupon_is_redeemed_once_by_code_at_the_counter(api, cashier, store):
