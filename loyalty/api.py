@@ -7,6 +7,7 @@ reached only through what the customer presents, then by the reference the looku
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -174,11 +175,35 @@ class ReasonSerializer(serializers.Serializer):
     points = serializers.IntegerField()
 
 
+PLAIN_DECIMAL = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"  # max_digits=10, two decimals
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": PLAIN_DECIMAL,
+        "description": "Euros as plain digits, e.g. `4.99`.",
+    }
+)
+class PlainDecimalField(serializers.DecimalField):
+    """Euros as the schema says: plain digits with at most two decimals, as text. DRF's own
+    DecimalField would also take `1e3`, `1_000` or a JSON number."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not re.fullmatch(PLAIN_DECIMAL, data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class BasketLineSerializer(StrictInputMixin, serializers.Serializer):
-    product = serializers.CharField(max_length=64, help_text="The till's product code.")
-    category = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
+    product = serializers.CharField(
+        max_length=64, trim_whitespace=False, help_text="The till's product code."
+    )
+    category = serializers.CharField(
+        max_length=64, required=False, default="", allow_blank=True, trim_whitespace=False
+    )
     quantity = serializers.IntegerField(min_value=1, max_value=10_000, default=1)
-    amount = serializers.DecimalField(
+    amount = PlainDecimalField(
         max_digits=10,
         decimal_places=2,
         min_value=Decimal("0"),

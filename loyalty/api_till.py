@@ -15,6 +15,7 @@ from loyalty import selectors, services
 from loyalty.api import (
     IDEMPOTENCY_HEADER,
     MEMBER_REF,
+    AmountField,
     CounterApi,
     CouponOutputSerializer,
     PointsOutputSerializer,
@@ -52,7 +53,7 @@ class PointsQuoteApi(CounterApi):
 
     class InputSerializer(StrictInputMixin, serializers.Serializer):
         store = StoreCodeField()
-        amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+        amount = AmountField(max_length=25, help_text="Euros as plain digits: 12.34 or 12,34.")
         lines = basket_field()
 
     @extend_schema(
@@ -158,9 +159,7 @@ class PointsReturnInputSerializer(StrictInputMixin, serializers.Serializer):
     sale_reference = serializers.CharField(
         max_length=64, help_text="The reference the sale's earn was sent with."
     )
-    amount = serializers.DecimalField(
-        max_digits=12, decimal_places=2, help_text="The amount returned (part of the sale)."
-    )
+    amount = AmountField(max_length=25, help_text="The amount returned (part of the sale).")
 
 
 class PointsReturnApi(CounterApi):
