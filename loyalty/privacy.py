@@ -19,7 +19,7 @@ from django.utils.translation import gettext_noop
 
 from core.inputs import ascii_digits
 from loyalty import services
-from loyalty.models import Coupon, EidCard, EidScan, LedgerEntry, Member, MemberRead
+from loyalty.models import EidCard, EidScan, LedgerEntry, Member, MemberRead
 from loyalty.numbers import member_number_is_valid
 from loyalty.purposes import EID_WITHDRAWAL, EID_WITHDRAWAL_LABEL, Channel, Purpose
 from privacy.registry import ProcessingDeclaration, Subject, Traces, registry
@@ -128,7 +128,7 @@ def erase_member(subject_key: str) -> dict[str, int]:
     times_coarsen(entries, field="created_at")
     # References and idempotency keys may hold whatever was typed at the counter.
     unlinked = LedgerEntry.objects.filter(pk__in=entry_ids).update(
-        member=None, reference="", idempotency_key=None, balance_after=0, sale=None
+        member=None, reference="", idempotency_key=None, balance_after=0
     )
     eid_cards = EidCard.objects.filter(pk__in=card_ids).delete()[0]
     Member.objects.filter(pk=member.pk).delete()
@@ -190,7 +190,7 @@ def erase_members(subject_keys: list[str]) -> dict[str, dict[str, int]]:
         )
     times_coarsen(entries, field="created_at")
     # References and idempotency keys may hold whatever was typed at the counter.
-    entries.update(member=None, reference="", idempotency_key=None, balance_after=0, sale=None)
+    entries.update(member=None, reference="", idempotency_key=None, balance_after=0)
     EidCard.objects.filter(member_id__in=ids).delete()
     Member.objects.filter(pk__in=ids).delete()
     for key in key_of.values():
@@ -230,8 +230,6 @@ def export_member(subject_key: str) -> dict[str, list[dict[str, Any]]]:
         "home_store": member.home_store.code,
         "status": member.status,
         "points_balance": member.points_balance,
-        "tier": member.tier,
-        "tier_points_12_months": member.tier_points,
         "eid_card_linked": EidCard.objects.filter(member=member).exists(),
         "created_at": member.created_at.isoformat(),
         "last_activity_at": member.last_activity_at.isoformat(),
@@ -248,24 +246,12 @@ def export_member(subject_key: str) -> dict[str, list[dict[str, Any]]]:
             ),
             "reward": entry.reward.name if entry.reward else None,
             "reference": entry.reference,
-            "detail": entry.detail,
         }
         for entry in LedgerEntry.objects.filter(member=member)
         .select_related("store", "reward")
         .order_by("created_at", "pk")
     ]
-    coupons = [
-        {
-            "code": c.code,
-            "value": str(c.value) if c.value is not None else None,
-            "product": c.product,
-            "issued_at": c.issued_at.isoformat(),
-            "expires_at": c.expires_at.isoformat(),
-            "redeemed_at": c.redeemed_at.isoformat() if c.redeemed_at else None,
-        }
-        for c in Coupon.objects.filter(member=member).order_by("issued_at", "pk")
-    ]
-    return {"profile": [profile], "ledger": ledger, "coupons": coupons}
+    return {"profile": [profile], "ledger": ledger}
 
 
 def erase_member_reads(subject_key: str) -> dict[str, int]:
@@ -480,9 +466,6 @@ def register() -> None:
             "loyalty.EidCard",
             "loyalty.LedgerEntry",
             "loyalty.EidScan",
-            # Deleted with the member (coupons) or kept without them (a campaign's uses).
-            "loyalty.Coupon",
-            "loyalty.CampaignApplication",
             # The admin edits members only; their log entries are scrubbed with them.
             "admin.LogEntry",
         ),

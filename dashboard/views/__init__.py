@@ -2,10 +2,10 @@
 and renders; who may see what is decided by `selectors.office_access`.
 """
 
-from dashboard.views.campaigns import campaign_end, campaigns, coupons, tiers
 from dashboard.views.compliance import compliance, dpia_download, processing_record_download
 from dashboard.views.configuration import (
     campaign_create,
+    campaign_end,
     chain,
     device_register,
     device_revoke,
@@ -39,13 +39,11 @@ from dashboard.views.privacy_queue import (
 __all__ = [
     "campaign_create",
     "campaign_end",
-    "campaigns",
     "chain",
     "compliance",
     "consent",
     "consent_csv",
     "consent_verify",
-    "coupons",
     "device_register",
     "device_revoke",
     "devices_csv",
@@ -71,5 +69,4 @@ __all__ = [
     "ticket_action",
     "tickets",
     "tickets_csv",
-    "tiers",
 ]

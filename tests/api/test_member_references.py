@@ -209,7 +209,6 @@ ENTRY_FIELDS = {
     "store",
     "reward",
     "reference",
-    "detail",
     "created_at",
 }
 
