@@ -71,6 +71,12 @@ def _chain_settings_forgotten(request):
 
 
 @pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Run what services send "on commit" (Celery tasks, eager in tests) when the block ends."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
 def store(db):
     return StoreFactory(code="GNT01", name="Gent Centrum", city="Gent", language="nl")
 

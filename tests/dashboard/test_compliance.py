@@ -26,11 +26,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def field(name: str, cls=models.CharField, **kwargs) -> models.Field:
     f = cls(max_length=20, **kwargs) if cls is models.CharField else cls(**kwargs)
     f.set_attributes_from_name(name)

@@ -69,11 +69,6 @@ def form_member(store):
     return MemberFactory(home_store=store, email="rosalie.form@example.be")
 
 
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def base(member, staff, store, found_by="number", **kwargs) -> str:
     reference = member_ref(member, staff=staff, store=store, found_by=found_by, **kwargs)
     return f"/api/v1/members/{reference}"

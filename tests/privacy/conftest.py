@@ -1,4 +1,4 @@
-"""Fixtures for the privacy tests: members with data, and running on-commit work at once."""
+"""Fixtures for the privacy tests: members with data, and reading the mails sent."""
 
 from __future__ import annotations
 
@@ -54,12 +54,6 @@ def rate_limit_counter(identifier: str):
     from privacy.ratelimit import _key
 
     return cache.get(_key("identifier", identifier))
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    """Run what services send "on commit" (Celery tasks, eager in tests) when the block ends."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 @pytest.fixture
