@@ -5,14 +5,11 @@ without a label). Pages with a form are also checked showing their errors.
 
 from __future__ import annotations
 
-import re
-import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -34,12 +31,14 @@ from tests.factories import (
     StaffFactory,
     StoreFactory,
 )
+from tests.mailbox import mail_with
+from tests.membership.conftest import link_in
+from tests.privacy.conftest import LINK
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "pw-for-tests-only"
 LANGUAGES = [code for code, _name in settings.LANGUAGES]
-LINK = re.compile(r"https?://\S+/[a-z]{2}/privacy/confirm/[A-Za-z0-9_-]+/")
 
 
 @pytest.fixture
@@ -240,17 +239,6 @@ def test_every_dashboard_page(live_server, browser, chain, language):
     assert not [p for s in sweeps for p in s.problems], report(sweeps)
 
 
-def _mail_with(text: str, timeout: float = 10.0):
-    """Wait for the mail holding `text`: the public forms mail after their answer."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [m for m in mail.outbox if text in m.body]
-        if found:
-            return found[-1]
-        time.sleep(0.05)
-    raise AssertionError(f"no mail with {text!r}")
-
-
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_public_page(live_server, browser, chain, language, settings):
     settings.SITE_URL = live_server.url
@@ -265,7 +253,7 @@ def test_every_public_page(live_server, browser, chain, language, settings):
     page.locator("form button[type=submit]").click()
     page.wait_for_url("**/sent/eid_withdrawal/")
     sweep.check("request sent")
-    link = LINK.search(_mail_with("/privacy/confirm/").body).group(0)
+    link = LINK.search(mail_with("/privacy/confirm/").body).group(0)
     page.goto(link)
     sweep.check("confirm")
     page.locator("main form button[type=submit]").click()
@@ -288,18 +276,15 @@ def test_every_membership_page(live_server, browser, chain, language, settings):
     page.locator("form button[type=submit]").click()
     page.wait_for_url("**/membership/sent/")
     sweep.check("sign-in link sent")
-    link = re.search(r"https?://\S+/membership/link/\S+/", _mail_with("/membership/link/").body)
-    page.goto(link.group(0))
+    page.goto(live_server.url + link_in(mail_with("/membership/link/")))
     sweep.check("sign-in link")
     page.locator("main form button[type=submit]").click()
     page.wait_for_url("**/membership/me/")
     sweep.check("my membership")
     page.locator("form[action$='/me/offers/'] button[type=submit]").click()
     sweep.check("offers asked")
-    confirm = re.search(
-        r"https?://\S+/membership/offers/confirm/\S+/", _mail_with("/offers/confirm/").body
-    )
-    page.goto(confirm.group(0))
+    offers = mail_with("/membership/offers/confirm/")
+    page.goto(live_server.url + link_in(offers, "offers/confirm"))
     sweep.check("offers confirm")
     page.locator("main form button[type=submit]").click()
     sweep.check("offers confirmed")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import time
 import zipfile
 
@@ -36,8 +35,8 @@ from tests.factories import (
     StaffFactory,
     StoreFactory,
 )
+from tests.mailbox import CODE, mailed_code
 
-CODE = re.compile(r"^\s*(\d{6})\s*$", re.MULTILINE)
 TICKET_FIELDS = {
     "id",
     "kind",
@@ -77,12 +76,6 @@ def base(member, staff, store, found_by="number", **kwargs) -> str:
 def card_just_scanned(member, staff, store) -> str:
     """The reference an eID scan that recognised the member at this counter just handed out."""
     return base(member, staff, store, found_by="eid")
-
-
-def mailed_code(address: str) -> str:
-    [message] = [m for m in mail.outbox if m.to == [address]]
-    [code] = CODE.findall(message.body)
-    return code
 
 
 def assert_error(response, status, code):

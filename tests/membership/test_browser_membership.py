@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
-from django.core import mail
 from playwright.sync_api import expect
 
 from loyalty.models import EidCard, Member
 from loyalty.privacy import member_subject_key
 from privacy.selectors import consent_latest
 from tests.factories import RewardFactory
+from tests.mailbox import mail_with
 from tests.membership.conftest import link_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def mail_with(what: str, timeout: float = 10.0):
-    """Wait for the mail holding a membership link (mails go out after the answer)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for message in reversed(mail.outbox):
-            if f"/membership/{what}/" in message.body:
-                return message
-        time.sleep(0.05)
-    raise AssertionError(f"no mail with a {what} link")
 
 
 def test_a_member_finds_the_privacy_centre_signs_in_and_uses_their_rights(
@@ -53,7 +41,7 @@ def test_a_member_finds_the_privacy_centre_signs_in_and_uses_their_rights(
     page.get_by_role("button", name="Send me a sign-in link").click()
     page.wait_for_url("**/en/membership/sent/")
     screenshot("sent")
-    page.goto(live_server.url + link_in(mail_with("link")))
+    page.goto(live_server.url + link_in(mail_with("/membership/link/")))
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/en/membership/me/")
     screenshot("me")
@@ -67,7 +55,7 @@ def test_a_member_finds_the_privacy_centre_signs_in_and_uses_their_rights(
     # offers by e-mail: in with the link from the mail, then out again
     page.get_by_role("button", name="Send me offers by e-mail").click()
     expect(page.get_by_role("status")).to_contain_text("we sent you an e-mail")
-    page.goto(live_server.url + link_in(mail_with("offers/confirm"), "offers/confirm"))
+    page.goto(live_server.url + link_in(mail_with("/membership/offers/confirm/"), "offers/confirm"))
     page.get_by_role("button", name="Yes, send me offers").click()
     expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
     key = member_subject_key(shopper)
