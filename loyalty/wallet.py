@@ -16,11 +16,9 @@ counter by the member reference of the visit.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import json
-import os
 import struct
 import time
 import zipfile
@@ -30,19 +28,17 @@ from functools import cache
 
 import jwt
 from cryptography import x509
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import pkcs7
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 
 from loyalty.models import Member
+from privacy.hashing import seal, unseal
 
 GOOGLE_SAVE_URL = "https://pay.google.com/gp/v/save/"
 LINK_PREFIX = "mw_"
-_LINK = struct.Struct(">QI")  # member id, issued at (seconds)
-_NONCE = 12
+LINK_DOMAIN = "loyalty.wallet.link"
 
 
 class WalletLinkInvalid(Exception):
@@ -213,31 +209,24 @@ def google_save_url(member: Member, *, origin: str) -> str:
     return GOOGLE_SAVE_URL + google_save_jwt(member, origin=origin)
 
 
-# The member's own link to their pass: sealed, so it names nobody and cannot be guessed.
-def _cipher() -> AESGCM:
-    return AESGCM(hashlib.sha256(salted_hmac("loyalty.wallet.link", "key").digest()).digest())
-
-
+# The member's own link to their pass: sealed (privacy's one scheme), so it names nobody and
+# cannot be guessed.
 def wallet_link_issue(member: Member, *, now: float | None = None) -> str:
     """Return the token of the member's own link to their wallet pass."""
-    nonce = os.urandom(_NONCE)
-    sealed = _cipher().encrypt(nonce, _LINK.pack(member.pk, int(now or time.time())), b"wallet")
-    return LINK_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+    return LINK_PREFIX + seal(f"{member.pk}:{int(now or time.time())}", domain=LINK_DOMAIN)
 
 
 def wallet_link_read(token: str, *, now: float | None = None) -> int:
     """Return the member id a wallet link was issued for, or raise WalletLinkInvalid."""
-    if not isinstance(token, str) or not token.startswith(LINK_PREFIX) or len(token) > 80:
+    if not isinstance(token, str) or not token.startswith(LINK_PREFIX) or len(token) > 120:
         raise WalletLinkInvalid()
-    raw = token[len(LINK_PREFIX) :]
-    try:
-        data = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
-        member_id, issued = _LINK.unpack(_cipher().decrypt(data[:_NONCE], data[_NONCE:], b"wallet"))
-    except (ValueError, InvalidTag, struct.error) as exc:
-        raise WalletLinkInvalid() from exc
-    if (now or time.time()) - issued > settings.WALLET_LINK_DAYS * 86400:
+    opened = unseal(token[len(LINK_PREFIX) :], domain=LINK_DOMAIN) or ""
+    member_id, _, issued = opened.partition(":")
+    if not (member_id.isdigit() and issued.isdigit()):
         raise WalletLinkInvalid()
-    return member_id
+    if (now or time.time()) - int(issued) > settings.WALLET_LINK_DAYS * 86400:
+        raise WalletLinkInvalid()
+    return int(member_id)
 
 
 @dataclass(frozen=True)
