@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from loyalty.models import Member
 from loyalty.purposes import Purpose
-from membership import services
+from membership import selectors, services
 from privacy.mail import mail_send, site_url
 
 
@@ -14,7 +14,7 @@ def marketing_mail_send(*, member: Member, language: str, subject: str, text: st
     Every such mail carries an unsubscribe link in its text and in the List-Unsubscribe
     header (one click, RFC 8058); it withdraws the consent at once.
     """
-    if not member.email or not services.consent_given(
+    if not member.email or not selectors.consent_given(
         member=member, purpose=Purpose.MARKETING_EMAIL.value
     ):
         return False

@@ -8,9 +8,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import NoticeMissing
+from loyalty import selectors as loyalty
 from loyalty.models import Member
+from loyalty.privacy import member_subject_key
+from loyalty.purposes import Purpose
+from membership.models import MarketingOptIn
+from privacy.models import ConsentAction
 from privacy.registry import registry
-from privacy.selectors import notice_current
+from privacy.selectors import consent_latest, notice_current
 
 # A page in a language head office has not published a notice in shows the English one.
 NOTICE_FALLBACK = "en"
@@ -41,14 +46,14 @@ def notices_public(*, language: str) -> list[PublicNotice]:
     return notices
 
 
+def consent_given(*, member: Member, purpose: str) -> bool:
+    """Return whether the member's latest word on `purpose` is a consent."""
+    latest = consent_latest(subject_key=member_subject_key(member), purpose=purpose)
+    return latest is not None and latest.action == ConsentAction.GIVEN
+
+
 def membership_overview(*, member: Member) -> dict:
     """Return what the member's own page shows: figures, history, rewards, consents."""
-    from loyalty import selectors as loyalty
-    from loyalty.models import EidCard
-    from loyalty.purposes import Purpose
-    from membership.models import MarketingOptIn
-    from membership.services import consent_given
-
     rewards = list(loyalty.rewards_offered(store=member.home_store).order_by("point_cost", "name"))
     affordable = [r for r in rewards if r.point_cost <= member.points_balance]
     next_rewards = [r for r in rewards if r.point_cost > member.points_balance][:2]
@@ -60,7 +65,8 @@ def membership_overview(*, member: Member) -> dict:
         "rewards_next": [
             {"reward": r, "missing": r.point_cost - member.points_balance} for r in next_rewards
         ],
-        "eid_linked": EidCard.objects.filter(member=member).exists(),
+        # membership.access loads the card with the member: no query of its own.
+        "eid_linked": hasattr(member, "eid_card"),
         "eid_consent": consent_given(member=member, purpose=Purpose.EID_RECOGNITION.value),
         "marketing": consent_given(member=member, purpose=Purpose.MARKETING_EMAIL.value),
         "marketing_pending": MarketingOptIn.objects.filter(

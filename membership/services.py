@@ -25,7 +25,7 @@ from privacy.hashing import identifier_normalise, seal, token_hash, token_new, u
 from privacy.models import Channel, PrivacyTicket, TicketKind, TicketSource, Verification
 from privacy.outbox import task_put_sealed
 from privacy.ratelimit import ratelimit_hit
-from privacy.selectors import consent_latest, notice_current
+from privacy.selectors import notice_current
 from stores.models import CustomerLanguage
 
 logger = logging.getLogger(__name__)
@@ -114,12 +114,6 @@ def sign_in_confirm(*, token: str) -> Member:
 
 
 # Consents ---------------------------------------------------------------------------------
-
-
-def consent_given(*, member: Member, purpose: str) -> bool:
-    """Return whether the member's latest word on `purpose` is a consent."""
-    latest = consent_latest(subject_key=member_subject_key(member), purpose=purpose)
-    return latest is not None and latest.action == "given"
 
 
 def eid_recognition_withdraw(*, member: Member, language: str) -> privacy.Withdrawal:
