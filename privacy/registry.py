@@ -382,6 +382,13 @@ class PrivacyRegistry:
                 found.update({k: s for k in keys if (s := resolver.get(k)) is not None})
         return found
 
+    def recipients_of(self, subject_key: str) -> list[str]:
+        """Return who received the subject's data, from every app, each named once."""
+        recipients: list[str] = []
+        for source in self.recipient_sources.values():
+            recipients.extend(r for r in source(subject_key) if r not in recipients)
+        return recipients
+
     def erasers_in_order(self) -> list[Eraser]:
         return sorted(self.erasers.values(), key=lambda e: (e.order, e.name))
 

@@ -47,14 +47,11 @@ def erasure_preview(*, subject_key: str) -> dict[str, Any]:
             raise _DryRun
     except _DryRun:
         pass
-    recipients: list[str] = []
-    for source in registry.recipient_sources.values():
-        recipients.extend(r for r in source(subject_key) if r not in recipients)
     return {
         "erasers": steps,
         "removed": sum(n for step in steps for n in step["removes"].values()),
         "kept": sum(n for step in steps for n in step["keeps"].values()),
-        "recipients": recipients,
+        "recipients": registry.recipients_of(subject_key),
     }
 
 

@@ -375,10 +375,8 @@ def ticket_open_for_subject(
 def ticket_approve(*, ticket: PrivacyTicket, by: AbstractBaseUser | None = None) -> PrivacyTicket:
     """Schedule a verified ticket's work (erasure, export, withdrawal); list who must be told."""
     ticket = _lock(ticket)
-    recipients: list[str] = []
-    if ticket.kind == TicketKind.ERASURE and ticket.subject_key:
-        for source in registry.recipient_sources.values():
-            recipients.extend(r for r in source(ticket.subject_key) if r not in recipients)
+    erasure = ticket.kind == TicketKind.ERASURE and ticket.subject_key
+    recipients = registry.recipients_of(ticket.subject_key) if erasure else []
     ticket_move(ticket, S.SCHEDULED, by=by, note="approved")
     ticket.recipients = recipients
     ticket.approved_by = _user(by)
