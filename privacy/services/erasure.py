@@ -43,9 +43,9 @@ from privacy.ratelimit import (
     ratelimit_purge_many,
 )
 from privacy.registry import registry
-from privacy.services.erasure_log import erasure_log_record, erasure_log_record_many
-from privacy.services.erasure_preview import erasure_rescan, erasure_rescan_many
-from privacy.services.tickets import path_check, ticket_due_on, ticket_move
+from privacy.services.erasure_log import erasure_log_record_many
+from privacy.services.erasure_preview import erasure_rescan_many
+from privacy.services.tickets import path_check, ticket_due_on
 from stores.models import CustomerLanguage
 
 logger = logging.getLogger(__name__)
@@ -56,51 +56,12 @@ def erasure_execute(*, ticket_id: int) -> PrivacyTicket | None:
 
     Returns the ticket, or None if it does not exist. Does nothing to a ticket that is not
     scheduled (already completed, or rejected meanwhile), so running it twice is harmless.
+    A batch of one (`erasure_execute_batch`): one way to erase, whatever the number.
     """
-    with transaction.atomic():
-        ticket = (
-            PrivacyTicket.objects.select_for_update()
-            .filter(pk=ticket_id, kind=TicketKind.ERASURE)
-            .first()
-        )
-        if ticket is None or ticket.state != TicketState.SCHEDULED:
-            return ticket
-        counts: Counter[str] = Counter()
-        steps = []
-        for eraser in registry.erasers_in_order():
-            erased = eraser.erase(ticket.subject_key) if ticket.subject_key else {}
-            counts.update({f"{eraser.name}.{kind}": n for kind, n in erased.items()})
-            steps.append(eraser.name)
-        now = timezone.now()
-        rescan = erasure_rescan(subject_key=ticket.subject_key) if ticket.subject_key else {}
-        if ticket.subject_key:
-            # Before the key goes: a restored backup gets this erasure re-applied (rule 9b).
-            erasure_log_record(subject_key=ticket.subject_key, ticket_id=ticket.pk, at=now)
-        ticket_move(ticket, TicketState.COMPLETED, note="erased", at=now)
-        ticket.completed_at = now
-        ticket.subject_key = None
-        # Its confirmation link and code are per-person keys too, with nothing left to confirm.
-        ticket.token_hash = ticket.token_expires_at = None
-        ticket.code_hash = ticket.code_expires_at = None
-        ticket.result_counts = dict(sorted(counts.items()))
-        ticket.steps_done = steps
-        ticket.rescan_counts = dict(sorted(rescan.items()))
-        retention_progress_add([ticket])
-        ticket.save(
-            update_fields=[
-                "completed_at",
-                "subject_key",
-                "token_hash",
-                "token_expires_at",
-                "code_hash",
-                "code_expires_at",
-                "result_counts",
-                "steps_done",
-                "rescan_counts",
-            ]
-        )
-    logger.info("privacy ticket %s: erasure completed %s", ticket.pk, ticket.result_counts)
-    return ticket
+    tickets, done = _erasure_complete([ticket_id])
+    for ticket in done:
+        logger.info("privacy ticket %s: erasure completed %s", ticket.pk, ticket.result_counts)
+    return tickets[0] if tickets else None
 
 
 def erasure_execute_batch(*, ticket_ids: Iterable[int]) -> list[PrivacyTicket]:
@@ -113,6 +74,15 @@ def erasure_execute_batch(*, ticket_ids: Iterable[int]) -> list[PrivacyTicket]:
     stays scheduled, its outbox row waiting, and the batch or each ticket alone runs again.
     Tickets not scheduled any more (done meanwhile, rejected) are left alone.
     """
+    tickets, done = _erasure_complete(ticket_ids)
+    logger.info("privacy: %s erasure ticket(s) completed in one batch", len(done))
+    return tickets
+
+
+def _erasure_complete(
+    ticket_ids: Iterable[int],
+) -> tuple[list[PrivacyTicket], list[PrivacyTicket]]:
+    """Erase and complete the scheduled ones of these tickets; return all of them, and those."""
     with transaction.atomic():
         tickets = list(
             PrivacyTicket.objects.select_for_update()
@@ -121,7 +91,7 @@ def erasure_execute_batch(*, ticket_ids: Iterable[int]) -> list[PrivacyTicket]:
         )
         due = [t for t in tickets if t.state == TicketState.SCHEDULED]
         if not due:
-            return tickets
+            return tickets, due
         path_check(TicketState.SCHEDULED, TicketState.COMPLETED)
         keys = [t.subject_key for t in due if t.subject_key]
         counts: dict[str, Counter[str]] = {key: Counter() for key in keys}
@@ -177,8 +147,7 @@ def erasure_execute_batch(*, ticket_ids: Iterable[int]) -> list[PrivacyTicket]:
                 steps_done=steps,
             )
         retention_progress_add(due)
-    logger.info("privacy: %s erasure ticket(s) completed in one batch", len(due))
-    return tickets
+    return tickets, due
 
 
 # Privacy's own erasers.

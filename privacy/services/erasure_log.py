@@ -32,16 +32,9 @@ def erasure_log_hash(subject_key: str) -> str:
     return keyed_digest(subject_key, domain="erasure-log")
 
 
-def erasure_log_record(*, subject_key: str, ticket_id: int | None, at: datetime) -> None:
-    """Note that this subject was erased (idempotent: a subject is logged once)."""
-    ErasureRecord.objects.get_or_create(
-        subject_hash=erasure_log_hash(subject_key),
-        defaults={"erased_at": at, "ticket_number": ticket_id},
-    )
-
-
 def erasure_log_record_many(*, entries: Iterable[tuple[str, int | None]], at: datetime) -> None:
-    """`erasure_log_record` for many (subject key, ticket id) pairs, in one statement."""
+    """Note that these subjects were erased, each (subject key, ticket id) pair once, in one
+    statement (idempotent: a subject is logged once)."""
     ErasureRecord.objects.bulk_create(
         [
             ErasureRecord(subject_hash=erasure_log_hash(key), erased_at=at, ticket_number=ticket_id)

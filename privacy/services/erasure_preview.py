@@ -55,22 +55,13 @@ def erasure_preview(*, subject_key: str) -> dict[str, Any]:
     }
 
 
-def erasure_rescan(*, subject_key: str) -> dict[str, int]:
-    """Run the preview's scan again after erasing; return {"eraser.kind": n} of what it found.
+def erasure_rescan_many(*, subject_keys: list[str]) -> dict[str, dict[str, int]]:
+    """Run the preview's scan again after erasing these subjects (each eraser given the batch,
+    rolled back); return, per subject, {"eraser.kind": n} of what it found.
 
     Every count is 0 when the erasure left nothing behind (keys kept anonymised included:
     the rows they name no longer point at the subject).
     """
-    found = erasure_preview(subject_key=subject_key)
-    return {
-        f"{step['eraser']}.{kind}": n
-        for step in found["erasers"]
-        for kind, n in {**step["removes"], **step["keeps"]}.items()
-    }
-
-
-def erasure_rescan_many(*, subject_keys: list[str]) -> dict[str, dict[str, int]]:
-    """`erasure_rescan` for a batch of subjects (each eraser given the batch, rolled back)."""
     found: dict[str, dict[str, int]] = {key: {} for key in subject_keys}
     try:
         with transaction.atomic():
