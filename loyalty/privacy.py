@@ -26,7 +26,6 @@ from privacy.registry import ProcessingDeclaration, Subject, Traces, registry
 from privacy.services.erasure_traces import (
     admin_log_counts,
     admin_log_scrub,
-    consent_keys_attached,
     consent_keys_attached_many,
     times_coarsen,
 )
@@ -90,62 +89,20 @@ def subjects_get_many(subject_keys: list[str]) -> dict[str, Subject]:
     return {member_subject_key(m): _subject(m) for m in members}
 
 
-@transaction.atomic
-def erase_member(subject_key: str) -> dict[str, int]:
-    """Delete the member and their eID link; the ledger keeps amounts, store and day only.
-
-    What stays must not chain one person's rows back together (rule 7): the unlinked rows lose
-    their running balance and their time of day, the references and keys typed at the counter;
-    the member's eID scans lose the key their consent was recorded under; the admin's change
-    log loses the member's number and ids. Idempotent: for a member already erased, every
-    count is 0.
-    """
-    member = member_from_subject_key(subject_key)
-    if member is None:
-        return dict.fromkeys(ERASED_KINDS, 0)
-    entries = LedgerEntry.objects.filter(member=member)
-    entry_ids = list(entries.values_list("pk", flat=True))
-    scans = EidScan.objects.filter(
-        Q(member=member)
-        | Q(link_member=member)
-        | Q(consent_subject__in=consent_keys_attached(subject_key=subject_key))
-    )
-    scan_ids = list(scans.values_list("pk", flat=True))
-    card_ids = list(EidCard.objects.filter(member=member).values_list("pk", flat=True))
-    admin_log = sum(
-        admin_log_scrub(model=model, object_ids=ids)
-        for model, ids in (
-            (Member, [member.pk]),
-            (EidCard, card_ids),
-            (LedgerEntry, entry_ids),
-            (EidScan, scan_ids),
-        )
-        if ids
-    )
-    scans_cleared = EidScan.objects.filter(pk__in=scan_ids).update(
-        consent_subject="", member=None, link_member=None
-    )
-    times_coarsen(entries, field="created_at")
-    # References and idempotency keys may hold whatever was typed at the counter.
-    unlinked = LedgerEntry.objects.filter(pk__in=entry_ids).update(
-        member=None, reference="", idempotency_key=None, balance_after=0
-    )
-    eid_cards = EidCard.objects.filter(pk__in=card_ids).delete()[0]
-    Member.objects.filter(pk=member.pk).delete()
-    return {
-        "members": 1,
-        "eid_cards": eid_cards,
-        "ledger_entries_unlinked": unlinked,
-        "eid_scans_unlinked": scans_cleared,
-        "admin_log_entries_scrubbed": admin_log,
-    }
-
-
 CHUNK = 2000
 
 
+@transaction.atomic
 def erase_members(subject_keys: list[str]) -> dict[str, dict[str, int]]:
-    """`erase_member` for a batch of subjects, in a few statements; counts per subject."""
+    """Delete the members and their eID links; the ledger keeps amounts, store and day only.
+
+    What stays must not chain one person's rows back together (rule 7): the unlinked rows lose
+    their running balance and their time of day, the references and keys typed at the counter;
+    the members' eID scans lose the key their consent was recorded under; the admin's change
+    log loses the members' numbers and ids. Counts per subject, in a few statements whatever
+    the number (one erasure is a batch of one). Idempotent: for a member already erased, every
+    count is 0.
+    """
     result = {key: dict.fromkeys(ERASED_KINDS, 0) for key in subject_keys}
     wanted = member_ids_from_subject_keys(subject_keys)
     present = set(Member.objects.filter(pk__in=wanted.values()).values_list("pk", flat=True))
@@ -254,16 +211,8 @@ def export_member(subject_key: str) -> dict[str, list[dict[str, Any]]]:
     return {"profile": [profile], "ledger": ledger}
 
 
-def erase_member_reads(subject_key: str) -> dict[str, int]:
-    """Unlink the record of staff reads from the member: what staff did stays, not who."""
-    member = member_from_subject_key(subject_key)
-    if member is None:
-        return {"member_reads_unlinked": 0}
-    return {"member_reads_unlinked": MemberRead.objects.filter(member=member).update(member=None)}
-
-
 def erase_members_reads(subject_keys: list[str]) -> dict[str, dict[str, int]]:
-    """`erase_member_reads` for a batch of subjects; counts per subject."""
+    """Unlink the record of staff reads from the members: what staff did stays, not who."""
     key_of = {pk: key for key, pk in member_ids_from_subject_keys(subject_keys).items()}
     reads = MemberRead.objects.filter(member_id__in=list(key_of))
     counts = dict(reads.values("member_id").annotate(n=Count("pk")).values_list("member_id", "n"))
@@ -448,10 +397,9 @@ def register() -> None:
     registry.register_resolver(
         PREFIX, find=subject_find, get=subject_get, get_many=subjects_get_many
     )
-    # Reads first: the member's row goes with `erase_member`.
+    # Reads first: the member's row goes with `erase_members`.
     registry.register_eraser(
         "loyalty.reads",
-        erase_member_reads,
         order=50,
         covers=("loyalty.MemberRead",),
         keeps=("member_reads_unlinked",),
@@ -460,7 +408,6 @@ def register() -> None:
     )
     registry.register_eraser(
         "loyalty",
-        erase_member,
         covers=(
             "loyalty.Member",
             "loyalty.EidCard",

@@ -27,29 +27,17 @@ def ratelimit_hit(*, scope: str, value: str, limit: int) -> bool:
     return count <= limit
 
 
-def ratelimit_count(values: Iterable[str]) -> int:
-    """Return how many counters are held for these identifiers (what a purge would forget)."""
-    keys = [_key("identifier", value) for value in values]
-    return len(cache.get_many(keys)) if keys else 0
-
-
-def ratelimit_purge(values: Iterable[str]) -> int:
-    """Forget the counters held for these identifiers; return how many there were."""
-    keys = [_key("identifier", value) for value in values]
-    if not keys:
-        return 0
-    found = cache.get_many(keys)
-    cache.delete_many(keys)
-    return len(found)
+def _identifier_keys(values_by_subject: dict[str, Iterable[str]]) -> dict[str, list[str]]:
+    return {
+        subject: [_key("identifier", v) for v in values]
+        for subject, values in values_by_subject.items()
+    }
 
 
 def ratelimit_purge_many(values_by_subject: dict[str, Iterable[str]]) -> dict[str, int]:
     """Forget the counters held for each subject's identifiers, in two cache round trips;
     return how many there were per subject."""
-    keys = {
-        subject: [_key("identifier", v) for v in values]
-        for subject, values in values_by_subject.items()
-    }
+    keys = _identifier_keys(values_by_subject)
     every = [k for ks in keys.values() for k in ks]
     if not every:
         return dict.fromkeys(values_by_subject, 0)
@@ -59,11 +47,9 @@ def ratelimit_purge_many(values_by_subject: dict[str, Iterable[str]]) -> dict[st
 
 
 def ratelimit_count_many(values_by_subject: dict[str, Iterable[str]]) -> dict[str, int]:
-    """How many counters each subject's identifiers hold, in one cache round trip."""
-    keys = {
-        subject: [_key("identifier", v) for v in values]
-        for subject, values in values_by_subject.items()
-    }
+    """Return how many counters each subject's identifiers hold (what a purge would forget),
+    in one cache round trip."""
+    keys = _identifier_keys(values_by_subject)
     every = [k for ks in keys.values() for k in ks]
     found = cache.get_many(every) if every else {}
     return {subject: sum(k in found for k in ks) for subject, ks in keys.items()}

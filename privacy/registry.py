@@ -12,7 +12,8 @@ An app that holds personal data registers, from its `AppConfig.ready()`:
   a `preview` that counts without changing anything (a database-only eraser is previewed by
   running it and rolling back: `privacy.services.erasure_preview`); and, for retention's
   batches, `erase_many`: the same for many subjects in set-based statements, counts per
-  subject exactly as `erase` would have returned them;
+  subject exactly as `erase` would have returned them. An app that writes `erase_many`
+  (and `preview_many`) need not write the one-subject form: it is a batch of one;
 - **trace declarations**: a model that no eraser covers says why (no personal data, staff
   accounts' own data, proof kept by design);
 - an **exporter**: a subject's data as sections of plain dicts (access, Art. 15 and 20);
@@ -66,6 +67,16 @@ class SubjectResolver:
     get: Callable[[str], Subject | None]
     # Many keys in one query: {key: Subject} for those that exist (optional).
     get_many: Callable[[list[str]], dict[str, Subject]] | None = None
+
+
+@dataclass(frozen=True)
+class _OneOfMany:
+    """One subject's part of a batch function: `erase` (or `preview`) given by `erase_many`."""
+
+    many: Callable[[list[str]], dict[str, dict[str, int]]]
+
+    def __call__(self, subject_key: str) -> dict[str, int]:
+        return self.many([subject_key])[subject_key]
 
 
 @dataclass(frozen=True)
@@ -235,7 +246,7 @@ class PrivacyRegistry:
     def register_eraser(
         self,
         name: str,
-        erase: Callable[[str], dict[str, int]],
+        erase: Callable[[str], dict[str, int]] | None = None,
         *,
         order: int = 100,
         covers: Iterable[str] = (),
@@ -249,8 +260,15 @@ class PrivacyRegistry:
 
         `erase_many` erases a batch of subjects in a few statements and returns, for every
         key given, what `erase` would have returned for it; without it a batch calls `erase`
-        once per subject.
+        once per subject, and without `erase` one subject is a batch of one (`preview` and
+        `preview_many` likewise).
         """
+        if erase is None:
+            if erase_many is None:
+                raise ImproperlyConfigured(f"Privacy registry: eraser {name!r} erases nothing.")
+            erase = _OneOfMany(erase_many)
+        if preview is None and preview_many is not None:
+            preview = _OneOfMany(preview_many)
         self._add(
             self.erasers,
             name,

@@ -36,12 +36,7 @@ from privacy.models import (
     TicketTransition,
 )
 from privacy.outbox import erasure_batch_put
-from privacy.ratelimit import (
-    ratelimit_count,
-    ratelimit_count_many,
-    ratelimit_purge,
-    ratelimit_purge_many,
-)
+from privacy.ratelimit import ratelimit_count_many, ratelimit_purge_many
 from privacy.registry import registry
 from privacy.services.erasure_log import erasure_log_record_many
 from privacy.services.erasure_preview import erasure_rescan_many
@@ -150,43 +145,7 @@ def _erasure_complete(
     return tickets, due
 
 
-# Privacy's own erasers.
-def _erase_cached(subject_key: str) -> dict[str, int]:
-    subject = registry.subject_get(subject_key)
-    return {"rate_limit_counters": ratelimit_purge(subject.identifiers if subject else ())}
-
-
-def _pseudonymise_consent(subject_key: str) -> dict[str, int]:
-    """Clear the clear-text subject key; the chain covers only its keyed digest."""
-    own = ConsentRecord.objects.filter(subject_key=subject_key)
-    # Records given under a provisional key (an armed scan) and carried over to this subject.
-    provisional = ConsentRecord.objects.filter(
-        pk__in=own.exclude(refers_to=None).values("refers_to_id"), subject_key__isnull=False
-    )
-    count = provisional.update(subject_key=None)
-    count += own.update(subject_key=None)
-    return {"consent_records_pseudonymised": count}
-
-
-def _unlink_tickets(subject_key: str) -> dict[str, int]:
-    """Take the subject key and any live link or code off the subject's other tickets, and
-    drop the outbox work queued for the subject (a consent receipt's mail)."""
-    # The open erasure is the one running (or previewed): it completes with its own proof.
-    others = PrivacyTicket.objects.filter(subject_key=subject_key).exclude(
-        kind=TicketKind.ERASURE, state__in=OPEN_STATES
-    )
-    count = others.update(
-        subject_key=None,
-        token_hash=None,
-        token_expires_at=None,
-        code_hash=None,
-        code_expires_at=None,
-    )
-    # Work of no ticket waiting in the outbox for this subject (a consent receipt's mail).
-    dropped, _ = TicketTask.objects.filter(ticket=None, args__0=subject_key).delete()
-    return {"tickets_unlinked": count, "outbox_rows_dropped": dropped}
-
-
+# Privacy's own erasers, each given a batch of subjects (one erasure is a batch of one).
 def _erase_cached_many(subject_keys: list[str]) -> dict[str, dict[str, int]]:
     subjects = registry.subjects_get(subject_keys)
     purged = ratelimit_purge_many(
@@ -196,6 +155,7 @@ def _erase_cached_many(subject_keys: list[str]) -> dict[str, dict[str, int]]:
 
 
 def _pseudonymise_consent_many(subject_keys: list[str]) -> dict[str, dict[str, int]]:
+    """Clear the clear-text subject keys; the chain covers only their keyed digests."""
     own = ConsentRecord.objects.filter(subject_key__in=subject_keys)
     counts = Counter()
     provisional_owner: dict[int, str] = {}
@@ -214,6 +174,9 @@ def _pseudonymise_consent_many(subject_keys: list[str]) -> dict[str, dict[str, i
 
 
 def _unlink_tickets_many(subject_keys: list[str]) -> dict[str, dict[str, int]]:
+    """Take the subject keys and any live link or code off the subjects' other tickets, and
+    drop the outbox work queued for the subjects (a consent receipt's mail)."""
+    # The open erasure is the one running (or previewed): it completes with its own proof.
     others = PrivacyTicket.objects.filter(subject_key__in=subject_keys).exclude(
         kind=TicketKind.ERASURE, state__in=OPEN_STATES
     )
@@ -246,23 +209,15 @@ def _count_cached_many(subject_keys: list[str]) -> dict[str, dict[str, int]]:
     return {key: {"rate_limit_counters": found[key]} for key in subject_keys}
 
 
-def _count_cached(subject_key: str) -> dict[str, int]:
-    subject = registry.subject_get(subject_key)
-    return {"rate_limit_counters": ratelimit_count(subject.identifiers if subject else ())}
-
-
 registry.register_eraser(
     "privacy.cache",
-    _erase_cached,
     order=10,
-    preview=_count_cached,
     preview_many=_count_cached_many,
     labels={"rate_limit_counters": _("request counters in the cache")},
     erase_many=_erase_cached_many,
 )
 registry.register_eraser(
     "privacy.consent",
-    _pseudonymise_consent,
     order=900,
     covers=("privacy.ConsentRecord",),
     keeps=("consent_records_pseudonymised",),
@@ -271,7 +226,6 @@ registry.register_eraser(
 )
 registry.register_eraser(
     "privacy.tickets",
-    _unlink_tickets,
     order=910,
     covers=("privacy.PrivacyTicket", "privacy.TicketTransition", "privacy.TicketTask"),
     keeps=("tickets_unlinked",),

@@ -1,13 +1,13 @@
 """What an app's eraser calls to leave nothing to stitch back (rule 7), whatever the app.
 
-Privacy knows nothing of the apps' models; these take the app's model and ids, or a subject key:
+Privacy knows nothing of the apps' models; these take the app's model and ids, or subject keys:
 
 - `admin_log_scrub`: the admin's change log names the objects it changed (`object_repr` is the
   object's `str()`, a member's number) and keeps their ids. The entry stays (which staff
   account changed what kind of object, when), without what designates the object.
-- `consent_keys_attached`: the provisional keys (an armed eID scan's) whose consent was carried
-  over to a subject, so the app can clear them wherever it keeps them before privacy's own
-  eraser pseudonymises the records.
+- `consent_keys_attached_many`: the provisional keys (an armed eID scan's) whose consent was
+  carried over to each subject, so the app can clear them wherever it keeps them before
+  privacy's own eraser pseudonymises the records.
 - `times_coarsen`: move kept rows' exact times to the start of their local day, so one
   person's rows no longer line up with each other (the day stays: per-day figures hold).
 """
@@ -40,16 +40,6 @@ def admin_log_scrub(*, model: type[Model], object_ids: Iterable[object]) -> int:
     """
     return admin_log_entries(model=model, object_ids=object_ids).update(
         object_id=None, object_repr="", change_message=""
-    )
-
-
-def consent_keys_attached(*, subject_key: str) -> list[str]:
-    """Return the provisional keys whose consent was carried over to this subject."""
-    return list(
-        ConsentRecord.objects.filter(subject_key=subject_key, refers_to__isnull=False)
-        .exclude(refers_to__subject_key=None)
-        .values_list("refers_to__subject_key", flat=True)
-        .distinct()
     )
 
 

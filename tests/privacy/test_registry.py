@@ -75,6 +75,31 @@ def test_a_withdrawal_kind_is_a_ticket_kind():
     assert own.withdrawal_kinds["sms_withdrawal"].purpose == "sms"
 
 
+def _erase_many(subject_keys):
+    return {key: {"rows": len(key), "batch": len(subject_keys)} for key in subject_keys}
+
+
+def test_an_eraser_given_its_batch_form_only_erases_one_subject_as_a_batch_of_one():
+    own = PrivacyRegistry()
+
+    # when: only the batch forms are registered
+    own.register_eraser("app", erase_many=_erase_many, preview_many=_erase_many)
+    again = own.erasers["app"]
+    own.register_eraser("app", erase_many=_erase_many, preview_many=_erase_many)
+
+    # then: one subject is a batch of one, and registering it again is harmless
+    assert own.erasers["app"] == again
+    assert again.erase("member:42") == {"rows": 9, "batch": 1}
+    assert again.preview("member:7") == {"rows": 8, "batch": 1}
+    assert again.erase_batch(["a:1", "b:22"]) == {
+        "a:1": {"rows": 3, "batch": 2},
+        "b:22": {"rows": 4, "batch": 2},
+    }
+    with pytest.raises(ImproperlyConfigured):
+        own.register_eraser("nothing")
+    assert "nothing" not in own.erasers
+
+
 def test_model_fields_take_their_choices_from_the_registry():
     assert NoticeVersion._meta.get_field("purpose").choices is not None
     assert dict(NoticeVersion._meta.get_field("purpose").flatchoices) == dict(purpose_choices())
