@@ -97,6 +97,38 @@ def _lock_head() -> ConsentLogHead:
     return head
 
 
+def _chained(
+    *,
+    seq: int,
+    prev_hash: str,
+    subject_key: str,
+    notice: NoticeVersion,
+    staff: AbstractBaseUser | None,
+    refers_to: ConsentRecord | None = None,
+    at: datetime | None = None,
+    **fields,
+) -> ConsentRecord:
+    """Return the (unsaved) record `seq` of the log, chained to `prev_hash`, hash computed."""
+    record = ConsentRecord(
+        seq=seq,
+        subject_key=subject_key,
+        subject_digest=subject_digest(subject_key),
+        notice=notice,
+        staff=staff if staff is not None and staff.is_authenticated else None,
+        refers_to=refers_to,
+        created_at=at or timezone.now(),
+        prev_hash=prev_hash,
+        **fields,
+    )
+    payload = record_payload(
+        record,
+        notice_hash=notice.content_hash,
+        refers_to_seq=refers_to.seq if refers_to else None,
+    )
+    record.record_hash = record_hash(prev_hash, payload)
+    return record
+
+
 def _append(
     *,
     subject_key: str,
@@ -115,29 +147,22 @@ def _append(
     """Append one record to the log under the head lock, chained to the one before it."""
     with transaction.atomic():
         head = _lock_head()
-        record = ConsentRecord(
+        record = _chained(
             seq=head.seq + 1,
+            prev_hash=head.last_hash,
             subject_key=subject_key,
-            subject_digest=subject_digest(subject_key),
+            notice=notice,
+            staff=staff,
+            refers_to=refers_to,
+            at=at,
             purpose=purpose,
             action=action,
-            notice=notice,
             language=language,
             channel=channel,
             given_by=given_by,
             store=store,
-            staff=staff if staff is not None and staff.is_authenticated else None,
             device=device,
-            refers_to=refers_to,
-            created_at=at or timezone.now(),
-            prev_hash=head.last_hash,
         )
-        payload = record_payload(
-            record,
-            notice_hash=notice.content_hash,
-            refers_to_seq=refers_to.seq if refers_to else None,
-        )
-        record.record_hash = record_hash(head.last_hash, payload)
         record.save()
         head.seq = record.seq
         head.last_hash = record.record_hash
@@ -175,28 +200,21 @@ def consent_give_many(*, grants: list[ConsentGrant], batch_size: int = 2000) -> 
             head = _lock_head()
             seq, last_hash, records = head.seq, head.last_hash, []
             for grant in grants[start : start + batch_size]:
-                notice = notices[(grant.purpose, grant.language)]
-                staff = grant.staff
                 seq += 1
-                record = ConsentRecord(
+                record = _chained(
                     seq=seq,
+                    prev_hash=last_hash,
                     subject_key=grant.subject_key,
-                    subject_digest=subject_digest(grant.subject_key),
+                    notice=notices[(grant.purpose, grant.language)],
+                    staff=grant.staff,
                     purpose=grant.purpose,
                     action=ConsentAction.GIVEN,
-                    notice=notice,
                     language=grant.language,
                     channel=grant.channel,
                     given_by=ConsentGiver.SUBJECT,
                     store=grant.store,
-                    staff=staff if staff is not None and staff.is_authenticated else None,
-                    created_at=timezone.now(),
-                    prev_hash=last_hash,
                 )
-                payload = record_payload(
-                    record, notice_hash=notice.content_hash, refers_to_seq=None
-                )
-                record.record_hash = last_hash = record_hash(last_hash, payload)
+                last_hash = record.record_hash
                 records.append(record)
             ConsentRecord.objects.bulk_create(records)
             head.seq, head.last_hash = seq, last_hash
