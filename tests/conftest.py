@@ -254,3 +254,19 @@ def _cache_cleared():
     else:
         cache.clear()
     yield
+
+
+def private_cache(settings, name: str):
+    """Give the test an empty local-memory cache of its own, emptied again after it.
+
+    Never the Redis database the Celery broker uses, even when REDIS_URL is set. A sub-suite's
+    conftest uses it as its autouse `_own_cache`: `yield from private_cache(settings, name)`.
+    """
+    from django.core.cache import cache
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": name}
+    }
+    cache.clear()
+    yield
+    cache.clear()

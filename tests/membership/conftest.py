@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 
+from tests.conftest import private_cache
 from tests.factories import MemberFactory
 
 
 @pytest.fixture(autouse=True)
 def _own_cache(settings):
     """Rate limits and the chain's identity live in the cache: an empty one per test."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "membership-tests",
-        }
-    }
-    cache.clear()
-    yield
-    cache.clear()
+    yield from private_cache(settings, "membership-tests")
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from loyalty.privacy import member_subject_key
 from loyalty.services import points_earn
 from privacy import services
 from privacy.models import TicketKind
+from tests.conftest import private_cache
 from tests.factories import EidCardFactory, MemberFactory, StoreFactory
 
 LINK = re.compile(r"https?://\S+/(nl|fr|de|en)/privacy/confirm/([A-Za-z0-9_-]+)/")
@@ -20,20 +21,8 @@ LINK = re.compile(r"https?://\S+/(nl|fr|de|en)/privacy/confirm/([A-Za-z0-9_-]+)/
 
 @pytest.fixture(autouse=True)
 def _own_cache(settings):
-    """Rate-limit counters live in the cache: give each test an empty one of its own.
-
-    A private local-memory cache, even when REDIS_URL is set, so clearing it never touches
-    the Redis database the Celery broker uses.
-    """
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "privacy-tests",
-        }
-    }
-    cache.clear()
-    yield
-    cache.clear()
+    """Rate-limit counters live in the cache: give each test an empty one of its own."""
+    yield from private_cache(settings, "privacy-tests")
 
 
 def erase_at_counter(member, store, cashier, **kwargs):

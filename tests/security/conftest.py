@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 
 from loyalty import eid_services
 from loyalty.models import EidScan, Member
 from loyalty.services import points_earn
 from stores.models import ReaderDevice, StaffRole, Store
 from stores.services import reader_device_register
+from tests.conftest import private_cache
 from tests.factories import (
     EarningRuleFactory,
     MemberFactory,
@@ -25,19 +25,8 @@ from tests.factories import (
 
 @pytest.fixture(autouse=True)
 def _own_cache(settings):
-    """A private local-memory cache per test: rate-limit and login counters start at zero.
-
-    Never the Redis database the Celery broker uses, even when REDIS_URL is set.
-    """
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "security-tests",
-        }
-    }
-    cache.clear()
-    yield
-    cache.clear()
+    """A private local-memory cache per test: rate-limit and login counters start at zero."""
+    yield from private_cache(settings, "security-tests")
 
 
 @dataclass
