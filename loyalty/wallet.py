@@ -35,6 +35,7 @@ from django.utils.crypto import salted_hmac
 
 from loyalty.models import Member
 from privacy.hashing import seal, unseal
+from stores.selectors import chain_settings
 
 GOOGLE_SAVE_URL = "https://pay.google.com/gp/v/save/"
 LINK_PREFIX = "mw_"
@@ -98,15 +99,16 @@ def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
 
 
 def apple_pass_json(member: Member) -> dict:
-    """Return the pass.json of the member's store card."""
+    """Return the pass.json of the member's store card, under the chain's public name."""
+    chain_name = chain_settings().name
     return {
         "formatVersion": 1,
         "passTypeIdentifier": settings.WALLET_APPLE_PASS_TYPE_ID,
         "teamIdentifier": settings.WALLET_APPLE_TEAM_ID,
         "serialNumber": pass_serial(member),
-        "organizationName": settings.CHAIN_NAME,
-        "description": f"{settings.CHAIN_NAME} loyalty card",
-        "logoText": settings.CHAIN_NAME,
+        "organizationName": chain_name,
+        "description": f"{chain_name} loyalty card",
+        "logoText": chain_name,
         "foregroundColor": "rgb(255, 255, 255)",
         "backgroundColor": "rgb(11, 92, 173)",
         "labelColor": "rgb(255, 255, 255)",

@@ -30,10 +30,11 @@ from django.test import Client
 from loyalty.wallet import (
     GOOGLE_SAVE_URL,
     apple_pass_build,
+    apple_pass_json,
     google_save_url,
     wallet_link_issue,
 )
-from stores.models import EarningRule
+from stores.models import ChainSettings, EarningRule
 from tests.counter import member_ref
 from tests.factories import MemberFactory, StaffFactory
 
@@ -179,6 +180,20 @@ def test_the_pass_is_signed_by_the_chains_certificate_over_its_manifest(wallet, 
     forged = files["manifest.json"].replace(b'"pass.json": "', b'"pass.json": "0')
     refused = _openssl_verify(tmp_path, wallet["wwdr"], files["signature"], forged)
     assert refused.returncode != 0
+
+
+def test_the_pass_names_the_chain_as_head_office_set_it(wallet, member, settings):
+    # given: head office named the chain in the dashboard (settings hold another name)
+    settings.CHAIN_NAME = "Demo Chain"
+    ChainSettings.objects.create(pk=1, name="Bakkerij Peeters")
+
+    # when
+    card = apple_pass_json(member)
+
+    # then: the pass carries the name customers see on the pages and in the mails
+    assert card["organizationName"] == "Bakkerij Peeters"
+    assert card["logoText"] == "Bakkerij Peeters"
+    assert "Demo Chain" not in json.dumps(card)
 
 
 def test_the_google_save_link_is_signed_with_the_service_account_key(wallet, member):
