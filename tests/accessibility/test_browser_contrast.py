@@ -13,24 +13,15 @@ from playwright.sync_api import Page, expect
 
 from dashboard.services import stats_recompute
 from loyalty.models import JoinChannel
-from stores.models import EarningRule
 from tests.accessibility.checks import contrast, shadow_color
 from tests.accessibility.test_browser_every_page import signed_in
 from tests.dashboard.conftest import EntryKind, entry, member_joined
-from tests.factories import HeadOfficeFactory, StaffFactory, StoreFactory
+from tests.factories import HeadOfficeFactory
+from tests.portal.test_browser_counter import gent  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WHITE = "rgb(255, 255, 255)"
-
-
-@pytest.fixture
-def gent(transactional_db):
-    store = StoreFactory(code="GNT01", name="Gent Korenmarkt", city="Gent", language="nl")
-    EarningRule.objects.create(store=store)
-    StaffFactory(username="kassa.gent", store=store)
-    HeadOfficeFactory(username="headoffice")
-    return store
 
 
 def _style(page: Page, selector: str) -> dict:
@@ -52,7 +43,7 @@ def _background(page: Page, selector: str) -> str:
     )
 
 
-def test_focus_ring_and_field_borders_on_the_counter(live_server, browser, gent):
+def test_focus_ring_and_field_borders_on_the_counter(live_server, browser, gent):  # noqa: F811
     page = signed_in(browser, live_server, "kassa.gent", "en")
     page.goto(f"{live_server.url}/counter/GNT01/join/")
 
@@ -80,7 +71,8 @@ def test_focus_ring_and_field_borders_on_the_counter(live_server, browser, gent)
         assert contrast(style, WHITE) >= 3, style
 
 
-def test_figures_bars_and_their_labels(live_server, browser, gent):
+def test_figures_bars_and_their_labels(live_server, browser, gent):  # noqa: F811
+    HeadOfficeFactory(username="headoffice")
     rng = random.Random(15)
     now = timezone.now()
     for n in range(30):
