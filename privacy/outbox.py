@@ -56,20 +56,18 @@ SWEEP_BATCH = 200
 
 def ticket_task_put(*, task: str, ticket_id: int, args: tuple = ()) -> TicketTask:
     """Record `task(ticket_id, *args)` in this transaction and send it once it commits."""
-    row = TicketTask.objects.create(
-        task=task, ticket_id=ticket_id, args=[ticket_id, *args], created_at=timezone.now()
-    )
-    row_id = row.pk
-    transaction.on_commit(lambda: ticket_task_send(row_id))
-    return row
+    return outbox_put(task=task, args=(ticket_id, *args), ticket_id=ticket_id)
 
 
-def outbox_put(*, task: str, args: tuple) -> TicketTask:
-    """Record `task(*args)`, work that belongs to no ticket, and send it once this commits.
+def outbox_put(*, task: str, args: tuple, ticket_id: int | None = None) -> TicketTask:
+    """Record `task(*args)` in this transaction and send it once it commits.
 
-    The args are ids (a subject key at most), never personal data.
+    Without `ticket_id`, work that belongs to no ticket. The args are ids (a subject key at
+    most), never personal data.
     """
-    row = TicketTask.objects.create(task=task, args=list(args), created_at=timezone.now())
+    row = TicketTask.objects.create(
+        task=task, ticket_id=ticket_id, args=list(args), created_at=timezone.now()
+    )
     row_id = row.pk
     transaction.on_commit(lambda: ticket_task_send(row_id))
     return row
@@ -170,16 +168,27 @@ def erasure_batch_put(tickets: list[PrivacyTicket], *, send: bool = True) -> lis
     return row_ids
 
 
-def erasure_batch_send(ticket_ids: list[int], row_ids: list[int]) -> bool:
-    """Hand one batch of erasures to the broker; on failure, leave them to the sweeper."""
-    task = current_app.tasks[ERASURE_BATCH_TASK]
-    send = {"args": [ticket_ids], "kwargs": {"outbox_ids": row_ids}, "ignore_result": True}
+def _hand_over(task_name: str, *, args: list, kwargs: dict) -> Exception | None:
+    """Send a task to the broker, or run it here when tasks run in-process (its errors then
+    go to the caller); return the broker's error if it could not be reached."""
+    # No result wanted (the outbox row is the record): nor a subscription to Redis's result
+    # channel, which would fail the request, and stay broken, while Redis is down.
+    send = {"args": args, "kwargs": kwargs, "ignore_result": True}
+    task = current_app.tasks[task_name]
     if current_app.conf.task_always_eager:
         task.apply_async(**send)
-        return True
+        return None
     try:
         task.apply_async(**send)
     except BROKER_ERRORS as exc:
+        return exc
+    return None
+
+
+def erasure_batch_send(ticket_ids: list[int], row_ids: list[int]) -> bool:
+    """Hand one batch of erasures to the broker; on failure, leave them to the sweeper."""
+    exc = _hand_over(ERASURE_BATCH_TASK, args=[ticket_ids], kwargs={"outbox_ids": row_ids})
+    if exc is not None:
         TicketTask.objects.filter(pk__in=row_ids).update(sent_at=None)
         logger.warning(
             "privacy: a batch of %s erasures not queued (broker unavailable: %s); the sweeper "
@@ -202,16 +211,8 @@ def ticket_task_send(row_id: int) -> bool:
     if row is None:
         return False
     TicketTask.objects.filter(pk=row_id).update(sent_at=timezone.now(), attempts=F("attempts") + 1)
-    task = current_app.tasks[row.task]
-    # No result wanted (the outbox row is the record): nor a subscription to Redis's result
-    # channel, which would fail the request, and stay broken, while Redis is down.
-    send = {"args": row.args, "kwargs": {"outbox_id": row_id}, "ignore_result": True}
-    if current_app.conf.task_always_eager:
-        task.apply_async(**send)
-        return True
-    try:
-        task.apply_async(**send)
-    except BROKER_ERRORS as exc:
+    exc = _hand_over(row.task, args=row.args, kwargs={"outbox_id": row_id})
+    if exc is not None:
         TicketTask.objects.filter(pk=row_id).update(sent_at=None)
         logger.warning(
             "privacy ticket %s: %s not queued (broker unavailable: %s); the sweeper sends it",
