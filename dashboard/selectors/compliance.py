@@ -39,8 +39,9 @@ NOT_ABOUT_PEOPLE = {
     ("stores.ChainSettings", "logo"): "the chain's own logo, shown on the customers' pages",
 }
 
-# An e-mail or network address is not where someone lives.
+# An e-mail or network address is not where someone lives: in names, and by field type.
 NOT_POSTAL = re.compile(r"\b(e ?mail|ip|mac|network|web) address(es)?\b", re.I)
+NOT_POSTAL_TYPES = (models.EmailField, models.GenericIPAddressField, models.URLField)
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,9 @@ def schema_forbidden_fields(
     """Return the fields that look as if they may hold a national number, birth date, gender,
     address or photo. `fields` defaults to every concrete field of every installed model.
 
-    An e-mail address is allowed (the form channel asks for it), and an IP address is not a
-    postal one; an image or file field is always reported as a possible photo.
+    An e-mail address is allowed (the form channel asks for it), and an e-mail, IP or web
+    address is not a postal one (but a `photo_url` is still a photo); an image or file field
+    is always reported as a possible photo.
     """
     if fields is None:
         fields = [f for model in apps.get_models() for f in model._meta.concrete_fields]
@@ -73,12 +75,11 @@ def schema_forbidden_fields(
         if isinstance(f, models.FileField):
             findings.append(FieldFinding(label, f.name, "photo"))
             continue
-        if isinstance(f, models.EmailField | models.GenericIPAddressField | models.URLField):
-            continue  # an e-mail, network or web address is not where someone lives
+        ruled_out = {"address"} if isinstance(f, NOT_POSTAL_TYPES) else set()
         text = f"{_words(f.name)} {_words(str(f.verbose_name))} {_words(f.db_column or '')}"
         text = NOT_POSTAL.sub(" ", text)
         for category, pattern in FORBIDDEN_FIELD.items():
-            if pattern.search(text):
+            if category not in ruled_out and pattern.search(text):
                 findings.append(FieldFinding(label, f.name, category))
                 break
     return findings

@@ -70,6 +70,22 @@ def test_image_fields_count_as_photos_and_email_is_allowed():
     assert [f.category for f in schema_forbidden_fields([image, email, site])] == ["photo"]
 
 
+def test_a_web_or_mail_address_field_is_no_postal_address_but_may_be_a_photo():
+    # given: fields whose type says they hold a web, mail or network address
+    site = field("site_address", models.URLField)
+    portrait = field("portrait_url", models.URLField)
+    selfie = field("selfie_email", models.EmailField)
+    birth_ip = field("birth_ip", models.GenericIPAddressField)
+
+    # when / then: only the category their type rules out is dropped
+    findings = schema_forbidden_fields([site, portrait, selfie, birth_ip])
+    assert [(f.field, f.category) for f in findings] == [
+        ("portrait_url", "photo"),
+        ("selfie_email", "photo"),
+        ("birth_ip", "birth date"),
+    ]
+
+
 @pytest.mark.parametrize(
     "name", ["city", "given_name", "points_balance", "last_seen_at", "page", "ip_address"]
 )
