@@ -19,6 +19,7 @@ from privacy.models import (
     PrivacyTicket,
     RetentionRun,
 )
+from privacy.registry import Traces, registry
 from privacy.selectors import tickets_overdue
 
 FORBIDDEN_FIELD = {
@@ -33,11 +34,6 @@ FORBIDDEN_FIELD = {
     "photo": re.compile(r"photo|picture|portrait|\bimage\b|foto|selfie", re.I),
 }
 
-
-# Fields whose names look like a forbidden kind but hold nothing of a person, and why.
-NOT_ABOUT_PEOPLE = {
-    ("stores.ChainSettings", "logo"): "the chain's own logo, shown on the customers' pages",
-}
 
 # An e-mail or network address is not where someone lives: in names, and by field type.
 NOT_POSTAL = re.compile(r"\b(e ?mail|ip|mac|network|web) address(es)?\b", re.I)
@@ -63,19 +59,23 @@ def schema_forbidden_fields(
 
     An e-mail address is allowed (the form channel asks for it), and an e-mail, IP or web
     address is not a postal one (but a `photo_url` is still a photo); an image or file field
-    is always reported as a possible photo.
+    is always reported as a possible photo, except in a model that privacy's registry declares
+    as holding no person's data (`declare_traces`, `Traces.NONE`): a picture stored there (a
+    file or bytes) is the chain's own, its logo; its other fields are checked as any.
     """
     if fields is None:
         fields = [f for model in apps.get_models() for f in model._meta.concrete_fields]
+    no_person = {label for label, d in registry.traces.items() if d.traces == Traces.NONE}
     findings = []
     for f in fields:
         label = f"{f.model._meta.label}" if getattr(f, "model", None) else "?"
-        if (label, f.name) in NOT_ABOUT_PEOPLE:
-            continue
-        if isinstance(f, models.FileField):
+        stored_picture = isinstance(f, models.FileField | models.BinaryField)
+        ruled_out = {"photo"} if stored_picture and label in no_person else set()
+        if isinstance(f, models.FileField) and "photo" not in ruled_out:
             findings.append(FieldFinding(label, f.name, "photo"))
             continue
-        ruled_out = {"address"} if isinstance(f, NOT_POSTAL_TYPES) else set()
+        if isinstance(f, NOT_POSTAL_TYPES):
+            ruled_out.add("address")
         text = f"{_words(f.name)} {_words(str(f.verbose_name))} {_words(f.db_column or '')}"
         text = NOT_POSTAL.sub(" ", text)
         for category, pattern in FORBIDDEN_FIELD.items():

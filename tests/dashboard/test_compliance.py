@@ -86,6 +86,38 @@ def test_a_web_or_mail_address_field_is_no_postal_address_but_may_be_a_photo():
     ]
 
 
+def test_a_picture_in_a_model_declared_as_no_persons_data_is_not_a_photo():
+    # given: fields of a model privacy's registry declares as holding no person's data
+    from stores.models import ChainSettings
+
+    def of_chain(name, cls=models.CharField):
+        f = field(name, cls)
+        f.model = ChainSettings
+        return f
+
+    picture = of_chain("banner_image", models.FileField)
+    logo = of_chain("logo_image", models.BinaryField)
+    portrait = of_chain("portrait")  # text, not a stored picture: a path or a name
+    born = of_chain("birth_date", models.DateField)
+
+    # when / then: the pictures it stores are the chain's own; its other fields are checked
+    findings = schema_forbidden_fields([picture, logo, portrait, born])
+    assert [(f.field, f.category) for f in findings] == [
+        ("portrait", "photo"),
+        ("birth_date", "birth date"),
+    ]
+
+
+def test_a_picture_in_a_model_holding_peoples_data_is_a_photo():
+    from loyalty.models import Member
+
+    picture = field("banner_image", models.FileField)
+    logo = field("logo_image", models.BinaryField)
+    picture.model = logo.model = Member
+
+    assert [f.category for f in schema_forbidden_fields([picture, logo])] == ["photo", "photo"]
+
+
 @pytest.mark.parametrize(
     "name", ["city", "given_name", "points_balance", "last_seen_at", "page", "ip_address"]
 )
