@@ -149,27 +149,17 @@ class ComplianceReport:
 
     @property
     def ok(self) -> bool:
-        return (
-            not self.forbidden_fields
-            and self.chain is not None
-            and self.chain.ok
-            and not self.overdue
-            and self.retention_ok
-            and all(check.ok for check in self.checks)
-        )
+        return not self.failures()
 
     def failures(self) -> list[str]:
         """Return the codes of the checks that fail (the page's and the command's)."""
-        failed = [
-            code
-            for code, ok in (
-                ("schema", not self.forbidden_fields),
-                ("chain", self.chain is not None and self.chain.ok),
-                ("overdue", not self.overdue),
-                ("retention", self.retention_ok),
-            )
-            if not ok
-        ]
+        built_in = {
+            "schema": not self.forbidden_fields,
+            "chain": self.chain is not None and self.chain.ok,
+            "overdue": not self.overdue,
+            "retention": self.retention_ok,
+        }
+        failed = [code for code, ok in built_in.items() if not ok]
         return failed + [check.code for check in self.checks if not check.ok]
 
 

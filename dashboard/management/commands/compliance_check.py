@@ -27,8 +27,8 @@ class Command(BaseCommand):
             if report.chain is None or not report.chain.live:
                 # The page shows the last hourly check of a large log; here it is walked whole.
                 report.chain = self._chain_verified()
-            lines = self._lines(report)
-        failed = report.failures()
+            failed = report.failures()
+            lines = self._lines(report, failed)
         if opts["json"]:
             self.stdout.write(json.dumps({"ok": report.ok, "failed": failed, "checks": lines}))
         else:
@@ -54,17 +54,17 @@ class Command(BaseCommand):
         )
 
     @staticmethod
-    def _lines(report) -> list[dict]:
+    def _lines(report, failed: list[str]) -> list[dict]:
         lines = [
             {
                 "code": "schema",
-                "ok": not report.forbidden_fields,
+                "ok": "schema" not in failed,
                 "summary": f"{len(report.forbidden_fields)} forbidden field(s)",
                 "rows": [f"{f.model}.{f.field}: {f.category}" for f in report.forbidden_fields],
             },
             {
                 "code": "chain",
-                "ok": report.chain is not None and report.chain.ok,
+                "ok": "chain" not in failed,
                 "summary": (
                     "consent log not verified yet"
                     if report.chain is None
@@ -76,13 +76,13 @@ class Command(BaseCommand):
             },
             {
                 "code": "overdue",
-                "ok": not report.overdue,
+                "ok": "overdue" not in failed,
                 "summary": f"{len(report.overdue)} request(s) past their due date",
                 "rows": [f"ticket #{t.pk} due {t.due_on.isoformat()}" for t in report.overdue],
             },
             {
                 "code": "retention",
-                "ok": report.retention_ok,
+                "ok": "retention" not in failed,
                 "summary": (
                     "never ran"
                     if report.retention is None
