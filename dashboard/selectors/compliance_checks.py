@@ -213,7 +213,8 @@ def check_mail_real() -> Check:
 def check_tokens_expire() -> Check:
     """Staff API tokens expire, and no live token was made without an expiry."""
     rows = []
-    if not staff_tokens_expire():
+    ttl_zero = not staff_tokens_expire()
+    if ttl_zero:
         rows.append(CheckRow(str(_("STAFF_TOKEN_TTL_HOURS is 0: new tokens never expire"))))
     forever = StaffToken.objects.filter(expiry__isnull=True).select_related("user").order_by("pk")
     total = forever.count()
@@ -231,7 +232,7 @@ def check_tokens_expire() -> Check:
         ok=not rows,
         summary=str(_("%(n)s token(s) without an expiry.") % {"n": total}),
         rows=rows,
-        total=total + (not staff_tokens_expire()),
+        total=total + ttl_zero,
     )
 
 
@@ -256,7 +257,8 @@ def check_no_demo_accounts() -> Check:
         for u in users
         if u.check_password(DEMO_PASSWORD)
     ]
-    for device in ReaderDevice.objects.filter(name=DEMO_READER, revoked_at__isnull=True):
+    readers = ReaderDevice.objects.filter(name=DEMO_READER, revoked_at__isnull=True)
+    for device in readers.select_related("store").order_by("pk"):
         rows.append(
             CheckRow(
                 str(_("Demo eID reader #%(id)s")) % {"id": device.pk},

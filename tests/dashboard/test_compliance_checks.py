@@ -212,6 +212,28 @@ def test_a_demo_login_outside_development_fails(settings, store):
     assert [r.text for r in check.rows] == ["Demo login kassa.gent with the demo password"]
 
 
+def test_demo_readers_outside_development_fail_in_a_bounded_number_of_queries(
+    settings, django_assert_max_num_queries
+):
+    from loyalty.management.commands.seed_demo import DEMO_READER
+    from stores.services import reader_device_register
+
+    # given: the demo's reader left registered in three stores of a deployment
+    devices = [reader_device_register(store=StoreFactory(), name=DEMO_READER)[0] for _n in range(3)]
+    settings.SETTINGS_MODULE = "config.settings.production"
+
+    # when
+    with django_assert_max_num_queries(2):
+        check = check_no_demo_accounts()
+
+    # then: each is a row linking to its store's page
+    assert not check.ok
+    assert [r.text for r in check.rows] == [f"Demo eID reader #{d.pk}" for d in devices]
+    assert [r.url for r in check.rows] == [
+        reverse("dashboard:store", args=[d.store.code]) for d in devices
+    ]
+
+
 def test_a_model_nobody_accounted_for_fails(monkeypatch):
     assert check_traces_covered().ok
     traces = dict(registry.traces)
