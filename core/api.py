@@ -18,6 +18,9 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from core.errors import ApplicationError, RequestTooLarge, ServiceUnavailable, ValueOutOfRange
 from core.inputs import TEXT_PATTERN, VISIBLE_TEXT_PATTERN, text_unsafe
 
+# Free text takes anything but NUL, which DRF refuses in any text (ProhibitNullCharacters).
+NUL_FREE_PATTERN = "^[^\\u0000]*$"
+
 logger = logging.getLogger(__name__)
 
 _DRF_CODES = {
@@ -130,6 +133,18 @@ class StrictInputMixin:
     # Text fields that take any character (a password is compared, never stored or shown).
     free_text_fields: frozenset[str] = frozenset({"password"})
 
+    def text_checked(self, name: str, field) -> bool:
+        """Return whether this field's text is refused when it holds an invisible character."""
+        from rest_framework import serializers
+
+        return isinstance(field, serializers.CharField) and name not in self.free_text_fields
+
+    def text_pattern(self, name: str, field) -> str:
+        """Return the JSON Schema pattern of what this text field takes (AutoSchema)."""
+        if not self.text_checked(name, field):
+            return NUL_FREE_PATTERN
+        return TEXT_PATTERN if field.allow_blank else VISIBLE_TEXT_PATTERN
+
     def to_internal_value(self, data):
         from rest_framework import serializers
 
@@ -155,8 +170,7 @@ class StrictInputMixin:
             unsafe = sorted(
                 name
                 for name, field in self.fields.items()
-                if isinstance(field, serializers.CharField)
-                and name not in self.free_text_fields
+                if self.text_checked(name, field)
                 and isinstance(data.get(name), str)
                 and text_unsafe(data[name])
             )
@@ -251,20 +265,11 @@ class AutoSchema(SpectacularAutoSchema):
             prop = schema.get("properties", {}).get(name)
             if (
                 isinstance(field, serializers.CharField)
-                and name not in serializer.free_text_fields
                 and prop is not None
                 and prop.get("type") == "string"
                 and not {"pattern", "format", "enum"} & set(prop)
             ):
-                prop["pattern"] = TEXT_PATTERN if field.allow_blank else VISIBLE_TEXT_PATTERN
-            elif (
-                isinstance(field, serializers.CharField)
-                and prop is not None
-                and prop.get("type") == "string"
-                and not {"pattern", "format", "enum"} & set(prop)
-            ):
-                # Free text (a password) takes anything but NUL, which DRF refuses in any text.
-                prop["pattern"] = "^[^\\u0000]*$"
+                prop["pattern"] = serializer.text_pattern(name, field)
         return schema
 
     def _operation_errors(self) -> dict[int, list[str]]:
