@@ -27,12 +27,13 @@ from loyalty import selectors, services
 from loyalty.contact import email_masked, phone_masked
 from loyalty.models import JoinChannel, Member, MemberStatus, ReadKind, Reward
 from loyalty.selectors import NAME_SEARCH_PATTERN
+from loyalty.services.ledger import IDEMPOTENCY_KEY
 from stores.access import Action, StaffAccess, staff_access_for_request
 from stores.models import Store
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    {"type": "string", "pattern": "^[!-~]{1,100}$"},
+    {"type": "string", "pattern": f"^{IDEMPOTENCY_KEY.pattern}$"},
     OpenApiParameter.HEADER,
     required=False,
     description="A retry with the same key returns the first answer and writes nothing new.",

@@ -77,7 +77,7 @@ def _replay_checked(entry: LedgerEntry, *, member: Member, kind: str, **same) ->
     return entry
 
 
-# Visible ASCII, as an HTTP header carries it (the schema's pattern of the header, loyalty.api).
+# Visible ASCII, as an HTTP header carries it (also the schema's pattern of the header).
 IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,100}")
 
 
