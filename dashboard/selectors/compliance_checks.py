@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.demo import DEMO_PASSWORD, DEMO_READER, STAFF
 from loyalty.models import EidCard, JoinChannel, Reward
 from loyalty.privacy import PREFIX as MEMBER_PREFIX
 from loyalty.purposes import Purpose
@@ -238,8 +239,6 @@ def check_tokens_expire() -> Check:
 
 def check_no_demo_accounts() -> Check:
     """Outside development, no demo login (seed_demo's, with its printed password) exists."""
-    from loyalty.management.commands.seed_demo import DEMO_PASSWORD, DEMO_READER, STAFF
-
     if deployment_is_development():
         return Check(
             code="demo_accounts",

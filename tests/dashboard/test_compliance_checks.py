@@ -23,7 +23,7 @@ from dashboard.selectors.compliance_checks import (
     check_tokens_expire,
     check_traces_covered,
 )
-from loyalty.management.commands.seed_demo import DEMO_PASSWORD
+from loyalty.demo import DEMO_PASSWORD, DEMO_READER
 from loyalty.models import EidCard
 from loyalty.privacy import member_subject_key
 from loyalty.purposes import Channel, Purpose
@@ -215,7 +215,6 @@ def test_a_demo_login_outside_development_fails(settings, store):
 def test_demo_readers_outside_development_fail_in_a_bounded_number_of_queries(
     settings, django_assert_max_num_queries
 ):
-    from loyalty.management.commands.seed_demo import DEMO_READER
     from stores.services import reader_device_register
 
     # given: the demo's reader left registered in three stores of a deployment

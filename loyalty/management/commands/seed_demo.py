@@ -24,6 +24,7 @@ from django.db.models import Max
 from django.utils import timezone
 from tqdm import tqdm
 
+from loyalty.demo import DEMO_PASSWORD, DEMO_READER, STAFF
 from loyalty.models import (
     EidCard,
     EntryKind,
@@ -49,9 +50,6 @@ from stores.models import (
 )
 from stores.services import reader_device_register, reader_token_hash, staff_assign
 
-DEMO_PASSWORD = "demo-counter-2026"  # noqa: S105 - printed demo login, refused in production
-DEMO_READER = "Demo reader (virtual card)"
-
 STORES = [
     ("GNT01", "Gent Korenmarkt", "Gent", "nl"),
     ("ANT01", "Antwerpen Meir", "Antwerpen", "nl"),
@@ -59,16 +57,6 @@ STORES = [
     ("LIE01", "Liège Carré", "Liège", "fr"),
     ("NAM01", "Namur Ange", "Namur", "fr"),
     ("BXL01", "Bruxelles Flagey", "Bruxelles", "fr"),
-]
-
-STAFF = [
-    ("headoffice", StaffRole.HEAD_OFFICE, None),
-    ("manager.gent", StaffRole.STORE_MANAGER, "GNT01"),
-    ("kassa.gent", StaffRole.CASHIER, "GNT01"),
-    ("kassa.antwerpen", StaffRole.CASHIER, "ANT01"),
-    ("caisse.liege", StaffRole.CASHIER, "LIE01"),
-    ("gerant.liege", StaffRole.STORE_MANAGER, "LIE01"),
-    ("caisse.bruxelles", StaffRole.CASHIER, "BXL01"),
 ]
 
 REWARDS = [
