@@ -96,6 +96,14 @@ def path_check(*states: str) -> None:
             raise TicketTransitionInvalid(details={"from": current, "to": following})
 
 
+def _reason_clean(reason: str) -> str:
+    """Return the reason given for a refusal or an extension on one line, or raise."""
+    reason = " ".join((reason or "").split())
+    if not reason or len(reason) > REASON_MAX:
+        raise InvalidInput(details={"reason": ["Give the reason (up to 500 characters)."]})
+    return reason
+
+
 def _lock(ticket: PrivacyTicket) -> PrivacyTicket:
     return PrivacyTicket.objects.select_for_update().get(pk=ticket.pk)
 
@@ -395,9 +403,7 @@ def ticket_reject(
     *, ticket: PrivacyTicket, reason: str, by: AbstractBaseUser | None = None
 ) -> PrivacyTicket:
     """Refuse a request, with the reason (told to the customer where an address is on file)."""
-    reason = " ".join((reason or "").split())
-    if not reason or len(reason) > REASON_MAX:
-        raise InvalidInput(details={"reason": ["Give the reason (up to 500 characters)."]})
+    reason = _reason_clean(reason)
     ticket = _lock(ticket)
     ticket_move(ticket, S.REJECTED, by=by, note=reason)
     ticket.reject_reason = reason
@@ -417,9 +423,7 @@ def ticket_extend(
     by: AbstractBaseUser | None = None,
 ) -> PrivacyTicket:
     """Extend the deadline by one or two months, once, before it passes; tell the customer."""
-    reason = " ".join((reason or "").split())
-    if not reason or len(reason) > REASON_MAX:
-        raise InvalidInput(details={"reason": ["Give the reason (up to 500 characters)."]})
+    reason = _reason_clean(reason)
     ticket = _lock(ticket)
     if ticket.state not in OPEN_STATES:
         raise TicketTransitionInvalid(details={"from": ticket.state, "to": "extended"})
