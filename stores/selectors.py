@@ -142,7 +142,7 @@ def chain_settings() -> Chain:
 
     chain = cache_get(_CHAIN_KEY)
     if chain is None:
-        chain = _chain_read()
+        chain = chain_settings_saved()
         cache_set(_CHAIN_KEY, chain, _CHAIN_SECONDS)
     return replace(
         chain,
@@ -154,7 +154,8 @@ def chain_settings() -> Chain:
     )
 
 
-def _chain_read() -> Chain:
+def chain_settings_saved() -> Chain:
+    """Return what head office saved, blanks left blank, from the database (not the cache)."""
     from stores.models import ChainSettings
 
     row = ChainSettings.objects.defer("logo").filter(pk=1).first()

@@ -20,8 +20,8 @@ from loyalty.models import Reward
 from privacy import services as privacy_services
 from privacy.models import NoticeVersion
 from stores import services as store_services
-from stores.models import Campaign, ChainSettings, ReaderDevice
-from stores.selectors import chain_settings, earning_rule_for_store
+from stores.models import Campaign, ReaderDevice
+from stores.selectors import chain_settings, chain_settings_saved, earning_rule_for_store
 
 STORE_HEADERS = (
     gettext_lazy("code"),
@@ -357,12 +357,12 @@ def notices_csv(request):
 
 
 def _chain_page(request, form=None, status=200):
-    row = ChainSettings.objects.defer("logo").filter(pk=1).first()
+    saved = chain_settings_saved()
     form = form or forms.ChainForm(
         initial={
-            "name": row.name if row else "",
-            "privacy_contact": row.privacy_contact if row else "",
-            "site_url": row.site_url if row else "",
+            "name": saved.name,
+            "privacy_contact": saved.privacy_contact,
+            "site_url": saved.site_url,
         }
     )
     context = {"form": form, "shown": chain_settings(), "nav": "chain"}
