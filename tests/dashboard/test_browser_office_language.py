@@ -10,7 +10,6 @@ every rendering but are no interface words; an interface word the language uses 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import polib
 import pytest
@@ -19,10 +18,10 @@ from django.utils.translation import trans_real
 
 from privacy.models import PrivacyTicket
 from tests.dashboard.test_browser_dashboard import chain, login  # noqa: F401 (fixtures)
+from tests.test_translations import _catalogs as project_catalogs
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(settings.BASE_DIR)
 WORD = re.compile(r"[A-Za-z][a-z]{3,}")
 # Data, not interface: user names ("manager.gent"), e-mail addresses, codes with digits.
 DATA_TOKEN = re.compile(r"\S*[@0-9]\S*|\S+\.\w\S*")
@@ -43,7 +42,9 @@ PAGES = [
 
 
 def _catalogs(language: str) -> list[polib.POFile]:
-    return [polib.pofile(str(p)) for p in ROOT.glob(f"*/**/{language}/LC_MESSAGES/django.po")]
+    """The project's own catalogs: a glob from the root also read, in a checkout with its
+    .venv inside (`make test`, CI), every package's in site-packages as interface words."""
+    return [polib.pofile(str(p)) for p in project_catalogs() if p.parts[-3] == language]
 
 
 def _words(text: str) -> set[str]:
