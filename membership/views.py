@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import zipfile
 
-import segno
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import InvalidInput, LinkInvalid, RateLimited
+from core.qr import qr_svg
 from core.security import client_ip
 from loyalty.privacy import member_subject_key
 from membership import selectors, services
@@ -117,11 +117,10 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 def me(request: HttpRequest) -> HttpResponse:
     """The member's own page: balance, history, expiring points, rewards, card, choices."""
     member = request.member
-    qr = segno.make(member.number, error="m", micro=False)
     context = {
         **selectors.membership_overview(member=member),
         "member": member,
-        "qr_svg": qr.svg_inline(border=2, dark="#1d2430", omitsize=True),
+        "qr_svg": qr_svg(member.number),
     }
     return render(request, "membership/me.html", context)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import segno
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -11,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import ApplicationError
+from core.qr import qr_svg
 from loyalty import services
 from loyalty.contact import email_masked, phone_masked
 from loyalty.models import Member, ReadKind
@@ -87,7 +87,7 @@ def _member_page(
     offer = wallet_offer()
     if offer.any:
         # The customer scans this with their phone: their own page to add the card.
-        context.update(wallet=offer, wallet_qr=wallet_qr_for_counter(request, member))
+        context.update(wallet=offer, wallet_qr=wallet_qr_for_counter(member))
     return render(request, "portal/member.html", context, status=status)
 
 
@@ -394,7 +394,6 @@ def member_request_confirm(request: HttpRequest, store: Store, member_ref: str) 
 def member_card(request: HttpRequest, store: Store, member_ref: str) -> HttpResponse:
     """A printable member card: the member number as a QR code and in digits."""
     found, _ref = _member_loaded(request, store, member_ref)
-    qr = segno.make(found.number, error="m", micro=False)
     return render(
         request,
         "portal/member_card.html",
@@ -402,6 +401,6 @@ def member_card(request: HttpRequest, store: Store, member_ref: str) -> HttpResp
             store,
             member=found,
             member_ref=member_ref,
-            qr_svg=qr.svg_inline(border=2, dark="#1d2430", omitsize=True),
+            qr_svg=qr_svg(found.number),
         ),
     )

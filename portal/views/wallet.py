@@ -7,12 +7,12 @@ reference of the visit. Without the chain's wallet settings there is nothing her
 
 from __future__ import annotations
 
-import segno
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
+from core.qr import qr_svg
 from loyalty import services
 from loyalty.models import Member, ReadKind
 from loyalty.wallet import (
@@ -24,9 +24,9 @@ from loyalty.wallet import (
     wallet_offer,
 )
 from portal.views.common import counter_view
+from privacy.mail import site_url
 from stores.access import staff_access_for_request
 from stores.models import Store
-from stores.selectors import chain_settings
 
 PKPASS = "application/vnd.apple.pkpass"
 
@@ -55,11 +55,6 @@ def _member_by_link(token: str) -> Member:
     if member is None:
         raise Http404
     return member
-
-
-def wallet_page_url(member: Member) -> str:
-    """Return the path of the member's own wallet page (in the active language)."""
-    return reverse("member-wallet", kwargs={"token": wallet_link_issue(member)})
 
 
 @require_GET
@@ -108,7 +103,8 @@ def counter_wallet_google(request: HttpRequest, store: Store, member_ref: str) -
     return _google(request, _counter_member(request, store, member_ref))
 
 
-def wallet_qr_for_counter(request: HttpRequest, member: Member) -> str:
+def wallet_qr_for_counter(member: Member) -> str:
     """Return an inline SVG QR code of the member's own wallet page, for their phone."""
-    url = chain_settings().site_url + wallet_page_url(member)
-    return segno.make(url, error="m").svg_inline(border=2, dark="#1d2430", omitsize=True)
+    return qr_svg(
+        site_url("member-wallet", language=get_language(), token=wallet_link_issue(member))
+    )
