@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 from loyalty.models import LedgerEntry, Member, MemberRead
 from loyalty.references import member_reference_read
 from tests.counter import member_ref
+from tests.errors import assert_error
 from tests.factories import (
     EarningRuleFactory,
     MemberFactory,
@@ -52,15 +53,6 @@ def found_store() -> int:
     from stores.models import Store
 
     return Store.objects.get(code="GNT01").pk
-
-
-def assert_error(response, status, code):
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"code", "message", "details"}
-    assert body["code"] == code
-    assert body["message"]
-    return body
 
 
 def test_token_login_and_store_list(store, cashier):

@@ -16,6 +16,7 @@ from loyalty.services import points_earn
 from privacy.models import ConsentRecord, PrivacyTicket
 from stores.models import StaffAssignment, StaffRole
 from tests.counter import member_ref
+from tests.errors import assert_error
 from tests.factories import (
     HeadOfficeFactory,
     MemberFactory,
@@ -50,14 +51,6 @@ def call(client, route: str, reference: str):
     if method == "get":
         return client.get(url, body)
     return client.post(url, body, format="json")
-
-
-def assert_error(response, status, code):
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"code", "message", "details"}
-    assert body["code"] == code, body
-    return body
 
 
 def _tampered(reference: str) -> str:

@@ -27,6 +27,7 @@ from privacy.models import (
     Verification,
 )
 from tests.counter import member_ref
+from tests.errors import assert_error
 from tests.factories import (
     EidCardFactory,
     EidMemberFactory,
@@ -76,13 +77,6 @@ def base(member, staff, store, found_by="number", **kwargs) -> str:
 def card_just_scanned(member, staff, store) -> str:
     """The reference an eID scan that recognised the member at this counter just handed out."""
     return base(member, staff, store, found_by="eid")
-
-
-def assert_error(response, status, code):
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"code", "message", "details"}
-    assert body["code"] == code, body
 
 
 # Consent ------------------------------------------------------------------------------------

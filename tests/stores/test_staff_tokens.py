@@ -13,6 +13,7 @@ from stores import tasks
 from stores.models import StaffToken
 from stores.selectors import staff_tokens_expire
 from stores.services import staff_token_create
+from tests.errors import assert_error
 from tests.factories import HeadOfficeFactory, StaffFactory, staff_token
 
 pytestmark = pytest.mark.django_db
@@ -37,13 +38,6 @@ def client_with(token: str) -> APIClient:
 
 def works(token: str) -> bool:
     return client_with(token).get("/api/v1/stores/").status_code == 200
-
-
-def assert_error(response, status: int, code: str) -> None:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"code", "message", "details"}
-    assert body["code"] == code
 
 
 # Login ------------------------------------------------------------------------------------
