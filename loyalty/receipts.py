@@ -9,14 +9,13 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty.models import EidScan, JoinChannel, Member, ReadMethod, ScanState
 from loyalty.purposes import Channel, Purpose
-from privacy.models import ConsentAction
 from privacy.registry import (
     LEGAL_BASIS_CONSENT,
     LEGAL_BASIS_CONTRACT,
     ReceiptFacts,
     ReceiptPurpose,
 )
-from privacy.selectors import consent_latest
+from privacy.selectors import consent_in_force
 
 NAME = _("your surname and first given name")
 CARD_FINGERPRINT = _("a keyed fingerprint of your card number (never the number itself)")
@@ -82,8 +81,8 @@ def member_receipt_facts(subject_key: str) -> ReceiptFacts | None:
     if member is None:
         return None
     purposes = []
-    eid = consent_latest(subject_key=subject_key, purpose=Purpose.EID_RECOGNITION)
-    if eid is not None and eid.action == ConsentAction.GIVEN:
+    eid = consent_in_force(subject_key=subject_key, purpose=Purpose.EID_RECOGNITION)
+    if eid is not None:
         purposes.append(_eid_purpose(member, eid))
     by_form = member.joined_via == JoinChannel.FORM
     purposes.append(
@@ -95,8 +94,8 @@ def member_receipt_facts(subject_key: str) -> ReceiptFacts | None:
             primary=not purposes,
         )
     )
-    marketing = consent_latest(subject_key=subject_key, purpose=Purpose.MARKETING_EMAIL)
-    if marketing is not None and marketing.action == ConsentAction.GIVEN:
+    marketing = consent_in_force(subject_key=subject_key, purpose=Purpose.MARKETING_EMAIL)
+    if marketing is not None:
         purposes.append(
             ReceiptPurpose(
                 purpose=Purpose.MARKETING_EMAIL,
@@ -106,12 +105,11 @@ def member_receipt_facts(subject_key: str) -> ReceiptFacts | None:
                 primary=False,
             )
         )
-    first = eid if eid is not None and eid.action == ConsentAction.GIVEN else None
     return ReceiptFacts(
         principal_id=member.number,
-        language=first.language if first else member.home_store.language,
-        channel=first.channel if first else Channel.COUNTER_FORM,
-        store_name=str(first.store.name if first and first.store else member.home_store.name),
-        at=first.created_at if first else member.created_at,
+        language=eid.language if eid else member.home_store.language,
+        channel=eid.channel if eid else Channel.COUNTER_FORM,
+        store_name=str(eid.store.name if eid and eid.store else member.home_store.name),
+        at=eid.created_at if eid else member.created_at,
         purposes=tuple(purposes),
     )

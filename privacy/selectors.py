@@ -13,6 +13,7 @@ from django.utils import timezone
 from core.errors import NoticeMissing, PurposeInvalid
 from privacy.models import (
     OPEN_STATES,
+    ConsentAction,
     ConsentRecord,
     NoticeVersion,
     PrivacyTicket,
@@ -43,6 +44,13 @@ def consent_latest(*, subject_key: str, purpose: str) -> ConsentRecord | None:
         .order_by("-seq")
         .first()
     )
+
+
+def consent_in_force(*, subject_key: str, purpose: str) -> ConsentRecord | None:
+    """Return the record of the subject's consent for a purpose if it stands (given, not
+    withdrawn since), or None."""
+    latest = consent_latest(subject_key=subject_key, purpose=purpose)
+    return latest if latest is not None and latest.action == ConsentAction.GIVEN else None
 
 
 def consent_state(*, subject_key: str) -> dict[str, ConsentRecord | None]:

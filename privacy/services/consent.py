@@ -38,7 +38,7 @@ from privacy.models import (
     TicketSource,
 )
 from privacy.registry import registry
-from privacy.selectors import consent_latest, notice_current
+from privacy.selectors import consent_in_force, consent_latest, notice_current
 from privacy.services.tickets import ticket_open_for_subject
 from stores.models import CustomerLanguage, ReaderDevice, Store
 
@@ -270,10 +270,10 @@ def consent_require(*, subject_key: str, purpose: str) -> ConsentRecord:
     Call it right before processing data for the purpose (e.g. before reading an eID card).
     """
     _check_purpose(purpose)
-    latest = consent_latest(subject_key=str(subject_key or ""), purpose=purpose)
-    if latest is None or latest.action != ConsentAction.GIVEN:
+    record = consent_in_force(subject_key=str(subject_key or ""), purpose=purpose)
+    if record is None:
         raise ConsentMissing(details={"purpose": purpose})
-    return latest
+    return record
 
 
 @transaction.atomic
@@ -290,8 +290,8 @@ def consent_attach(
     _check_key(to_key)
     attached = []
     for purpose in purposes or list(registry.purposes):
-        source = consent_latest(subject_key=from_key, purpose=purpose)
-        if source is None or source.action != ConsentAction.GIVEN:
+        source = consent_in_force(subject_key=from_key, purpose=purpose)
+        if source is None:
             continue
         current = consent_latest(subject_key=to_key, purpose=purpose)
         if current is not None and current.refers_to_id == source.pk:
@@ -354,10 +354,7 @@ def consent_withdraw(
             p.code
             for p in registry.purposes.values()
             if p.erases_on_withdrawal
-            or (
-                (latest := consent_latest(subject_key=subject_key, purpose=p.code)) is not None
-                and latest.action == ConsentAction.GIVEN
-            )
+            or consent_in_force(subject_key=subject_key, purpose=p.code) is not None
         ]
     result = Withdrawal()
     for p in purposes:
