@@ -8,28 +8,21 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from dashboard.services import figures_retract_members, figures_retract_members_each
+from dashboard.services import figures_retract_members
 from loyalty.models import Member
-from loyalty.privacy import member_from_subject_key, member_ids_from_subject_keys
+from loyalty.privacy import member_ids_from_subject_keys
 from privacy.registry import Traces, registry
 
 # Before loyalty's eraser (100), which unlinks the entries this reads.
 ORDER = 50
 
 
-def erase_from_figures(subject_key: str) -> dict[str, int]:
-    """Take the member behind `subject_key` out of the counts that know them (idempotent)."""
-    member = member_from_subject_key(subject_key)
-    if member is None:
-        return {"figures_adjusted": 0}
-    return {"figures_adjusted": figures_retract_members(member_ids=[member.pk])}
-
-
-def erase_from_figures_many(subject_keys: list[str]) -> dict[str, dict[str, int]]:
-    """`erase_from_figures` for a batch of subjects, the tables updated once."""
+def erase_from_figures(subject_keys: list[str]) -> dict[str, dict[str, int]]:
+    """Take the members behind these keys out of the counts that know them, the tables
+    updated once (idempotent: a member already gone counts 0)."""
     key_of = {pk: key for key, pk in member_ids_from_subject_keys(subject_keys).items()}
     present = Member.objects.filter(pk__in=list(key_of)).values_list("pk", flat=True)
-    each = figures_retract_members_each(member_ids=list(present))
+    each = figures_retract_members(member_ids=list(present))
     found = {key_of[pk]: n for pk, n in each.items()}
     return {key: {"figures_adjusted": found.get(key, 0)} for key in subject_keys}
 
@@ -38,11 +31,10 @@ def register() -> None:
     """Plug the dashboard into privacy's registry (called once, from DashboardConfig.ready)."""
     registry.register_eraser(
         "dashboard",
-        erase_from_figures,
         order=ORDER,
         covers=("dashboard.StoreDayStats", "dashboard.MonthActiveMembers"),
         labels={"figures_adjusted": _("figures that counted the member")},
-        erase_many=erase_from_figures_many,
+        erase_many=erase_from_figures,
     )
     registry.declare_traces(
         "dashboard.RewardDayStats",

@@ -509,8 +509,9 @@ def stats_refresh_if_no_scheduler(*, max_age: timedelta = timedelta(minutes=1)) 
 
 # Erasure.
 @transaction.atomic
-def figures_retract_members(*, member_ids: Iterable[int]) -> int:
-    """Take members about to be erased out of the counts that know them; return rows changed.
+def figures_retract_members(*, member_ids: Iterable[int]) -> dict[int, int]:
+    """Take members about to be erased out of the counts that know them, in one pass over the
+    tables; return for each member the rows its erasure alone changes (its share of the proof).
 
     Erasure unlinks a member's ledger entries and deletes the member: a rebuild afterwards no
     longer counts them among a day's or a month's active members, nor among the members who
@@ -518,17 +519,6 @@ def figures_retract_members(*, member_ids: Iterable[int]) -> int:
     counted; what lies beyond it is read after the unlink. Call it in the erasure's
     transaction, before the unlink. Idempotent once the members are gone.
     """
-    ids = list(member_ids)
-    mark = _mark_locked() if ids else None
-    if mark is None:
-        return 0
-    days, months, _ = _retractions(ids, mark)
-    return _add_all(days, {}, months, timezone.now())
-
-
-def figures_retract_members_each(*, member_ids: Iterable[int]) -> dict[int, int]:
-    """`figures_retract_members` for a batch, in one pass over the tables; return for each
-    member the rows its erasure alone would have changed (its share of the proof)."""
     ids = list(member_ids)
     mark = _mark_locked() if ids else None
     if mark is None:
