@@ -21,6 +21,7 @@ from loyalty.services.points import (
     points_adjust,
     points_expire,
     points_expire_due,
+    points_expiry_rewind,
     points_redeem,
     points_reverse,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "points_earn",
     "points_expire",
     "points_expire_due",
+    "points_expiry_rewind",
     "points_redeem",
     "points_reverse",
     "reward_create",

@@ -213,3 +213,8 @@ def points_expire_due(
             pk=EXPIRY_WATERMARK_PK, defaults={"credits_before": start, "ran_at": at}
         )
     return expired
+
+
+def points_expiry_rewind() -> None:
+    """Make the next expiry run weigh the whole ledger again (after entries with past times)."""
+    ExpiryWatermark.objects.filter(pk=EXPIRY_WATERMARK_PK).delete()

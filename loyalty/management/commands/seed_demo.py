@@ -28,7 +28,6 @@ from loyalty.demo import DEMO_PASSWORD, DEMO_READER, STAFF
 from loyalty.models import (
     EidCard,
     EntryKind,
-    ExpiryWatermark,
     JoinChannel,
     LedgerEntry,
     Member,
@@ -37,6 +36,7 @@ from loyalty.models import (
 )
 from loyalty.numbers import luhn_check_digit
 from loyalty.purposes import Channel, Purpose
+from loyalty.services import points_expiry_rewind
 from privacy.services import ConsentGrant, consent_give_many, retention_open_tickets
 from privacy.services.erasure import retention_cutoff
 from stores.models import (
@@ -173,7 +173,7 @@ class Command(BaseCommand):
         if members:
             self._members(members, per_member, opts["batch_size"], rng)
             # The entries carry past times: the next expiry run weighs the whole ledger again.
-            ExpiryWatermark.objects.all().delete()
+            points_expiry_rewind()
         progress.unlink(missing_ok=True)
         # The nightly retention job, run once: demo members are all active within the period,
         # so it erases nobody, and the compliance check sees that it ran.
