@@ -262,6 +262,7 @@ def retention_open_tickets(
     batch_size: int | None = None,
     erase_here: bool = False,
     progress: Callable[[int], None] | None = None,
+    subject_keys: list[str] | None = None,
 ) -> list[int]:
     """Open a scheduled system erasure ticket for each inactive subject; return their ids.
 
@@ -272,7 +273,8 @@ def retention_open_tickets(
     `progress` is told how many subjects each batch erased. The run is recorded (a
     `RetentionRun`) from its start, also one that opens nothing, and keeps count of the
     tickets opened and, as their erasures complete, of what they erased; its tickets are
-    received at the run's start.
+    received at the run's start. `subject_keys`: the run's `retention_subjects(now=now)`,
+    when the caller has them already (the command, to size its progress bar).
     """
     path = (TicketState.RECEIVED, TicketState.VERIFIED, TicketState.SCHEDULED)
     path_check(*path)
@@ -282,7 +284,8 @@ def retention_open_tickets(
         started_at=now, finished_at=None, cutoff=retention_cutoff(now=now), tickets_opened=0
     )
     ticket_ids: list[int] = []
-    for batch in _batched(retention_subjects(now=now), size):
+    due = retention_subjects(now=now) if subject_keys is None else subject_keys
+    for batch in _batched(due, size):
         with transaction.atomic():
             tickets = PrivacyTicket.objects.bulk_create(
                 PrivacyTicket(

@@ -13,6 +13,7 @@ import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from tqdm import tqdm
 
 from privacy.services import retention_open_tickets, retention_subjects
@@ -29,17 +30,27 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         if opts["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1.")
-        due = len(retention_subjects())
+        now = timezone.now()
+        # Looked up once: the progress bar's size and the run's subjects are the same list.
+        due = retention_subjects(now=now)
         if opts["preview"]:
             self.stdout.write(
-                f"{due} subject(s) inactive past {settings.PRIVACY_RETENTION_MONTHS} months "
+                f"{len(due)} subject(s) inactive past {settings.PRIVACY_RETENTION_MONTHS} months "
                 "would be erased."
             )
             return
         with tqdm(
-            total=due, unit="member", desc="erasing", disable=opts["no_progress"], file=sys.stderr
+            total=len(due),
+            unit="member",
+            desc="erasing",
+            disable=opts["no_progress"],
+            file=sys.stderr,
         ) as bar:
             opened = retention_open_tickets(
-                batch_size=opts["batch_size"], erase_here=True, progress=bar.update
+                now=now,
+                batch_size=opts["batch_size"],
+                erase_here=True,
+                progress=bar.update,
+                subject_keys=due,
             )
         self.stdout.write(f"{len(opened)} subject(s) erased, one ticket each.")
