@@ -16,13 +16,16 @@ from django.utils import timezone
 
 from privacy.models import (
     Channel,
-    ConsentAction,
     PrivacyTicket,
     TicketSource,
     TicketState,
 )
 from privacy.registry import registry
-from privacy.selectors import WITHDRAWAL_RECORDS_APPENDED, consent_latest, withdrawal_found_nothing
+from privacy.selectors import (
+    WITHDRAWAL_RECORDS_APPENDED,
+    consent_in_force,
+    withdrawal_found_nothing,
+)
 from privacy.services.consent import consent_withdraw
 from privacy.services.tickets import _notify_on_commit, ticket_move
 
@@ -51,7 +54,7 @@ def withdrawal_execute(*, ticket_id: int) -> PrivacyTicket | None:
         subject = registry.subject_get(ticket.subject_key) if ticket.subject_key else None
         counts: dict[str, int] = {}
         if subject is not None:
-            latest = consent_latest(subject_key=subject.key, purpose=purpose)
+            in_force = consent_in_force(subject_key=subject.key, purpose=purpose)
             withdrawal = consent_withdraw(
                 subject_key=subject.key,
                 purpose=purpose,
@@ -65,7 +68,7 @@ def withdrawal_execute(*, ticket_id: int) -> PrivacyTicket | None:
                 staff=ticket.opened_by,
             )
             counts = {
-                CONSENT_WAS_GIVEN: int(latest is not None and latest.action == ConsentAction.GIVEN),
+                CONSENT_WAS_GIVEN: int(in_force is not None),
                 WITHDRAWAL_RECORDS_APPENDED: len(withdrawal.records),
                 **withdrawal.counts,
             }
