@@ -6,6 +6,7 @@ Each function takes plain numbers and labels and returns safe SVG markup. Every 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -30,11 +31,9 @@ def _ticks(value: float) -> list[int]:
     if value <= 0:
         return [0, 1]
     step = 1
+    factors = itertools.cycle((2, 2.5, 2))  # 1, 2, 5, 10, 20, 50, 100...
     while math.ceil(value / step) > 4:
-        for factor in (2, 2.5, 2):
-            step = int(step * factor)
-            if math.ceil(value / step) <= 4:
-                break
+        step = int(step * next(factors))
     return [step * i for i in range(math.ceil(value / step) + 1)]
 
 
