@@ -19,7 +19,8 @@ class RedactLinkTokens(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "/privacy/confirm/" in message or "/membership/" in message:
-            record.msg = _LINK_TOKEN.sub(r"\1[redacted]", message)
+        redacted = _LINK_TOKEN.sub(r"\1[redacted]", message)
+        if redacted != message:
+            record.msg = redacted
             record.args = ()
         return True
