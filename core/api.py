@@ -165,7 +165,7 @@ class StrictInputMixin:
             )
             if not_text:
                 raise serializers.ValidationError(
-                    {name: ["A string is expected."] for name in not_text}
+                    {name: [_("A string is expected.")] for name in not_text}
                 )
             unsafe = sorted(
                 name
@@ -176,7 +176,10 @@ class StrictInputMixin:
             )
             if unsafe:
                 raise serializers.ValidationError(
-                    {name: ["This text holds a control or invisible character."] for name in unsafe}
+                    {
+                        name: [_("This text holds a control or invisible character.")]
+                        for name in unsafe
+                    }
                 )
         return super().to_internal_value(data)
 
