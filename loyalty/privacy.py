@@ -13,12 +13,11 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
-from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from core.inputs import ascii_digits
-from loyalty import services
+from loyalty import selectors, services
 from loyalty.models import EidCard, EidScan, LedgerEntry, Member, MemberRead
 from loyalty.numbers import member_number_is_valid
 from loyalty.purposes import EID_WITHDRAWAL, EID_WITHDRAWAL_LABEL, Channel, Purpose
@@ -60,7 +59,7 @@ def subject_find(identifier: str) -> Subject | None:
     """Return the member known by this normalised e-mail address or member number."""
     members = Member.objects.select_related("home_store")
     if "@" in identifier:
-        member = members.annotate(email_ci=Lower("email")).filter(email_ci=identifier).first()
+        member = selectors.members_with_email(identifier, members).first()
     elif member_number_is_valid(identifier):
         member = members.filter(number=identifier).first()
     else:

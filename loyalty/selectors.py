@@ -38,6 +38,13 @@ def _members() -> QuerySet[Member]:
     return Member.objects.select_related("home_store", "eid_card")
 
 
+def members_with_email(email: str, members: QuerySet[Member] | None = None) -> QuerySet[Member]:
+    """Return the member with this e-mail address, whatever its case (at most one: addresses
+    are unique case-insensitively, `member_email_unique_ci`)."""
+    members = Member.objects.all() if members is None else members
+    return members.annotate(email_ci=Lower("email")).filter(email_ci=(email or "").lower())
+
+
 def member_find_for_counter(*, query: str) -> CounterFind:
     """Return the members a counter lookup means: by member number, e-mail or phone (exact).
 
@@ -51,7 +58,7 @@ def member_find_for_counter(*, query: str) -> CounterFind:
         number = member_number_clean(query)
         return CounterFind(list(_members().filter(number=number)), FoundBy.NUMBER)
     if "@" in query:
-        found = _members().annotate(email_ci=Lower("email")).filter(email_ci=query.lower())
+        found = members_with_email(query, _members())
         return CounterFind(list(found[:MAX_RESULTS]), FoundBy.EMAIL)
     if sum(ch.isdigit() for ch in query) >= 6:
         found = _members().filter(phone=phone_normalize(query)).order_by("pk")

@@ -13,9 +13,8 @@ from loyalty.models import Member
 from loyalty.privacy import member_subject_key
 from loyalty.purposes import Purpose
 from membership.models import MarketingOptIn
-from privacy.models import ConsentAction
 from privacy.registry import registry
-from privacy.selectors import consent_latest, notice_current
+from privacy.selectors import consent_in_force, notice_current
 
 # A page in a language head office has not published a notice in shows the English one.
 NOTICE_FALLBACK = "en"
@@ -48,8 +47,7 @@ def notices_public(*, language: str) -> list[PublicNotice]:
 
 def consent_given(*, member: Member, purpose: str) -> bool:
     """Return whether the member's latest word on `purpose` is a consent."""
-    latest = consent_latest(subject_key=member_subject_key(member), purpose=purpose)
-    return latest is not None and latest.action == ConsentAction.GIVEN
+    return consent_in_force(subject_key=member_subject_key(member), purpose=purpose) is not None
 
 
 def membership_overview(*, member: Member) -> dict:

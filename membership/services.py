@@ -12,10 +12,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from core.errors import InvalidInput, LinkInvalid, RateLimited
+from loyalty import selectors as loyalty_selectors
 from loyalty.models import Member
 from loyalty.privacy import member_subject_key
 from loyalty.purposes import Purpose
@@ -66,11 +66,7 @@ def sign_in_request(*, email: str, language: str, client_ip: str) -> None:
 
 def sign_in_link_issue(*, email: str, language: str) -> tuple[Member, str] | None:
     """Create a sign-in link for the member with this address; None for anyone else."""
-    member = (
-        Member.objects.annotate(email_ci=Lower("email"))
-        .filter(email_ci=(email or "").lower())
-        .first()
-    )
+    member = loyalty_selectors.members_with_email(email).first()
     if member is None:
         return None
     token, hashed = token_new()
