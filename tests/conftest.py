@@ -236,18 +236,21 @@ def pcsc(tmp_path):
 def _cache_cleared():
     """Start every test with an empty cache: cached staff access and store terms are keyed by
     primary keys, which a database rolled back between tests hands out again."""
-    from django.core.cache import cache
+    from django.core.cache import caches
     from django.core.cache.backends.redis import RedisCache
 
     from core.cache import ResilientRedisCache
 
+    # The backend itself: `django.core.cache.cache` is a proxy, an instance of no backend class.
+    cache = caches["default"]
     redis = cache.primary if isinstance(cache, ResilientRedisCache) else cache
     if isinstance(cache, ResilientRedisCache):
         cache.fallback.clear()
     if isinstance(redis, RedisCache):
-        # The broker may share this Redis database: drop only what the app caches.
+        # The broker may share this Redis database (its bindings, the worker's queue): drop
+        # only what the app caches, never FLUSHDB.
         client = redis._cache.get_client(write=True)
-        for pattern in ("*stores.*", "*throttle_*"):
+        for pattern in ("*stores.*", "*throttle_*", "*privacy:rl:*"):
             keys = list(client.scan_iter(match=pattern))
             if keys:
                 client.delete(*keys)

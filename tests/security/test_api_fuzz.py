@@ -16,8 +16,6 @@ from __future__ import annotations
 import pytest
 import requests
 import schemathesis
-from django.core.cache import cache
-from django.core.cache.backends.locmem import LocMemCache
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
@@ -60,11 +58,6 @@ FUZZ = settings(
 def counter(transactional_db, live_server, settings):
     """A store with a cashier, a reader, a member and a reward behind a live server."""
     settings.EID_DEVICE_POLL_MAX_SECONDS = 0
-    # What earlier tests of the run left in an in-process cache (staff, stores, throttles)
-    # names rows of a database since flushed. (Redis is shared with the broker: left alone,
-    # tests/conftest.py clears the cache keys there.)
-    if isinstance(cache, LocMemCache):
-        cache.clear()
     store = StoreFactory(code="GNT01", name="Gent")
     EarningRuleFactory(store=store)
     cashier = StaffFactory(username="fuzz.cashier", store=store)
