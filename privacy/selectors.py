@@ -6,7 +6,6 @@ from datetime import date
 from typing import Any
 
 from django.apps import apps
-from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -20,6 +19,7 @@ from privacy.models import (
     TicketState,
 )
 from privacy.registry import registry
+from stores.selectors import chain_settings
 
 
 def notice_current(*, purpose: str, language: str) -> NoticeVersion:
@@ -139,7 +139,7 @@ def processing_record() -> dict:
             }
         )
     return {
-        "controller": settings.CHAIN_NAME,
+        "controller": chain_settings().name,
         "generated_at": timezone.now().isoformat(timespec="seconds"),
         "activities": activities,
         "erasure": [e.name for e in registry.erasers_in_order()],

@@ -62,9 +62,23 @@ def test_processing_record_follows_the_code_and_settings(db, settings, monkeypat
     assert "email" in membership["stored_in"]["loyalty.Member"]
 
 
-def test_processing_record_in_the_dpo_s_language():
+def test_processing_record_in_the_dpo_s_language(db):
     out = io.StringIO()
     call_command("processing_record", "--format", "json", "--language", "fr", stdout=out)
 
     titles = {a["code"]: a["title"] for a in json.loads(out.getvalue())["activities"]}
     assert titles["eid_recognition"] == "Reconnaître un membre à sa carte eID"
+
+
+def test_processing_record_names_the_controller_as_head_office_set_it(db, settings):
+    # given: head office named the chain in the dashboard (settings hold another name)
+    from stores.models import ChainSettings
+
+    settings.CHAIN_NAME = "Demo Chain"
+    ChainSettings.objects.create(pk=1, name="Bakkerij Peeters")
+
+    # when
+    record = json.loads(run("--format", "json"))
+
+    # then
+    assert record["controller"] == "Bakkerij Peeters"
