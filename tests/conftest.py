@@ -38,6 +38,11 @@ def pytest_collection_modifyitems(config, items):
 _DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
 
 
+# Every data migration that publishes notices, in their order (each publishes only what is
+# missing): after a flush the database holds the notices a migrated one does, eID v2 included.
+NOTICE_MIGRATIONS = ("0002_first_notices", "0006_consent_given_by_eid_notice_v2", "0016_german")
+
+
 @pytest.fixture(autouse=True)
 def _published_notices(request):
     """Keep the privacy notices the data migration publishes, for every database test.
@@ -54,8 +59,8 @@ def _published_notices(request):
     from django.apps import apps
 
     request.getfixturevalue("_django_db_helper")
-    importlib.import_module("privacy.migrations.0002_first_notices").publish(apps, None)
-    importlib.import_module("privacy.migrations.0016_german").publish(apps, None)
+    for migration in NOTICE_MIGRATIONS:
+        importlib.import_module(f"privacy.migrations.{migration}").publish(apps, None)
 
 
 @pytest.fixture(autouse=True)

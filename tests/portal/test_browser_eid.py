@@ -74,10 +74,10 @@ def test_scan_eid_after_consent_with_the_emulated_card(
     assert scan.state == ScanState.COMPLETED and scan.member == member and scan.member_created
     assert member.joined_via == JoinChannel.EID
     consent = ConsentRecord.objects.get(subject_key=scan.consent_subject)
-    # The notice the customer was shown: the eID notice's latest version in French (2 after
-    # the migrations; a flushed test database has only the default one published again).
+    # The notice the customer was shown: the eID notice's current French text, version 2
     shown = notice_current(purpose="eid_recognition", language="fr")
     assert (consent.language, consent.notice, consent.channel) == ("fr", shown, "counter_eid")
+    assert shown.version == 2
 
     page.get_by_role("link", name="Open the member's page").click()
     expect(page.get_by_role("heading", name="Alice Peeters")).to_be_visible()
