@@ -229,6 +229,13 @@ def manage(env: dict, *argv: str) -> None:
     subprocess.run([sys.executable, str(ROOT / "manage.py"), *argv], cwd=ROOT, env=env, check=True)
 
 
+def prepare(env: dict) -> None:
+    """What the stack needs before it serves: the schema migrated, the static files collected
+    (production settings serve pages from whitenoise's manifest)."""
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "collectstatic", "--noinput", "-v0")
+
+
 def commands(args: argparse.Namespace) -> dict[str, list[str]]:
     workers = args.workers or (2 * (os.cpu_count() or 1) + 1)
     procs = {
@@ -333,8 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     ensure_database(database_url)
     env = production_env(args, database_url, redis_url)
     log("migrate, collectstatic")
-    manage(env, "migrate", "--noinput", "-v0")
-    manage(env, "collectstatic", "--noinput", "-v0")
+    prepare(env)
     # The first head-office account, password shown once; nothing when one exists.
     manage(env, "headoffice_create")
     log(f"serving on http://{args.host}:{args.port}/  (health: /healthz, API docs: /api/docs/)")

@@ -96,6 +96,7 @@ class Stack:
         }
         self.env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests
         self.direct_env = {**self.env, "DATABASE_URL": _url(DATABASE)}
+        self.prod = prod
         self.commands = prod.commands(args)
         self.commands["beat"][-1] = str(folder / "celerybeat")
         self.folder = folder
@@ -159,9 +160,7 @@ def stack(tmp_path_factory):
     smtp.start()
     stack = Stack(folder, smtp, pg, redis)
     try:
-        stack.manage("migrate", "--noinput", "-v0")
-        # As deploy/prod.py does: production settings serve pages from whitenoise's manifest.
-        stack.manage("collectstatic", "--noinput", "-v0")
+        stack.prod.prepare(stack.direct_env)
         stack.manage("shell", "-c", SETUP.format(password=PASSWORD))
         for name in ("web", "worker", "beat"):
             stack.start(name)
