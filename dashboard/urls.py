@@ -47,4 +47,5 @@ urlpatterns = [
         name="processing_record",
     ),
     path("compliance/dpia-draft.md", views.dpia_download, name="dpia"),
+    path("compliance/dpia-draft.odt", views.dpia_odt_download, name="dpia_odt"),
 ]

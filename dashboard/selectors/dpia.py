@@ -3,7 +3,8 @@
 The processing record (purposes, data categories, where they are stored, recipients,
 retention), the measures the apps declare, and which eraser covers each model: written out as
 Markdown in the DPO's language, a document they edit and complete (the risks' likelihood and
-severity, their opinion, the sign-off are left for them).
+severity, their opinion, the sign-off are left for them); the same text as an OpenDocument
+(.odt) for those who edit in a word processor.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from django.apps import apps
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from dashboard.odt import markdown_to_odt
 from privacy.registry import Traces, registry
 from privacy.selectors import processing_record
 
@@ -54,3 +56,10 @@ def dpia_markdown(*, language: str) -> str:
                 "language": language,
             },
         )
+
+
+def dpia_odt(*, language: str) -> bytes:
+    """Return the draft assessment as an OpenDocument text in `language` (nl, fr or en)."""
+    text = dpia_markdown(language=language)
+    title = text.partition("\n")[0].lstrip("# ").strip()
+    return markdown_to_odt(text, language=language, title=title)

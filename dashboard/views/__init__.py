@@ -2,7 +2,12 @@
 and renders; who may see what is decided by `selectors.office_access`.
 """
 
-from dashboard.views.compliance import compliance, dpia_download, processing_record_download
+from dashboard.views.compliance import (
+    compliance,
+    dpia_download,
+    dpia_odt_download,
+    processing_record_download,
+)
 from dashboard.views.configuration import (
     campaign_create,
     campaign_end,
@@ -48,6 +53,7 @@ __all__ = [
     "device_revoke",
     "devices_csv",
     "dpia_download",
+    "dpia_odt_download",
     "figures",
     "figures_csv",
     "member_reads",

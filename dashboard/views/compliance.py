@@ -10,7 +10,8 @@ from django.utils import timezone, translation
 from django.views.decorators.http import require_GET
 
 from dashboard import selectors
-from dashboard.selectors.dpia import DPIA_LANGUAGES, dpia_markdown
+from dashboard.odt import ODT_CONTENT_TYPE
+from dashboard.selectors.dpia import DPIA_LANGUAGES, dpia_markdown, dpia_odt
 from dashboard.views.common import office_page
 from privacy.selectors import processing_record
 
@@ -44,15 +45,32 @@ def processing_record_download(request):
     return response
 
 
-@office_page(head_office=True)
-@require_GET
-def dpia_download(request):
+def _dpia_language(request) -> str:
     language = request.GET.get("language") or translation.get_language()
     if language not in DPIA_LANGUAGES:
         raise Http404
+    return language
+
+
+def _attachment(response: HttpResponse, name: str, language: str, suffix: str) -> HttpResponse:
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="{name}-{language}-{stamp}.{suffix}"'
+    return response
+
+
+@office_page(head_office=True)
+@require_GET
+def dpia_download(request):
+    language = _dpia_language(request)
     response = HttpResponse(
         dpia_markdown(language=language), content_type="text/markdown; charset=utf-8"
     )
-    stamp = timezone.localdate().isoformat()
-    response["Content-Disposition"] = f'attachment; filename="dpia-draft-{language}-{stamp}.md"'
-    return response
+    return _attachment(response, "dpia-draft", language, "md")
+
+
+@office_page(head_office=True)
+@require_GET
+def dpia_odt_download(request):
+    language = _dpia_language(request)
+    response = HttpResponse(dpia_odt(language=language), content_type=ODT_CONTENT_TYPE)
+    return _attachment(response, "dpia-draft", language, "odt")

@@ -549,6 +549,7 @@ DASHBOARD_PAGES = {
     "compliance",
     "processing_record",
     "dpia",
+    "dpia_odt",
 }
 for _name in DASHBOARD_PAGES:
     PAGE_CASES[f"dashboard:{_name}"] = (
