@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+import threading
 import time
 
 from django.conf import settings
@@ -18,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import StrictInputMixin
+from core.cache import cache_delete, cache_get, cache_set
 from core.errors import InvalidInput, NoticeMissing, ScanNotFound
 from core.inputs import INT32_MAX, plain_int
 from loyalty import eid_services, selectors, services
@@ -237,10 +240,44 @@ class DeviceApi(APIView):
 
 # The most a reader may ask to wait (it is then served EID_DEVICE_POLL_MAX_SECONDS at most).
 MAX_WAIT_ASKED = 3600
+# How often a waiting reader's scan is looked for.
+POLL_INTERVAL = 0.25
+
+
+class _PollSlots:
+    """The reader waits this process holds at once, at most EID_DEVICE_POLL_SLOTS.
+
+    A wait holds a web thread; the cap keeps the others for the cashiers, however many readers
+    a shop plugs in (issue 17: twelve waits held every thread of a two-worker server).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.taken = 0
+
+    def take(self) -> bool:
+        with self._lock:
+            if self.taken >= settings.EID_DEVICE_POLL_SLOTS:
+                return False
+            self.taken += 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self.taken -= 1
+
+
+poll_slots = _PollSlots()
 
 
 class DeviceScanNextApi(DeviceApi):
-    """Long-poll for the scan staff armed for this reader; 204 when none came in time."""
+    """Long-poll for the scan staff armed for this reader; 204 when none came in time.
+
+    A 204 with `Retry-After` means the server holds all the waits it serves at once
+    (EID_DEVICE_POLL_SLOTS per process): ask again after that many seconds. A newer wait of
+    the same reader (an agent restarted, a second copy of it) ends the older one, which then
+    answers 204 without handing anything out.
+    """
 
     @extend_schema(
         parameters=[
@@ -269,14 +306,39 @@ class DeviceScanNextApi(DeviceApi):
             raise InvalidInput(
                 details={"wait": [f"A whole number of seconds, 0 to {MAX_WAIT_ASKED}."]}
             )
-        deadline = time.monotonic() + max(0, min(wait, settings.EID_DEVICE_POLL_MAX_SECONDS))
-        while True:
-            scan = eid_services.eid_scan_pick_up(device=request.auth)
-            if scan is not None:
-                return Response(armed_scan_output(scan))
-            if time.monotonic() >= deadline:
-                return Response(status=status.HTTP_204_NO_CONTENT)
-            time.sleep(0.25)
+        device = request.auth
+        scan = eid_services.eid_scan_pick_up(device=device)
+        if scan is not None:
+            return Response(armed_scan_output(scan))
+        seconds = max(0, min(wait, settings.EID_DEVICE_POLL_MAX_SECONDS))
+        if seconds == 0:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        if not poll_slots.take():
+            busy = Response(status=status.HTTP_204_NO_CONTENT)
+            busy["Retry-After"] = str(settings.EID_DEVICE_POLL_BUSY_SECONDS)
+            return busy
+        try:
+            return self._wait(device, time.monotonic() + seconds)
+        finally:
+            poll_slots.give_back()
+
+    def _wait(self, device: ReaderDevice, deadline: float) -> Response:
+        key = f"eid:poll:{device.pk}"
+        mine = secrets.token_hex(8)
+        cache_set(key, mine, settings.EID_DEVICE_POLL_MAX_SECONDS + 5)
+        try:
+            while time.monotonic() < deadline:
+                time.sleep(POLL_INTERVAL)
+                current = cache_get(key)
+                if current is not None and current != mine:
+                    break  # a newer wait of this reader took over
+                scan = eid_services.eid_scan_pick_up(device=device)
+                if scan is not None:
+                    return Response(armed_scan_output(scan))
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        finally:
+            if cache_get(key) == mine:
+                cache_delete(key)
 
 
 def armed_scan_output(scan: EidScan) -> dict:

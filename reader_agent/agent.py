@@ -19,6 +19,7 @@ from reader_agent.errors import (
     DeviceTokenRefused,
     NoCard,
     ScanWithdrawn,
+    ServerBusy,
     ServerError,
     ServerUnavailable,
 )
@@ -79,6 +80,11 @@ class ReaderAgent:
                     scan = self.api.next_scan(wait=self.settings.poll_wait)
                 except DeviceTokenRefused:
                     return self._token_refused()
+                except ServerBusy as busy:
+                    # Not an outage: the server serves its waits to other readers now.
+                    log.debug("server busy; asking again in %s s", busy.retry_after)
+                    self.stop.wait(busy.retry_after)
+                    continue
                 except ServerError as exc:
                     # Polling carries no card data, so it may retry for as long as it takes.
                     if not unreachable:

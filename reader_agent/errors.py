@@ -94,6 +94,17 @@ class ServerUnavailable(ServerError):
     default_message = "the server is unreachable"
 
 
+class ServerBusy(ReaderAgentError):
+    """The server holds all the waits it serves at once: ask again after `retry_after` s."""
+
+    code = "server_busy"
+    default_message = "the server asked the reader to wait before asking again"
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+
 class DeviceTokenRefused(ServerError):
     """The server answered 401: the token is wrong or the device was revoked."""
 

@@ -9,7 +9,7 @@ from datetime import datetime
 import requests
 
 from reader_agent.eid_card import ScanResult
-from reader_agent.errors import DeviceTokenRefused, ServerError, ServerUnavailable
+from reader_agent.errors import DeviceTokenRefused, ServerBusy, ServerError, ServerUnavailable
 
 FAILURE_CODES = frozenset(
     {
@@ -40,6 +40,17 @@ class ScanOutcome:
     created: bool
 
 
+# The longest pause a server's Retry-After can impose on the reader.
+MAX_RETRY_AFTER = 30
+
+
+def _seconds(header: str | None) -> float:
+    """Return Retry-After's whole seconds (0 when absent or not a number), at most 30."""
+    if header is None or not header.strip().isdigit():
+        return 0
+    return min(int(header.strip()), MAX_RETRY_AFTER)
+
+
 class DeviceApi:
     """Talk to the server exactly as the device API contract says."""
 
@@ -63,6 +74,9 @@ class DeviceApi:
             "GET", "scans/next/", params={"wait": wait}, read_timeout=wait + 10
         )
         if response.status_code == 204:
+            retry_after = _seconds(response.headers.get("Retry-After"))
+            if retry_after:
+                raise ServerBusy(retry_after)
             return None
         body = self._json(response)
         try:

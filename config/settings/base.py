@@ -450,3 +450,10 @@ EID_TOKEN_HASH_KEY = (
 # eID channel: how long an armed scan waits for the card, and the longest device long-poll.
 EID_SCAN_TTL_SECONDS = env.int("EID_SCAN_TTL_SECONDS", default=120)
 EID_DEVICE_POLL_MAX_SECONDS = env.int("EID_DEVICE_POLL_MAX_SECONDS", default=20)
+# A waiting reader holds a web thread: at most this many waits at once per server process
+# (half of gunicorn's threads by default), so the cashiers always keep the other threads. A
+# reader that finds them taken is answered 204 at once with Retry-After, and asks again then.
+EID_DEVICE_POLL_SLOTS = env.int(
+    "EID_DEVICE_POLL_SLOTS", default=max(1, env.int("GUNICORN_THREADS", default=4) // 2)
+)
+EID_DEVICE_POLL_BUSY_SECONDS = env.int("EID_DEVICE_POLL_BUSY_SECONDS", default=3)

@@ -34,7 +34,8 @@ class FakeDeviceServer:
     max_hold: float = 0.2
     requests: list[RecordedRequest] = field(default_factory=list)
     result_answers: list[tuple[int, dict | None]] = field(default_factory=list)
-    next_answers: list[tuple[int, dict | None]] = field(default_factory=list)
+    # (status, body) or (status, body, headers), answered to the next polls in turn.
+    next_answers: list[tuple] = field(default_factory=list)
     cancelled: set[str] = field(default_factory=set)
     anonymous: set[str] = field(default_factory=set)
     claims: list[str] = field(default_factory=list)
@@ -154,9 +155,13 @@ class FakeDeviceServer:
                     },
                 )
 
-            def _answer(self, status: int, payload: dict | None) -> None:
+            def _answer(
+                self, status: int, payload: dict | None, headers: dict | None = None
+            ) -> None:
                 data = b"" if payload is None else json.dumps(payload).encode()
                 self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 if payload is not None:
                     self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

@@ -296,6 +296,30 @@ def test_keeps_polling_while_the_server_is_down(tokeniser, caplog):
     assert server.results.qsize() == 1
 
 
+def test_a_busy_server_is_asked_again_after_retry_after_not_at_once(tokeniser, caplog):
+    from tests.reader_agent.fake_device_server import FakeDeviceServer
+
+    caplog.set_level(logging.INFO)
+    server = FakeDeviceServer()
+    server.next_answers = [(204, None, {"Retry-After": "1"})]
+    server.start()
+    try:
+        server.arm_scan()
+        started = time.monotonic()
+        make_agent(server, VirtualCard("alice"), tokeniser).run(max_scans=1)
+        took = time.monotonic() - started
+    finally:
+        server.stop()
+
+    polls = [r for r in server.requests if r.path.startswith("/api/v1/device/scans/next/")]
+    # one poll turned away, the next one a second later got the scan and the card was read
+    assert len(polls) == 2
+    assert took >= 1.0
+    assert server.results.qsize() == 1
+    # busy is not an outage: nothing alarming in the log
+    assert "unreachable" not in caplog.text
+
+
 def test_unreachable_server_is_retried_then_stop_ends_the_loop(tokeniser, caplog):
     import threading
 

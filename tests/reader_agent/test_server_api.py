@@ -1,7 +1,7 @@
 import pytest
 
 from reader_agent.eid_card import ScanResult
-from reader_agent.errors import DeviceTokenRefused, ServerError, ServerUnavailable
+from reader_agent.errors import DeviceTokenRefused, ServerBusy, ServerError, ServerUnavailable
 from reader_agent.server_api import DeviceApi
 from tests.reader_agent.fake_device_server import error
 
@@ -20,6 +20,23 @@ def test_next_scan_returns_none_when_nothing_is_armed(device_server):
     request = device_server.requests[0]
     assert request.path == "/api/v1/device/scans/next/?wait=0"
     assert request.headers["Authorization"] == f"Device {device_server.token}"
+
+
+@pytest.mark.parametrize(("header", "seconds"), [("3", 3), ("120", 30)])
+def test_a_busy_server_asks_the_reader_to_come_back_later(device_server, header, seconds):
+    # The server holds all the waits it serves at once: 204 with Retry-After (at most 30 s).
+    device_server.next_answers = [(204, None, {"Retry-After": header})]
+
+    with pytest.raises(ServerBusy) as busy:
+        DeviceApi(device_server.url, device_server.token).next_scan(wait=20)
+
+    assert busy.value.retry_after == seconds
+
+
+def test_a_retry_after_that_is_no_number_is_an_ordinary_204(device_server):
+    device_server.next_answers = [(204, None, {"Retry-After": "soon"})]
+
+    assert DeviceApi(device_server.url, device_server.token).next_scan(wait=20) is None
 
 
 def test_next_scan_returns_the_armed_scan_with_an_aware_expiry(device_server):
