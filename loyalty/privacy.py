@@ -21,6 +21,7 @@ from loyalty import selectors, services
 from loyalty.models import EidCard, EidScan, LedgerEntry, Member, MemberRead
 from loyalty.numbers import member_number_is_valid
 from loyalty.purposes import EID_WITHDRAWAL, EID_WITHDRAWAL_LABEL, Channel, Purpose
+from loyalty.wallet import wallet_offer
 from privacy.registry import ProcessingDeclaration, Subject, Traces, registry
 from privacy.services.erasure_traces import (
     admin_log_counts,
@@ -277,6 +278,24 @@ def eid_consent_withdrawn(subject_key: str) -> dict[str, int]:
     return {"eid_cards_unlinked": int(services.member_eid_unlink(member=member))}
 
 
+def _membership_recipients() -> tuple[str, ...]:
+    """The mail provider, and the wallet providers the chain has set up (loyalty.wallet)."""
+    offer = wallet_offer()
+    recipients = [_("outgoing e-mail provider (EMAIL_URL)")]
+    if offer.apple:
+        recipients.append(
+            _("Apple (Apple Wallet): member number and points, when a member adds the card")
+        )
+    if offer.google:
+        recipients.append(
+            _(
+                "Google (Google Wallet): member number and points, when a member adds the "
+                "card (the chain's loyalty class)"
+            )
+        )
+    return tuple(recipients)
+
+
 def _retention_text() -> str:
     return _(
         "%(months)s months after the last purchase or redemption, or on request; the "
@@ -311,7 +330,7 @@ DECLARATIONS = (
             _("member number, home store, status, points balance"),
             _("points ledger: store, time, purchase amount, points, rewards"),
         ),
-        recipients=(_("outgoing e-mail provider (EMAIL_URL)"),),
+        recipients=_membership_recipients,
         retention=_retention_text,
         app="loyalty",
         stored_in=("loyalty.Member", "loyalty.LedgerEntry"),

@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty.models import EidScan, JoinChannel, Member, ReadMethod, ScanState
 from loyalty.purposes import Channel, Purpose
+from loyalty.wallet import wallet_link_issue, wallet_offer
+from privacy.mail import site_url
 from privacy.registry import (
     LEGAL_BASIS_CONSENT,
     LEGAL_BASIS_CONTRACT,
@@ -72,6 +74,14 @@ def _eid_purpose(member: Member, record) -> ReceiptPurpose:
     )
 
 
+def _wallet_link(member: Member, language: str) -> tuple[tuple[object, str], ...]:
+    """The member's own page to add the card to their phone, when the chain set up a wallet."""
+    if not wallet_offer().any:
+        return ()
+    url = site_url("member-wallet", language=language, token=wallet_link_issue(member))
+    return ((_("Add your card to your phone's wallet"), url),)
+
+
 def member_receipt_facts(subject_key: str) -> ReceiptFacts | None:
     """Return the facts of the member's consent receipt: the eID consent they gave (if they
     gave it and it stands), the membership, and offers by e-mail if they opted in."""
@@ -105,11 +115,13 @@ def member_receipt_facts(subject_key: str) -> ReceiptFacts | None:
                 primary=False,
             )
         )
+    language = eid.language if eid else member.home_store.language
     return ReceiptFacts(
         principal_id=member.number,
-        language=eid.language if eid else member.home_store.language,
+        language=language,
         channel=eid.channel if eid else Channel.COUNTER_FORM,
         store_name=str(eid.store.name if eid and eid.store else member.home_store.name),
         at=eid.created_at if eid else member.created_at,
         purposes=tuple(purposes),
+        links=_wallet_link(member, language),
     )

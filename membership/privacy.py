@@ -10,7 +10,10 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.privacy import member_from_subject_key
+from loyalty.purposes import Purpose
 from membership.models import MarketingOptIn, SignInLink
+from membership.services import unsubscribe_token
+from privacy.mail import site_url
 from privacy.registry import ProcessingDeclaration, registry
 
 
@@ -41,6 +44,36 @@ def export_member_pages(subject_key: str) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+def withdrawal_route(purpose: str):
+    """Return the receipt's route for `purpose`: "my membership" (and, for offers by e-mail,
+    the member's unsubscribe link), for a member with an e-mail address to sign in with."""
+
+    def route(subject_key: str, language: str) -> tuple[str, str] | None:
+        member = member_from_subject_key(subject_key)
+        if member is None or not member.email:
+            return None  # no sign-in without an address: privacy's forms and the counter
+        me = site_url("membership:sign-in", language=language)
+        if purpose == Purpose.MARKETING_EMAIL:
+            url = site_url(
+                "membership:unsubscribe", language=language, token=unsubscribe_token(member=member)
+            )
+            return url, _(
+                "Stop them at once with the unsubscribe link in every offer mail, or here: "
+                "%(url)s. Or in My membership (%(me)s), or at any counter."
+            ) % {"url": url, "me": me}
+        if purpose == Purpose.LOYALTY_MEMBERSHIP:
+            return me, _(
+                'End it online in My membership at %(url)s ("Ask us to erase your data"), or '
+                "at any counter: your data are then erased, within one month at the latest."
+            ) % {"url": me}
+        return me, _(
+            "Withdraw online in My membership at %(url)s (sign in with your e-mail address), "
+            "or at any counter (one action). You keep your member number, points and rewards."
+        ) % {"url": me}
+
+    return route
+
+
 DECLARATION = ProcessingDeclaration(
     code="member_self_service",
     title=_("My membership online: signing in by a link sent to the member's e-mail address"),
@@ -67,3 +100,5 @@ def register() -> None:
     )
     registry.register_exporter("membership", export_member_pages)
     registry.declare(DECLARATION)
+    for purpose in Purpose:
+        registry.register_withdrawal_route(purpose.value, withdrawal_route(purpose.value))

@@ -23,6 +23,7 @@ from core.errors import InvalidInput, LinkInvalid, RateLimited
 from core.qr import qr_svg
 from core.security import client_ip
 from loyalty.privacy import member_subject_key
+from loyalty.wallet import wallet_link_issue, wallet_offer
 from membership import selectors, services
 from membership.access import member_page, member_sign_in, member_sign_out, member_signed_in
 from membership.forms import SignInForm
@@ -122,6 +123,9 @@ def me(request: HttpRequest) -> HttpResponse:
         "member": member,
         "qr_svg": qr_svg(member.number),
     }
+    offer = wallet_offer()
+    if offer.any:
+        context.update(wallet=offer, wallet_token=wallet_link_issue(member))
     return render(request, "membership/me.html", context)
 
 

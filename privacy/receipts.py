@@ -70,6 +70,7 @@ class ConsentReceipt:
     store: str
     at: datetime
     lines: tuple[ReceiptLine, ...]
+    links: tuple[tuple[str, str], ...] = ()  # the mail's own links (label, URL)
 
 
 def _controller() -> tuple[str, str, str]:
@@ -98,10 +99,16 @@ def _notice(purpose: ReceiptPurpose, language: str) -> NoticeVersion | None:
     return None
 
 
-def _withdrawal(purpose: str, language: str) -> tuple[str, str]:
-    """Return where and how the customer withdraws consent for (or ends) a purpose."""
+def _withdrawal(purpose: str, language: str, subject_key: str) -> tuple[str, str]:
+    """Return where and how the customer withdraws consent for (or ends) a purpose: the route
+    the app registered for this subject (their own page, an unsubscribe link), else privacy's
+    public forms."""
     from privacy.mail import site_url
 
+    route = registry.withdrawal_routes.get(purpose)
+    found = route(subject_key, language) if route else None
+    if found is not None:
+        return found
     kind = next((k for k in registry.withdrawal_kinds.values() if k.purpose == purpose), None)
     registered = registry.purposes.get(purpose)
     if kind is not None:
@@ -145,7 +152,7 @@ def consent_receipt(*, subject_key: str, language: str | None = None) -> Consent
     with translation.override(language):
         lines = []
         for p in facts.purposes:
-            withdraw_url, withdraw_text = _withdrawal(p.purpose, language)
+            withdraw_url, withdraw_text = _withdrawal(p.purpose, language, subject_key)
             consent = p.legal_basis == LEGAL_BASIS_CONSENT
             lines.append(
                 ReceiptLine(
@@ -169,6 +176,7 @@ def consent_receipt(*, subject_key: str, language: str | None = None) -> Consent
                 )
             )
         channel_label = str(registry.channels.get(facts.channel, facts.channel))
+        links = tuple((str(label), url) for label, url in facts.links)
     return ConsentReceipt(
         receipt_id=_receipt_id(facts, subject_key),
         language=language,
@@ -181,6 +189,7 @@ def consent_receipt(*, subject_key: str, language: str | None = None) -> Consent
         store=facts.store_name,
         at=facts.at,
         lines=tuple(lines),
+        links=links,
     )
 
 

@@ -29,6 +29,8 @@ An app that holds personal data registers, from its `AppConfig.ready()`:
   app has its own (privacy has "web" and "staff_portal");
 - **withdrawal kinds**: a ticket kind that withdraws consent for one purpose on request
   (Art. 7(3)), with the public page that takes it;
+- **withdrawal routes**: where a given subject withdraws consent for a purpose online (their
+  own page, an unsubscribe link), in words for their receipt; privacy's public forms otherwise;
 - a **receipt source**: for a subject key, the facts of their consent receipt (each purpose's
   legal basis and consent record, what was kept, read and not kept, never read), from which
   `privacy.receipts` builds the receipt the customer gets after consenting.
@@ -130,13 +132,17 @@ class ProcessingDeclaration:
     title: str
     legal_basis: str
     data_categories: tuple[str, ...]
-    recipients: tuple[str, ...]
+    # Or computed from settings: a recipient the chain has set up (a wallet provider).
+    recipients: tuple[str, ...] | Callable[[], tuple[str, ...]]
     retention: str | Callable[[], str]
     app: str
     stored_in: tuple[str, ...] = ()  # "app_label.Model": their fields are listed from the code
 
     def retention_text(self) -> str:
         return self.retention() if callable(self.retention) else self.retention
+
+    def recipients_list(self) -> tuple[str, ...]:
+        return tuple(self.recipients() if callable(self.recipients) else self.recipients)
 
 
 @dataclass(frozen=True)
@@ -204,6 +210,9 @@ class ReceiptFacts:
     store_name: str  # where the consent was given
     at: datetime
     purposes: tuple[ReceiptPurpose, ...]
+    # What the receipt's mail offers besides: (label, absolute URL), e.g. the card in the
+    # phone. Not on the slip nor in the JSON form: the links are the customer's own.
+    links: tuple[tuple[Any, str], ...] = ()
 
 
 @dataclass
@@ -224,6 +233,9 @@ class PrivacyRegistry:
     withdrawal_kinds: dict[str, WithdrawalKind] = field(default_factory=dict)
     traces: dict[str, TraceDeclaration] = field(default_factory=dict)
     receipt_sources: dict[str, Callable[[str], ReceiptFacts | None]] = field(default_factory=dict)
+    withdrawal_routes: dict[str, Callable[[str, str], tuple[str, str] | None]] = field(
+        default_factory=dict
+    )
     measures: dict[str, Measure] = field(default_factory=dict)
 
     @staticmethod
@@ -328,6 +340,13 @@ class PrivacyRegistry:
     ) -> None:
         """Return the facts of a consent receipt for subject keys "<prefix>:...", or None."""
         self._add(self.receipt_sources, prefix, facts)
+
+    def register_withdrawal_route(
+        self, purpose: str, route: Callable[[str, str], tuple[str, str] | None]
+    ) -> None:
+        """Say where a subject withdraws `purpose` online: `route(subject_key, language)`
+        returns (url, the receipt's sentence with it), or None when it cannot act for them."""
+        self._add(self.withdrawal_routes, purpose, route)
 
     def declare(self, declaration: ProcessingDeclaration) -> None:
         """Add a processing activity to the record of processing."""

@@ -134,7 +134,7 @@ def processing_record() -> dict:
                 "legal_basis": str(declaration.legal_basis),
                 "data_categories": [str(c) for c in declaration.data_categories],
                 "stored_in": {label: _stored_fields(label) for label in declaration.stored_in},
-                "recipients": [str(r) for r in declaration.recipients],
+                "recipients": [str(r) for r in declaration.recipients_list()],
                 "retention": str(declaration.retention_text()),
             }
         )

@@ -41,6 +41,7 @@ APPS = (
 CUSTOMER = (
     "templates/base.html",
     "templates/privacy/",
+    "templates/wallet/",
     "privacy/forms.py",
     "membership/",
     "portal/templates/portal/eid_consent.html",

@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 from dashboard.services import stats_recompute
 from loyalty.services import points_earn
 from loyalty.wallet import wallet_link_issue
+from membership.services import unsubscribe_token
 from privacy.models import NoticeVersion
 from stores.models import EarningRule, StaffRole
 from stores.services import campaign_create, reader_device_register
@@ -288,7 +289,15 @@ def test_every_membership_page(live_server, browser, chain, language, settings):
     sweep.check("offers confirm")
     page.locator("main form button[type=submit]").click()
     sweep.check("offers confirmed")
+    sweep.visit(f"/{language}/membership/me/", "my membership, offers given, wallet buttons")
+    expect(page.locator(".wallet-buttons a")).to_have_count(2)
     sweep.visit(f"/{language}/membership/me/erasure/", "erasure")
     sweep.visit(f"/{language}/membership/link/not-a-token/", "link invalid")
-    assert sweep.pages == 10
+    # the unsubscribe link of an offer mail, without signing in
+    token = unsubscribe_token(member=chain["lotte"])
+    page.context.clear_cookies()
+    sweep.visit(f"/{language}/membership/offers/unsubscribe/{token}/", "unsubscribe")
+    page.locator("main form button[type=submit]").click()
+    sweep.check("unsubscribed")
+    assert sweep.pages == 13
     assert not sweep.problems, report([sweep])

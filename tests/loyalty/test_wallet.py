@@ -2,9 +2,10 @@
 Wallet save link signed with its service account key, reached only by the member's sealed link
 or by the visit's member reference at the counter.
 
-The certificates and keys are made here: a test WWDR authority (self-signed), the chain's pass
-certificate issued by it, and a service account key. The pass's signature is checked by
-OpenSSL (`openssl smime -verify`), the JWT's by PyJWT with the public key.
+The certificates and keys are made by tests/wallet.py: a test WWDR authority (self-signed), the
+chain's pass certificate issued by it, and a service account key. The pass's signature is
+checked by OpenSSL (`openssl smime -verify`) and by the cryptography library
+(tests.wallet.pkpass_check), the JWT's by PyJWT with the public key.
 """
 
 from __future__ import annotations
@@ -16,15 +17,10 @@ import shutil
 import subprocess
 import time
 import zipfile
-from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
-from cryptography.x509.oid import NameOID
 from django.test import Client
 
 from loyalty.wallet import (
@@ -37,71 +33,15 @@ from loyalty.wallet import (
 from stores.models import ChainSettings, EarningRule
 from tests.counter import member_ref
 from tests.factories import MemberFactory, StaffFactory
+from tests.wallet import pkpass_check, pkpass_files, rsa_key, wallet_set_up
 
 pytestmark = pytest.mark.django_db
-
-
-def _key():
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def _cert(subject: str, key, *, issuer=None, issuer_key=None, ca: bool = False):
-    now = datetime.now(UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(issuer.subject if issuer else name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .sign(issuer_key or key, hashes.SHA256())
-    )
-
-
-def _pem(path, data: bytes) -> str:
-    path.write_bytes(data)
-    return str(path)
 
 
 @pytest.fixture
 def wallet(tmp_path, settings):
     """The chain's wallet settings, with a test WWDR, pass certificate and service account."""
-    wwdr_key, pass_key, google_key = _key(), _key(), _key()
-    wwdr = _cert("Test WWDR", wwdr_key, ca=True)
-    cert = _cert(
-        "Pass Type ID: pass.be.example.loyalty", pass_key, issuer=wwdr, issuer_key=wwdr_key
-    )
-    pem = serialization.Encoding.PEM
-    settings.WALLET_APPLE_PASS_TYPE_ID = "pass.be.example.loyalty"
-    settings.WALLET_APPLE_TEAM_ID = "TEAM123456"
-    settings.WALLET_APPLE_CERT = _pem(tmp_path / "pass.pem", cert.public_bytes(pem))
-    settings.WALLET_APPLE_WWDR = _pem(tmp_path / "wwdr.pem", wwdr.public_bytes(pem))
-    settings.WALLET_APPLE_KEY_PASSWORD = "pass-key-password"
-    settings.WALLET_APPLE_KEY = _pem(
-        tmp_path / "pass.key",
-        pass_key.private_bytes(
-            pem,
-            serialization.PrivateFormat.PKCS8,
-            serialization.BestAvailableEncryption(b"pass-key-password"),
-        ),
-    )
-    account = {
-        "type": "service_account",
-        "client_email": "wallet@example-chain.iam.gserviceaccount.com",
-        "private_key_id": "k1",
-        "private_key": google_key.private_bytes(
-            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode(),
-    }
-    settings.WALLET_GOOGLE_ISSUER_ID = "3388000000012345678"
-    settings.WALLET_GOOGLE_CLASS = "loyalty_card"
-    settings.WALLET_GOOGLE_SERVICE_ACCOUNT = _pem(
-        tmp_path / "service-account.json", json.dumps(account).encode()
-    )
-    return {"wwdr": tmp_path / "wwdr.pem", "cert": cert, "google_public": google_key.public_key()}
+    return wallet_set_up(tmp_path, settings)
 
 
 @pytest.fixture
@@ -116,9 +56,7 @@ def member(store):
     )
 
 
-def _files(pkpass: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(pkpass)) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
+_files = pkpass_files
 
 
 def _openssl_verify(
@@ -182,6 +120,32 @@ def test_the_pass_is_signed_by_the_chains_certificate_over_its_manifest(wallet, 
     assert refused.returncode != 0
 
 
+def test_the_pass_checks_with_the_cryptography_library_and_a_forgery_does_not(wallet, member):
+    pkpass = apple_pass_build(member)
+
+    files = pkpass_check(pkpass, pass_cert=wallet["cert"], wwdr_cert=wallet["wwdr_cert"])
+    assert json.loads(files["pass.json"])["barcodes"][0]["message"] == member.number
+
+    # a pass.json changed after signing no longer matches its manifest
+    forged = io.BytesIO()
+    with zipfile.ZipFile(forged, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data.replace(b'"value": 137', b'"value": 9999'))
+    with pytest.raises(AssertionError, match=r"pass\.json"):
+        pkpass_check(forged.getvalue(), pass_cert=wallet["cert"], wwdr_cert=wallet["wwdr_cert"])
+    # nor does one whose manifest was written again for it: the signature is the old one's
+    changed = files["pass.json"].replace(b'"value": 137', b'"value": 9999')
+    manifest = json.loads(files["manifest.json"])
+    manifest["pass.json"] = hashlib.sha1(changed).hexdigest()  # noqa: S324
+    rewritten = {**files, "pass.json": changed, "manifest.json": json.dumps(manifest).encode()}
+    forged = io.BytesIO()
+    with zipfile.ZipFile(forged, "w") as archive:
+        for name, data in rewritten.items():
+            archive.writestr(name, data)
+    with pytest.raises(AssertionError, match="digest differs"):
+        pkpass_check(forged.getvalue(), pass_cert=wallet["cert"], wwdr_cert=wallet["wwdr_cert"])
+
+
 def test_the_pass_names_the_chain_as_head_office_set_it(wallet, member, settings):
     # given: head office named the chain in the dashboard (settings hold another name)
     settings.CHAIN_NAME = "Demo Chain"
@@ -216,7 +180,7 @@ def test_the_google_save_link_is_signed_with_the_service_account_key(wallet, mem
     assert "Lotte" not in json.dumps(claims) and member.email not in json.dumps(claims)
     # another key's signature is refused
     with pytest.raises(jwt.InvalidSignatureError):
-        jwt.decode(token, _key().public_key(), algorithms=["RS256"], audience="google")
+        jwt.decode(token, rsa_key().public_key(), algorithms=["RS256"], audience="google")
 
 
 @pytest.fixture
@@ -281,3 +245,28 @@ def test_the_member_reaches_their_card_by_their_sealed_link_only(wallet, member)
     assert customer.get("/wallet/42/apple.pkpass").status_code == 404
     old = wallet_link_issue(member, now=time.time() - 31 * 86400)
     assert customer.get(f"/wallet/{old}/apple.pkpass").status_code == 404
+
+
+def test_with_a_wallet_set_up_apple_and_google_are_recipients_in_the_record_and_the_dpia(
+    tmp_path, settings
+):
+    from dashboard.selectors.dpia import dpia_markdown
+    from privacy.selectors import processing_record
+
+    def recipients() -> list[str]:
+        return [r for a in processing_record()["activities"] for r in a["recipients"]]
+
+    # without the wallet, neither is named
+    assert not [r for r in recipients() if r.startswith(("Apple", "Google"))]
+
+    wallet_set_up(tmp_path, settings)
+    named = recipients()
+    assert any(r.startswith("Apple (Apple Wallet)") for r in named)
+    assert any(r.startswith("Google (Google Wallet)") for r in named)
+    dpia = dpia_markdown(language="nl")
+    assert "Apple (Apple Wallet): klantnummer en punten" in dpia
+    assert "Google (Google Wallet)" in dpia
+
+    # one provider set up: only that one
+    settings.WALLET_APPLE_CERT = ""
+    assert not [r for r in recipients() if r.startswith("Apple")]

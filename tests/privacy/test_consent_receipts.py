@@ -4,6 +4,7 @@ enrolment (a slip at the counter), with the Kantara Consent Receipt fields in it
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from celery import current_app
@@ -18,10 +19,12 @@ from privacy import services as privacy_services
 from privacy.models import ConsentRecord, TicketTask
 from privacy.outbox import ticket_tasks_sweep
 from privacy.receipts import RECEIPT_TASK, consent_receipt, consent_receipt_json
+from privacy.selectors import consent_latest
 from stores.models import EarningRule
-from stores.services import reader_device_register
+from stores.services import chain_settings_save, reader_device_register
 from tests.counter import member_ref
 from tests.factories import MemberFactory, StaffFactory
+from tests.wallet import wallet_set_up
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +43,7 @@ KANTARA_FIELDS = {
     "spiCat",
 }
 TOKEN = "7a" * 32
+SITE = "https://shop.example"
 
 
 @pytest.fixture
@@ -116,7 +120,8 @@ def test_a_form_join_mails_the_receipt_in_the_customers_language(
     assert purpose["purposeCode"] == "loyalty_membership"
     assert purpose["legalBasis"] == "contract" and purpose["primaryPurpose"] is True
     assert purpose["notice"]["language"] == "nl" and purpose["notice"]["version"] >= 1
-    assert purpose["withdrawal"]["url"].endswith("/nl/privacy/erasure/")
+    # ended in "my membership", where the member signs in with their address
+    assert purpose["withdrawal"]["url"].endswith("/nl/membership/")
     # categories of data, never the data themselves
     text = json.dumps(receipt)
     assert member.email not in text and member.phone not in text and "Claes" not in text
@@ -125,6 +130,75 @@ def test_a_form_join_mails_the_receipt_in_the_customers_language(
     slip = counter.get(f"/counter/GNT01/members/{ref}/receipt.json")
     assert slip.status_code == 200
     assert json.loads(slip.content)["consentReceiptID"] == receipt["consentReceiptID"]
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("nl", "Mijn lidmaatschap"),
+        ("fr", "Mon adhésion"),
+        ("de", "Meine Mitgliedschaft"),
+        ("en", "My membership"),
+    ],
+)
+def test_the_receipt_says_how_to_withdraw_at_the_configured_site(
+    counter, run_on_commit, language, words
+):
+    # given: head office set the site's address; a member joined and opted in to offers
+    chain_settings_save(name="Dupont", privacy_contact="dpo@dupont.example", site_url=SITE)
+    member = _join(counter, run_on_commit)
+    key = member_subject_key(member)
+    privacy_services.consent_give(
+        subject_key=key, purpose=Purpose.MARKETING_EMAIL, language=language, channel="web"
+    )
+
+    # when
+    receipt = consent_receipt(subject_key=key, language=language)
+
+    # then: every line points to "my membership" on the chain's site, offers to the
+    # member's unsubscribe link too, in the receipt's language
+    lines = {line.purpose: line for line in receipt.lines}
+    me = f"{SITE}/{language}/membership/"
+    membership = lines[Purpose.LOYALTY_MEMBERSHIP]
+    assert membership.withdraw_url == me and me in membership.withdraw_text
+    assert words in membership.withdraw_text
+    offers = lines[Purpose.MARKETING_EMAIL]
+    assert offers.withdraw_url.startswith(f"{SITE}/{language}/membership/offers/unsubscribe/")
+    assert offers.withdraw_url in offers.withdraw_text and me in offers.withdraw_text
+    # the unsubscribe link works, without signing in
+    path = offers.withdraw_url.removeprefix(SITE)
+    assert Client().post(path).status_code == 200
+    assert consent_latest(subject_key=key, purpose=Purpose.MARKETING_EMAIL).action == "withdrawn"
+
+
+def test_a_member_without_an_address_is_sent_to_the_counter_and_the_public_forms(cashier, store):
+    member = _enrol_by_eid(cashier, store, language="de")
+
+    receipt = consent_receipt(subject_key=member_subject_key(member))
+
+    eid = next(line for line in receipt.lines if line.purpose == Purpose.EID_RECOGNITION)
+    assert eid.withdraw_url.endswith("/de/privacy/eid/")
+    assert "/membership/" not in eid.withdraw_text
+
+
+def test_the_join_mail_offers_the_card_in_the_phone_when_the_wallet_is_set_up(
+    counter, run_on_commit, tmp_path, settings
+):
+    # given: no wallet, then the chain's wallet set up
+    first = _join(counter, run_on_commit)
+    wallet_set_up(tmp_path, settings)
+    second = _join(counter, run_on_commit, email="an.peeters@example.be", phone="0470 99 88 77")
+
+    without, with_wallet = mail.outbox
+    assert "/wallet/" not in without.body
+    [link] = re.findall(r"https?://[^/\s]+(/nl/wallet/[^/\s]+/)", with_wallet.body)
+    assert "Wallet" not in json.dumps(_attachment(with_wallet))  # the mail's, not the receipt's
+    # the link opens the member's own page with both buttons
+    page = Client().get(link)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert second.number in html and first.number not in html
+    assert "Apple Wallet" in html and "Google Wallet" in html
 
 
 def test_the_receipt_mail_waits_in_the_outbox_while_the_broker_is_down(
