@@ -5,9 +5,15 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.core.servers.basehttp import WSGIRequestHandler
 from rest_framework.test import APIClient
 
 from tests.factories import StaffFactory, StoreFactory
+
+# The live server (pytest-django's live_server) writes a response's headers and body in two
+# sends over a kept-alive connection; with Nagle's algorithm the body then waits for the
+# client's delayed ACK, about 40 ms per request. Real servers (gunicorn) set TCP_NODELAY too.
+WSGIRequestHandler.disable_nagle_algorithm = True
 
 
 def database_is_postgres() -> bool:
