@@ -240,8 +240,10 @@ class DeviceApi(APIView):
 
 # The most a reader may ask to wait (it is then served EID_DEVICE_POLL_MAX_SECONDS at most).
 MAX_WAIT_ASKED = 3600
-# How often a waiting reader's scan is looked for.
+# How often a waiting reader looks at the cache for its scan, and at the database at the least
+# (a scan armed while the cache was down, or in another process without a shared cache).
 POLL_INTERVAL = 0.25
+POLL_DATABASE_EVERY = 2.0
 
 
 class _PollSlots:
@@ -326,12 +328,18 @@ class DeviceScanNextApi(DeviceApi):
         key = f"eid:poll:{device.pk}"
         mine = secrets.token_hex(8)
         cache_set(key, mine, settings.EID_DEVICE_POLL_MAX_SECONDS + 5)
+        armed_key = eid_services.eid_armed_key(device.pk)
+        looked = time.monotonic()
         try:
             while time.monotonic() < deadline:
                 time.sleep(POLL_INTERVAL)
                 current = cache_get(key)
                 if current is not None and current != mine:
                     break  # a newer wait of this reader took over
+                if not cache_get(armed_key) and time.monotonic() - looked < POLL_DATABASE_EVERY:
+                    continue
+                cache_delete(armed_key)
+                looked = time.monotonic()
                 scan = eid_services.eid_scan_pick_up(device=device)
                 if scan is not None:
                     return Response(armed_scan_output(scan))

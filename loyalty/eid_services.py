@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.cache import cache_set
 from core.errors import (
     ApplicationError,
     EidCardLinkedElsewhere,
@@ -148,7 +149,15 @@ def eid_scan_arm(
         given_by=ConsentGiver.GUARDIAN if guardian_consent else ConsentGiver.SUBJECT,
     )
     scan.save(force_insert=True)
+    # Wake the reader's wait (it looks at this flag, and at the database only now and then).
+    seconds = int(_scan_ttl().total_seconds())
+    transaction.on_commit(lambda: cache_set(eid_armed_key(device.pk), 1, seconds))
     return scan
+
+
+def eid_armed_key(device_id: int) -> str:
+    """Return the cache key flagging that a scan was armed for this reader since it last looked."""
+    return f"eid:armed:{device_id}"
 
 
 def eid_scan_pick_up(*, device: ReaderDevice) -> EidScan | None:

@@ -128,3 +128,40 @@ def test_a_newer_wait_of_the_same_reader_ends_the_older_one(store, settings, api
     [(picked, _seconds)] = new
     assert picked.status_code == 200 and picked.json()["scan_id"] == scan_id
     assert poll_slots.taken == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scan_armed_during_the_wait_reaches_the_reader_at_its_next_look(store, api):
+    device, client = reader_client(store, "Kassa 1")
+    answers = []
+    thread = poll_in_thread(client, 10, answers)
+    wait_until(lambda: poll_slots.taken == 1)
+
+    armed = time.monotonic()
+    scan_id = arm(api, device)
+    thread.join(timeout=10)
+
+    [(picked, _seconds)] = answers
+    assert picked.status_code == 200 and picked.json()["scan_id"] == scan_id
+    # the arm's flag woke the wait: well before the database look every 2 s
+    assert time.monotonic() - armed < 1.0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scan_whose_flag_was_lost_is_still_found_in_the_database(store, api):
+    from django.core.cache import cache
+
+    from loyalty.eid_services import eid_armed_key
+
+    device, client = reader_client(store, "Kassa 1")
+    answers = []
+    thread = poll_in_thread(client, 10, answers)
+    wait_until(lambda: poll_slots.taken == 1)
+
+    scan_id = arm(api, device)
+    cache.delete(eid_armed_key(device.pk))  # the cache lost it (evicted, restarted)
+    thread.join(timeout=10)
+
+    [(picked, seconds)] = answers
+    assert picked.status_code == 200 and picked.json()["scan_id"] == scan_id
+    assert seconds < 4
