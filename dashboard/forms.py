@@ -255,3 +255,8 @@ class ChainForm(forms.Form):
     )
     logo = forms.FileField(label=_("Logo (PNG, JPEG, GIF or WebP, 200 KB at most)"), required=False)
     logo_remove = forms.BooleanField(label=_("Remove the logo"), required=False)
+    managers_register_readers = forms.BooleanField(
+        label=_("Store managers register and revoke the eID readers of their own stores"),
+        required=False,
+        help_text=_("Off: only head office registers readers, on each store's page."),
+    )

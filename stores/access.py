@@ -4,6 +4,10 @@ Every API class, counter page, dashboard page and admin action asks a `StaffAcce
 once per request from the user's role assignments. The table `ROLE_ACTIONS` is the whole
 rule: adding a role, or letting one more role do something, is one edit here.
 
+Some rights a role holds only while head office switches them on (`SWITCHED_ACTIONS`, a flag
+of the chain's settings): a store manager registers their own stores' readers if head office
+lets them. `role_may` is the one test of a role's right, switches included.
+
 A user's assignments are kept in Django's cache (misses included) and dropped by
 `staff_access_forget` whenever an assignment changes, so the counter's calls cost no query for
 them.
@@ -21,6 +25,7 @@ from django.db.models import QuerySet
 from core.cache import cache_delete, cache_get, cache_set
 from core.errors import Forbidden, StoreForbidden, StoreInactive, StoreNotFound
 from stores.models import StaffAssignment, StaffRole, Store
+from stores.selectors import chain_settings
 
 
 class Action(StrEnum):
@@ -65,6 +70,27 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     StaffRole.HEAD_OFFICE: frozenset(Action),
 }
 
+# Rights other roles than head office hold only while head office switches them on: the action,
+# and the flag of the chain's settings (stores.selectors.Chain) that switches it.
+SWITCHED_ACTIONS: dict[Action, str] = {
+    Action.READERS_MANAGE: "managers_register_readers",
+}
+
+
+def role_may(role: str, action: Action) -> bool:
+    """Return whether `role` holds `action` now: granted in ROLE_ACTIONS, and switched on."""
+    if action not in ROLE_ACTIONS.get(role, ()):
+        return False
+    switch = SWITCHED_ACTIONS.get(action)
+    return role == StaffRole.HEAD_OFFICE or switch is None or getattr(chain_settings(), switch)
+
+
+def readers_registered_by() -> tuple[str, ...]:
+    """Return the roles that may register a store's readers now (head office first)."""
+    roles = (StaffRole.HEAD_OFFICE, StaffRole.STORE_MANAGER, StaffRole.CASHIER)
+    return tuple(role for role in roles if role_may(role, Action.READERS_MANAGE))
+
+
 _CACHE_KEY = "stores.access.v1:{}"
 _STORE_KEY = "stores.store.v1:{}"
 _USER_KEY = "stores.user.v1:{}"
@@ -96,10 +122,10 @@ class StaffAccess:
         if self.head_office and action in ROLE_ACTIONS[StaffRole.HEAD_OFFICE]:
             return True
         if store is None:
-            return any(action in ROLE_ACTIONS[role] for role in self.roles.values())
+            return any(role_may(role, action) for role in set(self.roles.values()))
         store_id = store if isinstance(store, int) else store.pk
         role = self.roles.get(store_id)
-        return role is not None and action in ROLE_ACTIONS[role]
+        return role is not None and role_may(role, action)
 
     def require(self, action: Action, store: Store | int | None = None) -> None:
         """Raise Forbidden (StoreForbidden with a store) unless `may(action, store)`."""
@@ -120,7 +146,7 @@ class StaffAccess:
         ids = [
             store_id
             for store_id, role in self.roles.items()
-            if action is None or action in ROLE_ACTIONS[role]
+            if action is None or role_may(role, action)
         ]
         return Store.objects.filter(pk__in=ids)
 

@@ -259,7 +259,8 @@ class StaffToken(AbstractAuthToken):
 
 
 class ChainSettings(models.Model):
-    """What customers see of the chain: its name, logo, data-protection contact, site address.
+    """What customers see of the chain (name, logo, data-protection contact, site address), and
+    what head office lets store managers do (register their stores' readers).
 
     One row (pk 1), edited by head office in the dashboard; read through
     `stores.selectors.chain_settings` (cached). Empty fields fall back to settings
@@ -282,6 +283,14 @@ class ChainSettings(models.Model):
         max_length=200,
         blank=True,
         help_text="The public site's address, e.g. https://loyalty.example.be (no path).",
+    )
+    managers_register_readers = models.BooleanField(
+        verbose_name=_("store managers register readers"),
+        default=False,
+        help_text=_(
+            "Store managers may register and revoke the eID readers of their own stores. "
+            "Head office always may."
+        ),
     )
     updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
 

@@ -127,6 +127,8 @@ class Chain:
     logo_type: str = ""
     # Changes whenever the logo does, so its URL can be cached for long.
     logo_version: str = ""
+    # Head office lets store managers register their own stores' readers (stores.access).
+    managers_register_readers: bool = False
 
     @property
     def has_logo(self) -> bool:
@@ -165,6 +167,7 @@ def chain_settings_saved() -> Chain:
         site_url=row.site_url if row else "",
         logo_type=row.logo_type if row else "",
         logo_version=f"{row.updated_at:%Y%m%d%H%M%S%f}" if row and row.logo_type else "",
+        managers_register_readers=row.managers_register_readers if row else False,
     )
 
 

@@ -238,8 +238,14 @@ def chain_settings_save(
     site_url: str,
     logo: bytes | None = None,
     logo_remove: bool = False,
+    managers_register_readers: bool | None = None,
 ) -> ChainSettings:
-    """Save what customers see of the chain; a new logo replaces the old one."""
+    """Save what customers see of the chain; a new logo replaces the old one.
+
+    `managers_register_readers` (None: left as it is) lets store managers register and revoke
+    their own stores' readers (stores.access reads it from the chain, dropped from the cache
+    once this commits).
+    """
     from stores.selectors import chain_settings_forget
 
     row, _created = ChainSettings.objects.select_for_update().get_or_create(pk=1)
@@ -251,6 +257,8 @@ def chain_settings_save(
         row.logo = logo
     elif logo_remove:
         row.logo, row.logo_type = b"", ""
+    if managers_register_readers is not None:
+        row.managers_register_readers = bool(managers_register_readers)
     row.save()
     # Again once committed: a read between the save and the commit may have cached the old row.
     transaction.on_commit(chain_settings_forget)

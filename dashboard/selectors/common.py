@@ -18,6 +18,8 @@ class OfficeAccess:
 
     head_office: bool
     stores: tuple[Store, ...]
+    # Whether the user registers readers somewhere (a manager, if head office lets them).
+    manages_readers: bool = False
 
     @property
     def store_ids(self) -> set[int]:
@@ -31,11 +33,15 @@ def office_access(user: AbstractBaseUser) -> OfficeAccess:
     """
     access = staff_access(user)
     if access.may(Action.OFFICE_HEAD):
-        return OfficeAccess(head_office=True, stores=tuple(Store.objects.order_by("code")))
+        return OfficeAccess(
+            head_office=True, stores=tuple(Store.objects.order_by("code")), manages_readers=True
+        )
     managed = tuple(access.stores(Action.OFFICE_FIGURES).order_by("code"))
     if not managed:
         raise Forbidden(_("The dashboard is for head office and store managers."))
-    return OfficeAccess(head_office=False, stores=managed)
+    return OfficeAccess(
+        head_office=False, stores=managed, manages_readers=access.may(Action.READERS_MANAGE)
+    )
 
 
 def office_head_required(access: OfficeAccess) -> None:

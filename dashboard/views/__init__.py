@@ -40,6 +40,7 @@ from dashboard.views.privacy_queue import (
     tickets,
     tickets_csv,
 )
+from dashboard.views.readers import reader_register, reader_revoke, readers
 
 __all__ = [
     "campaign_create",
@@ -61,6 +62,9 @@ __all__ = [
     "notices",
     "notices_csv",
     "processing_record_download",
+    "reader_register",
+    "reader_revoke",
+    "readers",
     "reward_active",
     "rewards",
     "rewards_csv",

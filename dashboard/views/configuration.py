@@ -363,6 +363,7 @@ def _chain_page(request, form=None, status=200):
             "name": saved.name,
             "privacy_contact": saved.privacy_contact,
             "site_url": saved.site_url,
+            "managers_register_readers": saved.managers_register_readers,
         }
     )
     context = {"form": form, "shown": chain_settings(), "nav": "chain"}
@@ -386,6 +387,7 @@ def chain(request):
             site_url=form.cleaned_data["site_url"],
             logo=upload.read(store_services.LOGO_MAX_BYTES + 1) if upload else None,
             logo_remove=form.cleaned_data["logo_remove"],
+            managers_register_readers=form.cleaned_data["managers_register_readers"],
         )
     except ApplicationError as error:
         fail(request, error)

@@ -22,8 +22,8 @@ from portal.forms import ConsentForm
 from portal.views.common import counter_view, store_context
 from privacy import selectors as privacy_selectors
 from privacy.models import NoticeVersion
-from stores.access import Action, staff_access_for_request
-from stores.models import CustomerLanguage, Store
+from stores.access import Action, readers_registered_by, staff_access_for_request
+from stores.models import CustomerLanguage, StaffRole, Store
 
 # A reader agent polls at least every 20 s; silence for longer means it is not running.
 READER_SILENT_SECONDS = 60
@@ -56,6 +56,9 @@ def _consent_screen(
         customer_language=language,
         languages=CustomerLanguage.choices,
         readers=readers,
+        # Who can register one, said when there is none (stores.access decides).
+        managers_register_readers=not readers
+        and StaffRole.STORE_MANAGER in readers_registered_by(),
         link_member=link_member,
         link_ref=link_ref,
         error=error,

@@ -19,7 +19,7 @@ from loyalty.wallet import wallet_link_issue
 from membership.services import unsubscribe_token
 from privacy.models import NoticeVersion
 from stores.models import EarningRule, StaffRole
-from stores.services import campaign_create, reader_device_register
+from stores.services import campaign_create, chain_settings_save, reader_device_register
 from tests.accessibility.checks import page_problems
 from tests.counter import member_ref
 from tests.factories import (
@@ -234,9 +234,12 @@ def test_every_dashboard_page(live_server, browser, chain, language):
     )
     manager.visit("/office/", "figures, store manager")
     manager.visit("/office/privacy/", "head office only")
+    manager.visit("/office/readers/", "readers, before head office allows it")
+    chain_settings_save(name="", privacy_contact="", site_url="", managers_register_readers=True)
+    manager.visit("/office/readers/", "readers, the manager's own store")
 
     sweeps = [sweep, manager]
-    assert sum(s.pages for s in sweeps) == 18
+    assert sum(s.pages for s in sweeps) == 20
     assert not [p for s in sweeps for p in s.problems], report(sweeps)
 
 

@@ -342,9 +342,12 @@ def test_staff_cannot_use_device_endpoints_nor_arm_other_stores_readers(api, rea
 
 def test_device_registration_by_manager_only(store):
     from stores.models import StaffRole
+    from stores.services import chain_settings_save
 
     manager = StaffFactory(username="mgr", store=store, store__role=StaffRole.STORE_MANAGER)
     cashier = StaffFactory(username="c9", store=store)
+    # head office lets managers register their stores' readers (tests/dashboard/test_readers.py)
+    chain_settings_save(name="", privacy_contact="", site_url="", managers_register_readers=True)
     client = APIClient()
     client.force_authenticate(cashier)
     response = client.post("/api/v1/stores/GNT01/devices/", {"name": "Kassa 2"}, format="json")

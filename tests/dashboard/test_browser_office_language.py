@@ -37,6 +37,7 @@ PAGES = [
     "staff/",
     "notices/",
     "reads/",
+    "readers/",
     "compliance/",
 ]
 

@@ -745,3 +745,33 @@ def test_without_a_reader_the_cashier_is_told_who_registers_one(counter, store):
 
     assert page.status_code == 200
     assert "head office registers readers on the dashboard" in _html(page)
+
+
+@pytest.mark.parametrize(
+    ("language", "off", "on"),
+    [
+        (
+            "nl",
+            "het hoofdkantoor registreert lezers in het dashboard",
+            "de winkelverantwoordelijke registreert lezers in het dashboard (Lezers)",
+        ),
+        (
+            "fr",
+            "le siège enregistre les lecteurs dans le tableau de bord",
+            "le responsable du magasin enregistre les lecteurs dans le tableau de bord (Lecteurs)",
+        ),
+    ],
+)
+def test_the_no_reader_message_names_the_store_manager_once_head_office_lets_them(
+    counter, store, language, off, on
+):
+    from stores.services import chain_settings_save
+
+    counter.cookies["django_language"] = language
+    before = _html(counter.get(f"/counter/{store.code}/eid/"))
+
+    chain_settings_save(name="", privacy_contact="", site_url="", managers_register_readers=True)
+    after = _html(counter.get(f"/counter/{store.code}/eid/"))
+
+    assert off in before and on not in before
+    assert on in after

@@ -23,9 +23,9 @@ from rest_framework.test import APIClient
 
 from loyalty.models import EidScan, LedgerEntry, Member, MemberRead
 from privacy.models import ConsentRecord, PrivacyTicket, TicketState
-from stores.access import ROLE_ACTIONS, Action
+from stores.access import ROLE_ACTIONS, SWITCHED_ACTIONS, Action
 from stores.models import ReaderDevice, StaffRole
-from stores.services import reader_device_revoke
+from stores.services import chain_settings_save, reader_device_revoke
 from tests.counter import member_ref
 from tests.factories import HeadOfficeFactory, StaffFactory, UserFactory
 
@@ -184,10 +184,15 @@ ANONYMOUS = "anonymous"
 CALLERS = [*ROLE_ACTIONS, NO_ROLE, READER, ANONYMOUS]
 AT_A, AT_B = "at_a", "at_b"  # acting for store A (where the caller works), or for store B
 ALLOW, DENY = "allow", "deny"
+# A right head office switches (stores.access.SWITCHED_ACTIONS) is tried off and on.
+OFF, ON = "off", "on"
 
 
-def expected(caller: str, route: Route, target: str) -> str:
-    """What the access rule says: the route's right in the caller's role, at the target store."""
+def expected(caller: str, route: Route, target: str, switch: str = OFF) -> str:
+    """What the access rule says: the route's right in the caller's role, at the target store.
+
+    A switched right is the role's only while head office has switched it on (`switch`).
+    """
     if route.needs == PUBLIC:
         return PUBLIC
     here = target == AT_A or not route.targeted
@@ -198,16 +203,19 @@ def expected(caller: str, route: Route, target: str) -> str:
     if caller not in ROLE_ACTIONS:
         return DENY
     everywhere = caller == StaffRole.HEAD_OFFICE
-    may = route.needs in ROLE_ACTIONS[caller] and (target == AT_A or everywhere)
+    switched_off = route.needs in SWITCHED_ACTIONS and switch == OFF
+    granted = route.needs in ROLE_ACTIONS[caller] and (everywhere or not switched_off)
+    may = granted and (target == AT_A or everywhere)
     return ALLOW if may else DENY
 
 
-# The one table of cases: (caller, route, target, expected).
+# The one table of cases: (caller, route, target, switch, expected).
 CASES = [
-    (caller, key, target, expected(caller, route, target))
+    (caller, key, target, switch, expected(caller, route, target, switch))
     for caller in CALLERS
     for key, route in ROUTES.items()
     for target in (AT_A, AT_B)
+    for switch in ((OFF, ON) if route.needs in SWITCHED_ACTIONS else (OFF,))
 ]
 
 
@@ -290,12 +298,14 @@ def test_the_table_covers_every_counter_right():
 
 
 @pytest.mark.parametrize(
-    ("caller", "key", "target", "outcome"),
+    ("caller", "key", "target", "switch", "outcome"),
     CASES,
-    ids=[f"{c}-{k[0]}-{k[1]}-{t}" for c, k, t, _ in CASES],
+    ids=[f"{c}-{k[0]}-{k[1]}-{t}" + (f"-{s}" if s == ON else "") for c, k, t, s, _ in CASES],
 )
-def test_access_table(chain, caller, key, target, outcome):
+def test_access_table(chain, caller, key, target, switch, outcome):
     a, b = chain
+    if switch == ON:
+        _managers_register_readers()
     client, user = _client(caller, a)
     side = a if target == AT_A else b
     before = _written()
@@ -354,6 +364,27 @@ def _assert_refused(response, b) -> None:
             assert secret not in text
 
 
+def _managers_register_readers() -> None:
+    """Head office lets store managers register their own stores' readers."""
+    chain_settings_save(name="", privacy_contact="", site_url="", managers_register_readers=True)
+
+
+def test_the_table_tries_a_manager_registering_readers_both_ways():
+    manager = [
+        (target, switch, outcome)
+        for caller, key, target, switch, outcome in CASES
+        if caller == StaffRole.STORE_MANAGER and key == ("device-list", "post")
+    ]
+    assert sorted(manager) == [
+        (AT_A, OFF, DENY),
+        (AT_A, ON, ALLOW),
+        (AT_B, OFF, DENY),
+        (AT_B, ON, DENY),
+    ]
+    cashier = {o for c, k, _, _, o in CASES if c == StaffRole.CASHIER and k[0] == "device-revoke"}
+    assert cashier == {DENY}
+
+
 def _staff_client(token: str) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token " + token)
@@ -377,6 +408,7 @@ def test_a_reader_sees_only_its_own_stores_scan(chain):
 
 def test_store_a_manager_cannot_revoke_store_b_reader_through_own_store(chain):
     a, b = chain
+    _managers_register_readers()
     client = APIClient()
     client.force_authenticate(a.manager)
     url = reverse(
@@ -498,6 +530,8 @@ _DASHBOARD_KWARGS = {
     "store_rule": {"code": "b.store"},
     "campaign_create": {"code": "b.store"},
     "device_register": {"code": "b.store"},
+    "reader_register": {"code": "b.store"},
+    "reader_revoke": {"pk": "b.device"},
     "campaign_end": {"pk": 1},
     "device_revoke": {"pk": "b.device"},
     "staff_tokens_revoke": {"user_id": "b.cashier"},
@@ -509,6 +543,8 @@ _DASHBOARD_POST = {
     "store_rule",
     "campaign_create",
     "device_register",
+    "reader_register",
+    "reader_revoke",
     "campaign_end",
     "device_revoke",
     "staff_tokens_revoke",
@@ -535,6 +571,9 @@ DASHBOARD_PAGES = {
     "device_register",
     "campaign_end",
     "device_revoke",
+    "readers",
+    "reader_register",
+    "reader_revoke",
     "rewards",
     "rewards_csv",
     "reward_active",
@@ -616,3 +655,49 @@ def test_store_a_reader_token_opens_no_page(chain, name):
         # Pages know sessions only: a reader's token is nobody, sent to the login page.
         assert response.status_code == 302, response.status_code
         assert reverse("portal:login") in response["Location"]
+
+
+# A manager's readers page: their own stores only, and only while head office lets them.
+def _page_client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("switch", [OFF, ON])
+@pytest.mark.parametrize("who", ["a.manager", "a.cashier"])
+def test_readers_pages_against_store_b(chain, who, switch):
+    a, b = chain
+    if switch == ON:
+        _managers_register_readers()
+    client = _page_client(a.manager if who == "a.manager" else a.cashier)
+    before = _written()
+
+    register = client.post(
+        reverse("dashboard:reader_register", kwargs={"code": b.store.code}), {"name": "Mine now"}
+    )
+    revoke = client.post(reverse("dashboard:reader_revoke", kwargs={"pk": b.device.pk}))
+    page = client.get(reverse("dashboard:readers"))
+
+    for response in (register, revoke, page if who == "a.cashier" or switch == OFF else None):
+        if response is not None:
+            assert response.status_code in REFUSED, response.status_code
+    text = "".join(r.content.decode() for r in (register, revoke, page))
+    assert b.device.name not in text and b.store.name not in text
+    assert _written() == before, "a refused call wrote something"
+
+
+@pytest.mark.parametrize("who", ["a.manager", "a.cashier"])
+def test_readers_of_ones_own_store_are_refused_while_head_office_has_not_allowed_it(chain, who):
+    a, _b = chain
+    client = _page_client(a.manager if who == "a.manager" else a.cashier)
+    before = _written()
+
+    register = client.post(
+        reverse("dashboard:reader_register", kwargs={"code": a.store.code}), {"name": "New one"}
+    )
+    revoke = client.post(reverse("dashboard:reader_revoke", kwargs={"pk": a.device.pk}))
+
+    assert register.status_code == 403 and revoke.status_code == 403
+    assert "rd_" not in register.content.decode()
+    assert _written() == before

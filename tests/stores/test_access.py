@@ -4,8 +4,17 @@ import pytest
 from django.core.cache import cache
 
 from core.errors import Forbidden, StoreForbidden, StoreInactive, StoreNotFound
-from stores.access import ROLE_ACTIONS, Action, staff_access, staff_access_for_request
+from stores.access import (
+    ROLE_ACTIONS,
+    SWITCHED_ACTIONS,
+    Action,
+    readers_registered_by,
+    role_may,
+    staff_access,
+    staff_access_for_request,
+)
 from stores.models import StaffAssignment, StaffRole
+from stores.services import chain_settings_save
 from tests.factories import HeadOfficeFactory, StaffFactory, StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,9 +53,14 @@ def test_head_office_reaches_every_store(store):
     assert access.sees_store_in_full(other.pk)
 
 
+def _managers_register_readers(on: bool) -> None:
+    chain_settings_save(name="", privacy_contact="", site_url="", managers_register_readers=on)
+
+
 def test_role_filter(store):
     manager = StaffFactory(username="mgr", store=store, store__role=StaffRole.STORE_MANAGER)
     cashier = StaffFactory(username="c2", store=store)
+    _managers_register_readers(True)
     assert staff_access(manager).store(store.code, Action.READERS_MANAGE) == store
     with pytest.raises(StoreForbidden):
         staff_access(cashier).store(store.code, Action.READERS_MANAGE)
@@ -64,9 +78,40 @@ def test_every_answer_is_the_table(store, role, action):
     else:
         user = StaffFactory(username="s", store=store, store__role=role)
     access = staff_access(user)
-    allowed = action in ROLE_ACTIONS[role]
+    # a switched right (SWITCHED_ACTIONS) is off until head office switches it on
+    allowed = action in ROLE_ACTIONS[role] and (
+        role == StaffRole.HEAD_OFFICE or action not in SWITCHED_ACTIONS
+    )
     assert access.may(action, store) is allowed
     assert access.may(action, other) is (allowed and role == StaffRole.HEAD_OFFICE)
+
+
+def test_a_manager_registers_their_own_stores_readers_only_if_head_office_lets_them(store):
+    other = StoreFactory(code="LIE01")
+    manager = StaffFactory(username="mgr", store=store, store__role=StaffRole.STORE_MANAGER)
+    cashier = StaffFactory(username="c2", store=store)
+    boss = HeadOfficeFactory(username="boss")
+    # given: head office has not switched it on (the default)
+    assert not staff_access(manager).may(Action.READERS_MANAGE, store)
+    assert not staff_access(manager).stores(Action.READERS_MANAGE).exists()
+    assert staff_access(boss).may(Action.READERS_MANAGE, other)
+    assert readers_registered_by() == (StaffRole.HEAD_OFFICE,)
+    with pytest.raises(StoreForbidden):
+        staff_access(manager).store(store.code, Action.READERS_MANAGE)
+
+    # when: head office switches it on (read at once, despite the cache)
+    _managers_register_readers(True)
+
+    # then: the manager may, in their own store only; a cashier still may not
+    assert staff_access(manager).may(Action.READERS_MANAGE, store)
+    assert not staff_access(manager).may(Action.READERS_MANAGE, other)
+    assert list(staff_access(manager).stores(Action.READERS_MANAGE)) == [store]
+    assert not staff_access(cashier).may(Action.READERS_MANAGE, store)
+    assert readers_registered_by() == (StaffRole.HEAD_OFFICE, StaffRole.STORE_MANAGER)
+    assert role_may(StaffRole.STORE_MANAGER, Action.READERS_MANAGE)
+    # and off again
+    _managers_register_readers(False)
+    assert not staff_access(manager).may(Action.READERS_MANAGE, store)
 
 
 def test_head_office_only_actions_are_not_granted_to_store_roles():
