@@ -283,6 +283,50 @@ def test_an_anonymous_member_is_known_by_the_card_hash_only(api, reader):
     assert again.json()["created"] is False and again.json()["member"]["number"] == member.number
 
 
+def anonymous_member_presenting_the_card(api, reader):
+    """Enrol an anonymous member by their card, then present it again; return the reference."""
+    device, client = reader
+    result(client, arm(api, device, anonymous=True), surname=None, given_names=None)
+    scan_id = arm(api, device, anonymous=True)
+    assert result(client, scan_id, surname=None, given_names=None).json()["created"] is False
+    status = api.get(f"/api/v1/eid/scans/{scan_id}/").json()
+    assert status["member"]["given_name"] == ""  # greeted by number
+    return status["member"]["reference"], Member.objects.get()
+
+
+def test_an_anonymous_member_is_erased_by_presenting_the_card(
+    api, reader, django_capture_on_commit_callbacks
+):
+    reference, member = anonymous_member_presenting_the_card(api, reader)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            f"/api/v1/members/{reference}/erasure/", {"store": "GNT01"}, format="json"
+        )
+
+    # the card just read is the proof: no name, no e-mail needed
+    assert response.status_code == 201, response.content
+    assert response.json()["verification"] == "credential"
+    assert not Member.objects.filter(pk=member.pk).exists()
+    assert not EidCard.objects.exists()
+
+
+def test_an_anonymous_member_withdraws_by_presenting_the_card(api, reader):
+    reference, member = anonymous_member_presenting_the_card(api, reader)
+
+    response = api.post(
+        f"/api/v1/members/{reference}/consent/withdraw/",
+        {"store": "GNT01", "purpose": "eid_recognition", "channel": "counter_form"},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["has_eid_card"] is False
+    # the card is no longer recognised; the number and points stay
+    assert Member.objects.filter(pk=member.pk, number=member.number).exists()
+    assert not EidCard.objects.exists()
+
+
 def test_an_anonymous_scan_refuses_names(api, reader):
     device, client = reader
 
