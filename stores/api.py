@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate, get_user_model
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -12,6 +13,7 @@ from rest_framework.views import APIView
 
 from core.api import StrictInputMixin, error_responses
 from core.errors import ApplicationError, Forbidden, NotFound
+from core.security import LOCKED_MESSAGE
 from stores.access import Action, staff_access_for_request
 from stores.models import StaffToken
 from stores.selectors import staff_tokens_of
@@ -27,13 +29,13 @@ from stores.services import (
 class InvalidCredentials(ApplicationError):
     code = "invalid_credentials"
     status = 401
-    message = "Wrong username or password."
+    message = gettext_lazy("Wrong username or password.")
 
 
 class LoginLocked(ApplicationError):
     code = "login_locked"
     status = 429
-    message = "Too many failed logins; try again later."
+    message = LOCKED_MESSAGE  # the words of axes' own lockout answer (core.security)
 
 
 class StaffTokenApi(APIView):

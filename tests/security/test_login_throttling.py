@@ -31,7 +31,7 @@ def _token(client, username, password):
 
 def test_api_token_login_locks_after_failures_even_with_the_right_password(throttled):
     StaffFactory(username="kassa")
-    client = APIClient()
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     for _ in range(2):
         response = _token(client, "kassa", "wrong")
         assert response.status_code == 401
@@ -111,3 +111,61 @@ def test_failures_are_logged_without_username_or_address(throttled, caplog):
             _token(client, "kassa.secret", "wrong")
     assert "kassa.secret" not in caplog.text
     assert "127.0.0.1" not in caplog.text
+
+
+LOCKED = {
+    "nl": (
+        "Te veel mislukte aanmeldingen; probeer het later opnieuw.",
+        "Te veel mislukte aanmeldingen",
+    ),
+    "fr": ("Trop de connexions échouées ; réessayez plus tard.", "Trop de connexions échouées"),
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr"])
+def test_the_lockout_speaks_the_staff_member_s_language(throttled, language):
+    api_words, page_title = LOCKED[language]
+    StaffFactory(username="kassa")
+    api = APIClient(HTTP_ACCEPT_LANGUAGE=language)
+    # given: wrong passwords answered in the language too
+    wrong = _token(api, "kassa", "wrong")
+    assert wrong.json()["code"] == "invalid_credentials"
+    assert wrong.json()["message"] != "Wrong username or password."
+    for _ in range(2):
+        _token(api, "kassa", "wrong")
+
+    # when: locked, over the API and on the login page
+    locked = _token(api, "kassa", PASSWORD)
+    page = Client()
+    page.cookies["django_language"] = language
+    url = reverse("portal:login")
+    for _ in range(3):
+        page.post(url, {"username": "kassa", "password": "wrong"})
+    locked_page = page.post(url, {"username": "kassa", "password": PASSWORD})
+
+    # then
+    assert locked.status_code == 429
+    assert locked.json()["message"] == api_words
+    assert locked_page.status_code == 429
+    html = locked_page.content.decode()
+    assert f"<h1>{page_title}</h1>" in html
+    assert "Too many failed logins" not in html and "Logging in is paused" not in html
+
+
+def test_a_locked_login_page_leaves_a_colleague_on_the_same_address_free(throttled):
+    # given: two cashiers on one till's address; one mistypes until locked
+    StaffFactory(username="kassa.1")
+    StaffFactory(username="kassa.2")
+    till = Client(REMOTE_ADDR="10.0.0.7")
+    url = reverse("portal:login")
+    for _ in range(3):
+        till.post(url, {"username": "kassa.1", "password": "wrong"})
+    assert till.post(url, {"username": "kassa.1", "password": PASSWORD}).status_code == 429
+
+    # when: the colleague logs in from the same address
+    colleague = Client(REMOTE_ADDR="10.0.0.7")
+    response = colleague.post(url, {"username": "kassa.2", "password": PASSWORD})
+
+    # then: in, not locked
+    assert response.status_code == 302
+    assert "_auth_user_id" in colleague.session
