@@ -271,6 +271,9 @@ class Stack:
                     str(args.threads),
                     "--worker-concurrency",
                     "2",
+                    # One worker for every queue: the bench measures the web nodes, and the
+                    # machine's two cores are not shared with four idle workers.
+                    "--one-worker",
                 ],
                 cwd=ROOT,
                 env=env,

@@ -44,6 +44,16 @@ FORMS = {"privacy erasure form": "/en/privacy/erasure/", "membership sign-in": "
 FIELD = {"/en/privacy/erasure/": "identifier", "/en/membership/": "email"}
 
 
+def _queue_names(base: str) -> list[str]:
+    """Every queue of a stack (config/queues.py, read by its path: no Celery loaded here)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("config_queues", ROOT / "config" / "queues.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.queue_names(base)
+
+
 def env_for(args) -> dict[str, str]:
     env = {
         **os.environ,
@@ -119,7 +129,7 @@ def start(env: dict[str, str], port: int, workdir: Path) -> list[subprocess.Pope
                     "config",
                     "worker",
                     "-Q",
-                    env["CELERY_QUEUE"],
+                    ",".join(_queue_names(env["CELERY_QUEUE"])),
                     "--concurrency",
                     "1",
                     "--loglevel",

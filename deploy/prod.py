@@ -2,8 +2,9 @@
 """Run the product on this machine the way a chain runs it: `make prod`.
 
 PostgreSQL and Redis (started here if they are local and not running), production settings,
-gunicorn serving the app and its static files (whitenoise), a Celery worker and Celery beat.
-Ctrl-C stops all three. See docs/deploy.md for several machines.
+gunicorn serving the app and its static files (whitenoise), a Celery worker per queue (the
+base queue, privacy, dashboard, webhooks: config/queues.py; `--one-worker` for one consuming
+them all) and Celery beat. Ctrl-C stops them all. See docs/deploy.md for several machines.
 
 Steps, each safe to repeat:
 1. start the local PostgreSQL and Redis if they do not answer;
@@ -13,7 +14,7 @@ Steps, each safe to repeat:
 3. create the database if it is missing, migrate, collectstatic;
 4. create the first head-office account, with a password generated and shown once (never a
    demo login: those exist on a developer's machine only, `make run`);
-5. start gunicorn, the worker and beat; stop them all when one dies or on Ctrl-C / SIGTERM.
+5. start gunicorn, the workers and beat; stop them all when one dies or on Ctrl-C / SIGTERM.
 
 Standard library only (and psycopg, redis from the project's requirements), so the script
 never imports Django in the supervising process.
@@ -35,6 +36,19 @@ from urllib.parse import urlsplit, urlunsplit
 import stack_db  # PgBouncer and the read replica (deploy/stack_db.py)
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _queues_module():
+    """config/queues.py by its path: importing the `config` package would load Celery here."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("config_queues", ROOT / "config" / "queues.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+queues = _queues_module()
 VENV_BIN = Path(sys.executable).parent
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", ""}
 
@@ -56,7 +70,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 0)))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("GUNICORN_THREADS", 4)))
     parser.add_argument("--worker-concurrency", type=int, default=2)
-    parser.add_argument("--queue", default=os.environ.get("CELERY_QUEUE", "loyalty"))
+    parser.add_argument(
+        "--queue",
+        default=os.environ.get("CELERY_QUEUE", "loyalty"),
+        help="The base queue; the privacy, dashboard and webhooks queues are named after it.",
+    )
+    parser.add_argument(
+        "--one-worker",
+        action="store_true",
+        help="One Celery worker consuming every queue, instead of one worker per queue.",
+    )
     parser.add_argument("--no-beat", action="store_true", help="Do not start Celery beat.")
     parser.add_argument(
         "--quiet", action="store_true", help="Send the processes' output to var/ log files."
@@ -251,20 +274,7 @@ def commands(args: argparse.Namespace) -> dict[str, list[str]]:
             "--threads",
             str(args.threads),
         ],
-        "worker": [
-            str(VENV_BIN / "celery"),
-            "-A",
-            "config",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            str(args.worker_concurrency),
-            "-Q",
-            args.queue,
-            "-n",
-            f"{args.queue}-worker@%h",
-        ],
+        **workers_for(args),
         "beat": [
             str(VENV_BIN / "celery"),
             "-A",
@@ -278,6 +288,36 @@ def commands(args: argparse.Namespace) -> dict[str, list[str]]:
     }
     if args.no_beat:
         del procs["beat"]
+    return procs
+
+
+def workers_for(args: argparse.Namespace) -> dict[str, list[str]]:
+    """Return the Celery workers' commands: one per queue (`worker` for the base queue,
+    `worker-privacy`, `worker-dashboard`, `worker-webhooks`), or with `--one-worker` a single
+    `worker` consuming them all (the routing is the same either way)."""
+
+    def worker(consumes: list[str], name: str) -> list[str]:
+        return [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(args.worker_concurrency),
+            "-Q",
+            ",".join(consumes),
+            "-n",
+            f"{name}-worker@%h",
+        ]
+
+    if args.one_worker:
+        return {"worker": worker(queues.queue_names(args.queue), args.queue)}
+    procs = {"worker": worker([args.queue], args.queue)}
+    for kind in queues.KINDS:
+        name = queues.queue_name(args.queue, kind)
+        procs[f"worker-{kind}"] = worker([name], name)
     return procs
 
 

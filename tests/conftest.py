@@ -124,8 +124,9 @@ def _database_url_for_worker() -> str:
 def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     """Start a real Celery worker on Redis against this run's test database; stop it after.
 
-    A queue of its own keeps the worker from taking anyone else's tasks, and the test
-    process stops running tasks in-process while the worker is up.
+    Queues of its own (a base queue and the privacy, dashboard and webhooks queues named
+    after it) keep the worker from taking anyone else's tasks, and the test process stops
+    running tasks in-process while the worker is up.
     """
     import subprocess
     import sys
@@ -133,6 +134,7 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     import uuid
 
     from config.celery import app
+    from config.queues import queue_names
 
     if not os.environ.get("REDIS_URL"):
         pytest.skip("needs a Celery worker on Redis: set REDIS_URL (CI's second pass)")
@@ -162,8 +164,10 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
+                # Every queue of the stack (config/queues.py): a task routed to one the
+                # worker does not consume would wait forever.
                 "-Q",
-                queue,
+                ",".join(queue_names(queue)),
                 "-n",
                 f"{queue}@%h",
                 "--loglevel",

@@ -206,6 +206,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="loyalty")
+# Privacy, dashboard and outgoing mail each on a queue of its own, named after that one
+# (config/queues.py): a worker per queue, so a retention run never delays a cashier's code.
+CELERY_TASK_ROUTES = ("config.celery.route_task",)
 # The longest task (an erasure of a member with years of purchases, an access export) ends
 # well within CELERY_TASK_TIME_LIMIT, or the worker kills it. A task that a dead worker never
 # acknowledged goes back to the queue after the broker's visibility timeout, sized just above

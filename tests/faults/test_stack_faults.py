@@ -85,6 +85,8 @@ class Stack:
             threads=4,
             worker_concurrency=1,
             queue=self.queue,
+            # One worker for every queue (the routing as in production): the faults kill it.
+            one_worker=True,
             no_beat=False,
         )
         self.env = {
