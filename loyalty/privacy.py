@@ -26,6 +26,7 @@ from privacy.registry import ProcessingDeclaration, Subject, Traces, registry
 from privacy.services.erasure_traces import (
     admin_log_counts,
     admin_log_scrub,
+    admin_log_scrub_owned,
     consent_keys_attached_many,
     times_coarsen,
 )
@@ -111,7 +112,7 @@ def erase_members(subject_keys: list[str]) -> dict[str, dict[str, int]]:
         return result
     ids = list(key_of)
     entries = LedgerEntry.objects.filter(member_id__in=ids)
-    entry_owner = dict(entries.values_list("pk", "member_id"))
+    cards = EidCard.objects.filter(member_id__in=ids)
     attached = consent_keys_attached_many(subject_keys=list(key_of.values()))
     key_of_consent = {scan_key: key for key, keys in attached.items() for scan_key in keys}
     scan_owner: dict[object, str] = {}
@@ -123,42 +124,48 @@ def erase_members(subject_keys: list[str]) -> dict[str, dict[str, int]]:
     ):
         owner = key_of.get(member_id) or key_of.get(link_id) or key_of_consent.get(consent)
         scan_owner[pk] = owner
-    card_owner = dict(EidCard.objects.filter(member_id__in=ids).values_list("pk", "member_id"))
-    owners = (
-        (Member, {pk: key_of[pk] for pk in ids}),
-        (EidCard, {pk: key_of[m] for pk, m in card_owner.items()}),
-        (LedgerEntry, {pk: key_of[m] for pk, m in entry_owner.items()}),
-        (EidScan, scan_owner),
-    )
-    for model, owner in owners:
-        if not owner:
-            continue
-        by_text = {str(pk): key for pk, key in owner.items()}
+    # The admin log: matched in the database against the rows (a batch's ledger is thousands
+    # of ids), counted per member from the few entries found.
+    for rows, owner_field in (
+        (Member.objects.filter(pk__in=ids), "pk"),
+        (cards, "member_id"),
+        (entries, "member_id"),
+    ):
+        for member_id, count in admin_log_scrub_owned(rows=rows, owner_field=owner_field).items():
+            result[key_of[member_id]]["admin_log_entries_scrubbed"] += count
+    if scan_owner:
+        by_text = {str(pk): key for pk, key in scan_owner.items()}
         texts = list(by_text)
         for n in range(0, len(texts), CHUNK):  # a bound on query parameters (SQLite)
             chunk = texts[n : n + CHUNK]
-            for object_id, count in admin_log_counts(model=model, object_ids=chunk).items():
+            for object_id, count in admin_log_counts(model=EidScan, object_ids=chunk).items():
                 result[by_text[object_id]]["admin_log_entries_scrubbed"] += count
-            admin_log_scrub(model=model, object_ids=chunk)
+            admin_log_scrub(model=EidScan, object_ids=chunk)
     scan_ids = list(scan_owner)
     for n in range(0, len(scan_ids), CHUNK):
         EidScan.objects.filter(pk__in=scan_ids[n : n + CHUNK]).update(
             consent_subject="", member=None, link_member=None
         )
+    for member_id, n in _count_by_member(entries):
+        result[key_of[member_id]]["ledger_entries_unlinked"] = n
+    for member_id, n in _count_by_member(cards):
+        result[key_of[member_id]]["eid_cards"] = n
     times_coarsen(entries, field="created_at")
     # References and idempotency keys may hold whatever was typed at the counter.
     entries.update(member=None, reference="", idempotency_key=None, balance_after=0)
-    EidCard.objects.filter(member_id__in=ids).delete()
+    cards.delete()
     Member.objects.filter(pk__in=ids).delete()
     for key in key_of.values():
         result[key]["members"] = 1
-    for member_id in entry_owner.values():
-        result[key_of[member_id]]["ledger_entries_unlinked"] += 1
-    for member_id in card_owner.values():
-        result[key_of[member_id]]["eid_cards"] += 1
     for key in scan_owner.values():
         result[key]["eid_scans_unlinked"] += 1
     return result
+
+
+def _count_by_member(rows) -> list[tuple[int, int]]:
+    return list(
+        rows.order_by().values("member_id").annotate(n=Count("pk")).values_list("member_id", "n")
+    )
 
 
 ERASED_KINDS = (

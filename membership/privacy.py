@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.privacy import member_from_subject_key
+from loyalty.privacy import member_from_subject_key, member_ids_from_subject_keys
 from loyalty.purposes import Purpose
 from membership.models import MarketingOptIn, SignInLink
 from membership.services import unsubscribe_token
@@ -17,14 +18,18 @@ from privacy.mail import site_url
 from privacy.registry import ProcessingDeclaration, registry
 
 
-def erase_member_pages(subject_key: str) -> dict[str, int]:
-    """Delete the member's sign-in links and opt-in requests. Idempotent."""
-    member = member_from_subject_key(subject_key)
-    if member is None:
-        return {"sign_in_links": 0, "marketing_opt_ins": 0}
-    links, _ = SignInLink.objects.filter(member=member).delete()
-    opt_ins, _ = MarketingOptIn.objects.filter(member=member).delete()
-    return {"sign_in_links": links, "marketing_opt_ins": opt_ins}
+def erase_member_pages(subject_keys: list[str]) -> dict[str, dict[str, int]]:
+    """Delete the members' sign-in links and opt-in requests, two statements whatever the
+    number; counts per subject (0 for a member already erased: idempotent)."""
+    key_of = {pk: key for key, pk in member_ids_from_subject_keys(subject_keys).items()}
+    result = {key: {"sign_in_links": 0, "marketing_opt_ins": 0} for key in subject_keys}
+    for model, kind in ((SignInLink, "sign_in_links"), (MarketingOptIn, "marketing_opt_ins")):
+        rows = model.objects.filter(member_id__in=list(key_of))
+        counts = rows.values("member_id").annotate(n=Count("pk")).values_list("member_id", "n")
+        for member_id, n in counts:
+            result[key_of[member_id]][kind] = n
+        rows.delete()
+    return result
 
 
 def export_member_pages(subject_key: str) -> dict[str, list[dict[str, Any]]]:
@@ -94,7 +99,7 @@ def register() -> None:
     # Before loyalty's eraser, which deletes the member these rows belong to.
     registry.register_eraser(
         "membership",
-        erase_member_pages,
+        erase_many=erase_member_pages,
         order=40,
         covers=("membership.SignInLink", "membership.MarketingOptIn"),
     )

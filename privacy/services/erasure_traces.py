@@ -5,11 +5,13 @@ Privacy knows nothing of the apps' models; these take the app's model and ids, o
 - `admin_log_scrub`: the admin's change log names the objects it changed (`object_repr` is the
   object's `str()`, a member's number) and keeps their ids. The entry stays (which staff
   account changed what kind of object, when), without what designates the object.
+  `admin_log_scrub_owned` does the same for rows given as a queryset (a batch's ledger).
 - `consent_keys_attached_many`: the provisional keys (an armed eID scan's) whose consent was
   carried over to each subject, so the app can clear them wherever it keeps them before
   privacy's own eraser pseudonymises the records.
 - `times_coarsen`: move kept rows' exact times to the start of their local day, so one
-  person's rows no longer line up with each other (the day stays: per-day figures hold).
+  person's rows no longer line up with each other (the day stays: per-day figures hold); one
+  statement on PostgreSQL, whatever the number of rows and days.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from datetime import datetime, time
 
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Model, QuerySet
+from django.db import NotSupportedError, connections
+from django.db.models import CharField, Count, DateTimeField, F, Func, Model, QuerySet
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from privacy.models import ConsentRecord
@@ -53,6 +57,35 @@ def admin_log_counts(*, model: type[Model], object_ids: Iterable[object]) -> dic
     )
 
 
+def admin_log_scrub_owned(*, rows: QuerySet, owner_field: str) -> dict[object, int]:
+    """Scrub the admin log's entries about these rows (given as a queryset: the database
+    matches them, no ids travel); return how many were scrubbed per owner, the value of each
+    named row's `owner_field` (a member's entries: `member_id`). Run it before the rows lose
+    their owner."""
+    model = rows.model
+    content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
+    as_text = rows.order_by().annotate(_as_text=Cast("pk", CharField())).values("_as_text")
+    named = list(
+        LogEntry.objects.filter(content_type=content_type, object_id__in=as_text).values_list(
+            "pk", "object_id"
+        )
+    )
+    if not named:
+        return {}
+    to_pk = model._meta.pk.to_python
+    named_rows = model._base_manager.filter(pk__in={to_pk(object_id) for _, object_id in named})
+    owner_of = dict(named_rows.values_list("pk", owner_field))
+    counts: dict[object, int] = defaultdict(int)
+    for _, object_id in named:
+        counts[owner_of[to_pk(object_id)]] += 1
+    entry_ids = [pk for pk, _ in named]
+    for n in range(0, len(entry_ids), 2000):
+        LogEntry.objects.filter(pk__in=entry_ids[n : n + 2000]).update(
+            object_id=None, object_repr="", change_message=""
+        )
+    return dict(counts)
+
+
 def consent_keys_attached_many(*, subject_keys: Iterable[str]) -> dict[str, list[str]]:
     """Return, per subject, the provisional keys whose consent was carried over to them."""
     rows = (
@@ -70,9 +103,38 @@ def consent_keys_attached_many(*, subject_keys: Iterable[str]) -> dict[str, list
 def times_coarsen(queryset: QuerySet, *, field: str) -> int:
     """Set `field` of the rows to the start of each one's local day; return the rows moved.
 
-    In Python, one update per day: truncating in SQL gives a local wall time without its zone,
-    which each backend would store as if it were UTC.
+    One UPDATE on PostgreSQL (the day's start computed in the chain's time zone there); on
+    other backends in Python, one update per day: their SQL truncation gives a local wall time
+    without its zone, which they would store as if it were UTC.
     """
+    if connections[queryset.db].vendor == "postgresql":
+        return _times_coarsen_sql(queryset, field=field)
+    return _times_coarsen_python(queryset, field=field)
+
+
+class _LocalDayStart(Func):
+    """The start of a moment's local day in the chain's time zone, as a moment (PostgreSQL)."""
+
+    output_field = DateTimeField()
+
+    def as_sql(self, compiler, connection, **extra):
+        raise NotSupportedError("_LocalDayStart is PostgreSQL only")
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        zone = timezone.get_default_timezone_name()
+        return (
+            f"(DATE_TRUNC('day', {sql} AT TIME ZONE %s) AT TIME ZONE %s)",
+            (*params, zone, zone),
+        )
+
+
+def _times_coarsen_sql(queryset: QuerySet, *, field: str) -> int:
+    start = _LocalDayStart(F(field))
+    return queryset.order_by().exclude(**{field: start}).update(**{field: start})
+
+
+def _times_coarsen_python(queryset: QuerySet, *, field: str) -> int:
     zone = timezone.get_default_timezone()
     days: dict[datetime, list[object]] = defaultdict(list)
     for pk, at in queryset.order_by().values_list("pk", field).iterator(chunk_size=2000):
