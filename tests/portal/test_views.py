@@ -775,3 +775,35 @@ def test_the_no_reader_message_names_the_store_manager_once_head_office_lets_the
 
     assert off in before and on not in before
     assert on in after
+
+
+# Transactional: the erasure task runs as the request's transaction commits (tasks are eager
+# here), before the page is answered, the way a counter without a worker sees it.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("language", "done", "later"),
+    [
+        ("en", "the member's data has been erased.", "will be erased by"),
+        ("nl", "de gegevens van het lid zijn gewist.", "uiterlijk"),
+        ("fr", "les données du membre ont été effacées.", "au plus tard"),
+    ],
+)
+def test_after_an_erasure_at_the_counter_the_message_says_it_is_done(
+    counter, store, ref, language, done, later
+):
+    # given: a member who presented their card asks to be erased
+    member = EidMemberFactory(home_store=store)
+    counter.cookies["django_language"] = language
+
+    # when
+    response = counter.post(
+        f"/counter/GNT01/members/{ref(member, found_by='eid')}/erasure/", follow=True
+    )
+
+    # then: the erasure ran and the cashier reads that it is done, not a date it will be by
+    assert not Member.objects.filter(pk=member.pk).exists()
+    ticket = PrivacyTicket.objects.get(kind="erasure")
+    assert ticket.state == "completed"
+    [message] = re.findall(r'class="message[^"]*">([^<]*)<', _html(response))
+    assert str(ticket.pk) in message and done in message.replace("&#x27;", "'")
+    assert later not in message
