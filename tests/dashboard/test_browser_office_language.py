@@ -35,6 +35,7 @@ PAGES = [
     "stores/GNT01/",
     "rewards/",
     "staff/",
+    "chain/",
     "notices/",
     "reads/",
     "readers/",
