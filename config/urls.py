@@ -52,6 +52,23 @@ urlpatterns += [
     path("wallet/<str:token>/google/", wallet.member_wallet_google, name="member-wallet-google"),
 ]
 
+# Apple's pass web service, the phones' own calls (the pass's webServiceURL is /passkit/).
+passkit = "passkit/v1/"
+urlpatterns += [
+    path(
+        passkit + "devices/<str:device>/registrations/<str:pass_type>/<str:serial>",
+        wallet.passkit_registration,
+        name="passkit-registration",
+    ),
+    path(
+        passkit + "devices/<str:device>/registrations/<str:pass_type>",
+        wallet.passkit_serials,
+        name="passkit-serials",
+    ),
+    path(passkit + "passes/<str:pass_type>/<str:serial>", wallet.passkit_pass, name="passkit-pass"),
+    path(passkit + "log", wallet.passkit_log, name="passkit-log"),
+]
+
 # Public pages, under a language prefix: /nl/, /nl/privacy/erasure/, /de/membership/, ...
 urlpatterns += i18n_patterns(
     path("", membership_views.home, name="customer-home"),

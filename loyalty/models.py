@@ -403,3 +403,46 @@ class MemberRead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} by {self.staff_id} at {self.read_at:%Y-%m-%d %H:%M}"
+
+
+class WalletPass(models.Model):
+    """An Apple Wallet pass issued to a member: its serial, for Apple's pass web service.
+
+    The serial is a keyed hash of the member (`loyalty.wallet.pass_serial`): it names nobody.
+    """
+
+    member = models.OneToOneField(
+        Member, verbose_name=_("member"), on_delete=models.CASCADE, related_name="wallet_pass"
+    )
+    serial = models.CharField(verbose_name=_("pass serial"), max_length=32, unique=True)
+    issued_at = models.DateTimeField(verbose_name=_("issued at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("wallet pass")
+        verbose_name_plural = _("wallet passes")
+
+    def __str__(self) -> str:
+        return f"wallet pass of {self.member_id}"
+
+
+class WalletDevice(models.Model):
+    """A phone that asked for a pass's updates (Apple's web service registration)."""
+
+    wallet_pass = models.ForeignKey(
+        WalletPass, verbose_name=_("wallet pass"), on_delete=models.CASCADE, related_name="devices"
+    )
+    device_library_id = models.CharField(verbose_name=_("device library id"), max_length=128)
+    push_token = models.CharField(verbose_name=_("push token"), max_length=256)
+    registered_at = models.DateTimeField(verbose_name=_("registered at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("wallet device")
+        verbose_name_plural = _("wallet devices")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wallet_pass", "device_library_id"], name="wallet_device_once_per_pass"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"wallet device {self.pk}"

@@ -18,7 +18,15 @@ from django.utils.translation import gettext_noop
 
 from core.inputs import ascii_digits
 from loyalty import selectors, services
-from loyalty.models import EidCard, EidScan, LedgerEntry, Member, MemberRead
+from loyalty.models import (
+    EidCard,
+    EidScan,
+    LedgerEntry,
+    Member,
+    MemberRead,
+    WalletDevice,
+    WalletPass,
+)
 from loyalty.numbers import member_number_is_valid
 from loyalty.purposes import EID_WITHDRAWAL, EID_WITHDRAWAL_LABEL, Channel, Purpose
 from loyalty.wallet import wallet_offer
@@ -228,6 +236,42 @@ def erase_members_reads(subject_keys: list[str]) -> dict[str, dict[str, int]]:
     return {key: {"member_reads_unlinked": found.get(key, 0)} for key in subject_keys}
 
 
+def erase_members_wallet(subject_keys: list[str]) -> dict[str, dict[str, int]]:
+    """Delete the members' wallet passes and the phones registered for their updates."""
+    key_of = {pk: key for key, pk in member_ids_from_subject_keys(subject_keys).items()}
+    passes = WalletPass.objects.filter(member_id__in=list(key_of))
+    owner = dict(passes.values_list("pk", "member_id"))
+    devices = WalletDevice.objects.filter(wallet_pass_id__in=list(owner))
+    per_pass = dict(
+        devices.values("wallet_pass_id").annotate(n=Count("pk")).values_list("wallet_pass_id", "n")
+    )
+    result = {key: {"wallet_passes": 0, "wallet_devices": 0} for key in subject_keys}
+    for pass_id, member_id in owner.items():
+        result[key_of[member_id]]["wallet_passes"] += 1
+        result[key_of[member_id]]["wallet_devices"] += per_pass.get(pass_id, 0)
+    devices.delete()
+    passes.delete()
+    return result
+
+
+def export_member_wallet(subject_key: str) -> dict[str, list[dict[str, Any]]]:
+    """Return the member's wallet pass and when phones registered for its updates."""
+    member = member_from_subject_key(subject_key)
+    found = WalletPass.objects.filter(member=member).first() if member else None
+    if found is None:
+        return {}
+    devices = found.devices.order_by("registered_at", "pk")
+    return {
+        "wallet_pass": [
+            {
+                "serial": found.serial,
+                "issued_at": found.issued_at.isoformat(),
+                "phones_registered_at": [d.registered_at.isoformat() for d in devices],
+            }
+        ]
+    }
+
+
 def export_member_reads(subject_key: str) -> dict[str, list[dict[str, Any]]]:
     """Return when, at which store and how staff read the member's data (Art. 15)."""
     member = member_from_subject_key(subject_key)
@@ -250,12 +294,16 @@ def export_member_reads(subject_key: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def member_recipients(subject_key: str) -> list[str]:
-    """Name who received the member's data outside the chain (today: mail delivery only)."""
+    """Name who received the member's data outside the chain: mail delivery, Apple Wallet."""
     member = member_from_subject_key(subject_key)
-    if member is None or not member.email:
+    if member is None:
         return []
     # Kept in English on the ticket (its proof); the dashboard shows it translated.
-    return [gettext_noop("outgoing e-mail provider (EMAIL_URL)")]
+    recipients = [gettext_noop("outgoing e-mail provider (EMAIL_URL)")] if member.email else []
+    if WalletDevice.objects.filter(wallet_pass__member=member).exists():
+        # A phone registered for the pass's updates: Apple's push service holds its token.
+        recipients.append(gettext_noop("Apple (Apple Wallet: the pass in the member's phone)"))
+    return recipients
 
 
 def members_inactive(cutoff: datetime) -> Iterable[str]:
@@ -336,11 +384,20 @@ DECLARATIONS = (
             _("e-mail address and phone number (members who join by form)"),
             _("member number, home store, status, points balance"),
             _("points ledger: store, time, purchase amount, points, rewards"),
+            _(
+                "the card in the phone: the pass's serial, and the phones registered for its "
+                "updates (Apple's push token)"
+            ),
         ),
         recipients=_membership_recipients,
         retention=_retention_text,
         app="loyalty",
-        stored_in=("loyalty.Member", "loyalty.LedgerEntry"),
+        stored_in=(
+            "loyalty.Member",
+            "loyalty.LedgerEntry",
+            "loyalty.WalletPass",
+            "loyalty.WalletDevice",
+        ),
     ),
     ProcessingDeclaration(
         code=Purpose.MARKETING_EMAIL.value,
@@ -432,6 +489,16 @@ def register() -> None:
         erase_many=erase_members_reads,
     )
     registry.register_eraser(
+        "loyalty.wallet",
+        order=45,
+        covers=("loyalty.WalletPass", "loyalty.WalletDevice"),
+        labels={
+            "wallet_passes": _("wallet passes issued"),
+            "wallet_devices": _("phones registered for a pass's updates"),
+        },
+        erase_many=erase_members_wallet,
+    )
+    registry.register_eraser(
         "loyalty",
         covers=(
             "loyalty.Member",
@@ -462,6 +529,7 @@ def register() -> None:
     )
     registry.register_exporter("loyalty", export_member)
     registry.register_exporter("loyalty.reads", export_member_reads)
+    registry.register_exporter("loyalty.wallet", export_member_wallet)
     registry.register_recipients("loyalty", member_recipients)
     registry.register_retention("loyalty", members_inactive)
     registry.register_subjects("loyalty", members_all)

@@ -31,9 +31,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 from django.conf import settings
-from django.utils.crypto import salted_hmac
+from django.db import transaction
+from django.db.models import Max
+from django.utils.crypto import constant_time_compare, salted_hmac
 
-from loyalty.models import Member
+from loyalty.models import LedgerEntry, Member, WalletDevice, WalletPass
 from privacy.hashing import seal, unseal
 from stores.selectors import chain_settings
 
@@ -118,6 +120,9 @@ def apple_pass_json(member: Member) -> dict:
             ],
             "secondaryFields": [{"key": "number", "label": "Member", "value": member.number}],
         },
+        # Apple's pass web service (`pass_*` below): the phone asks it for the new balance.
+        "webServiceURL": f"{chain_settings().site_url}/passkit/",
+        "authenticationToken": pass_auth_token(pass_serial(member)),
         "barcodes": [
             {
                 "format": "PKBarcodeFormatQR",
@@ -127,6 +132,11 @@ def apple_pass_json(member: Member) -> dict:
             }
         ],
     }
+
+
+def pass_auth_token(serial: str) -> str:
+    """Return the token Wallet sends with every web service call for this pass."""
+    return salted_hmac("loyalty.wallet.auth", serial).hexdigest()
 
 
 def _apple_signature(manifest: bytes) -> bytes:
@@ -149,7 +159,11 @@ def _apple_signature(manifest: bytes) -> bytes:
 
 
 def apple_pass_build(member: Member) -> bytes:
-    """Return the member's signed .pkpass (a zip of pass.json, images, manifest, signature)."""
+    """Return the member's signed .pkpass (a zip of pass.json, images, manifest, signature).
+
+    The pass is recorded as issued, so the pass web service knows its serial.
+    """
+    WalletPass.objects.get_or_create(member=member, defaults={"serial": pass_serial(member)})
     blue = (11, 92, 173)
     files = {
         "pass.json": json.dumps(apple_pass_json(member), ensure_ascii=False).encode(),
@@ -245,3 +259,58 @@ class WalletOffer:
 
 def wallet_offer() -> WalletOffer:
     return WalletOffer(apple=apple_wallet_enabled(), google=google_wallet_enabled())
+
+
+# Apple's pass web service ("PassKit Web Service Reference"): phones register for a pass's
+# updates, ask which passes changed, fetch the new pass and send their logs.
+class PassUnauthorized(Exception):
+    """The call names no pass we issued, or its token is not the pass's."""
+
+
+def pass_find(*, pass_type: str, serial: str, authorization: str) -> WalletPass:
+    """Return the issued pass the call is about, or raise PassUnauthorized."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if pass_type != settings.WALLET_APPLE_PASS_TYPE_ID or scheme != "ApplePass":
+        raise PassUnauthorized()
+    if not constant_time_compare(token, pass_auth_token(serial)):
+        raise PassUnauthorized()
+    found = WalletPass.objects.select_related("member").filter(serial=serial).first()
+    if found is None:
+        raise PassUnauthorized()
+    return found
+
+
+def pass_register(*, wallet_pass: WalletPass, device: str, push_token: str) -> bool:
+    """Register a phone for the pass's updates; return whether it is new (Apple: 201)."""
+    with transaction.atomic():
+        _device, created = WalletDevice.objects.update_or_create(
+            wallet_pass=wallet_pass, device_library_id=device, defaults={"push_token": push_token}
+        )
+    return created
+
+
+def pass_unregister(*, wallet_pass: WalletPass, device: str) -> None:
+    WalletDevice.objects.filter(wallet_pass=wallet_pass, device_library_id=device).delete()
+
+
+def pass_updated_at(member: Member) -> int:
+    """Return when the pass's content last changed (its balance): a Unix time."""
+    last = LedgerEntry.objects.filter(member=member).aggregate(at=Max("created_at"))["at"]
+    return int((last or member.created_at).timestamp())
+
+
+def passes_updated(*, device: str, pass_type: str, since: str) -> tuple[list[str], int]:
+    """Return the serials of the device's passes changed after `since`, and the newest time."""
+    if pass_type != settings.WALLET_APPLE_PASS_TYPE_ID:
+        return [], 0
+    after = int(since) if since.isdigit() else -1
+    serials, newest = [], 0
+    registered = WalletDevice.objects.filter(device_library_id=device).select_related(
+        "wallet_pass__member"
+    )
+    for row in registered:
+        updated = pass_updated_at(row.wallet_pass.member)
+        newest = max(newest, updated)
+        if updated > after:
+            serials.append(row.wallet_pass.serial)
+    return serials, newest

@@ -7,18 +7,31 @@ reference of the visit. Without the chain's wallet settings there is nothing her
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.utils.translation import get_language
-from django.views.decorators.http import require_GET
+import json
+import logging
 
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.http import http_date, parse_http_date_safe
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from core.api import error_body
 from core.qr import qr_svg
 from loyalty import services
 from loyalty.models import Member, ReadKind
 from loyalty.wallet import (
+    PassUnauthorized,
     WalletLinkInvalid,
     apple_pass_build,
     google_save_url,
+    pass_find,
+    pass_register,
+    pass_unregister,
+    pass_updated_at,
+    passes_updated,
     wallet_link_issue,
     wallet_link_read,
     wallet_offer,
@@ -29,6 +42,7 @@ from stores.access import staff_access_for_request
 from stores.models import Store
 
 PKPASS = "application/vnd.apple.pkpass"
+logger = logging.getLogger(__name__)
 
 
 def _pkpass(member: Member) -> HttpResponse:
@@ -108,3 +122,85 @@ def wallet_qr_for_counter(member: Member) -> str:
     return qr_svg(
         site_url("member-wallet", language=get_language(), token=wallet_link_issue(member))
     )
+
+
+# Apple's pass web service: the phone's own calls, authenticated by the pass's token.
+def _web_service_on() -> None:
+    if not wallet_offer().apple:
+        raise Http404
+
+
+def _pass_called(request: HttpRequest, pass_type: str, serial: str):
+    return pass_find(
+        pass_type=pass_type, serial=serial, authorization=request.headers.get("Authorization", "")
+    )
+
+
+@csrf_exempt  # the phone's calls carry the pass's token, not a CSRF token
+@require_http_methods(["POST", "DELETE"])
+def passkit_registration(
+    request: HttpRequest, device: str, pass_type: str, serial: str
+) -> HttpResponse:
+    """Register a phone for a pass's updates (201 new, 200 known), or unregister it."""
+    _web_service_on()
+    try:
+        found = _pass_called(request, pass_type, serial)
+    except PassUnauthorized:
+        return HttpResponse(status=401)
+    if request.method == "DELETE":
+        pass_unregister(wallet_pass=found, device=device[:128])
+        return HttpResponse(status=200)
+    try:
+        push_token = json.loads(request.body)["pushToken"]
+    except (ValueError, KeyError, TypeError):
+        push_token = None
+    if not isinstance(push_token, str) or not 0 < len(push_token) <= 256 or len(device) > 128:
+        body = error_body("invalid_input", _("A registration needs a push token."))
+        return JsonResponse(body, status=400)
+    created = pass_register(wallet_pass=found, device=device, push_token=push_token)
+    return HttpResponse(status=201 if created else 200)
+
+
+@require_GET
+def passkit_serials(request: HttpRequest, device: str, pass_type: str) -> HttpResponse:
+    """The serials of the phone's passes changed since its last ask (204: none)."""
+    _web_service_on()
+    serials, newest = passes_updated(
+        device=device, pass_type=pass_type, since=request.GET.get("passesUpdatedSince", "")
+    )
+    if not serials:
+        return HttpResponse(status=204)
+    return JsonResponse({"serialNumbers": serials, "lastUpdated": str(newest)})
+
+
+@require_GET
+def passkit_pass(request: HttpRequest, pass_type: str, serial: str) -> HttpResponse:
+    """The pass as it is now (304 when unchanged since If-Modified-Since)."""
+    _web_service_on()
+    try:
+        found = _pass_called(request, pass_type, serial)
+    except PassUnauthorized:
+        return HttpResponse(status=401)
+    updated = pass_updated_at(found.member)
+    since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
+    if since is not None and updated <= since:
+        return HttpResponse(status=304)
+    response = HttpResponse(apple_pass_build(found.member), content_type=PKPASS)
+    response["Last-Modified"] = http_date(updated)
+    return response
+
+
+@csrf_exempt
+@require_POST
+def passkit_log(request: HttpRequest) -> HttpResponse:
+    """The phones' error logs: counted, not kept (they may name a pass)."""
+    _web_service_on()
+    try:
+        logs = json.loads(request.body).get("logs", [])
+    except (ValueError, AttributeError):
+        logs = []
+    logger.info(
+        "wallet web service: %d log line(s) from a phone",
+        len(logs) if isinstance(logs, list) else 0,
+    )
+    return HttpResponse(status=200)
