@@ -85,3 +85,18 @@ def test_restart_forgets_an_unfinished_run(tmp_path):
     _seed(tmp_path, "--members", "12", "--restart")
 
     assert Member.objects.count() == 12
+
+
+def test_an_unfinished_run_of_a_database_made_again_is_forgotten(tmp_path):
+    # given: the progress of a run on a database since dropped and made again (another id)
+    (tmp_path / "progress.json").write_text(
+        '{"target": 1000, "per_member": 2, "database": "postgresql:1"}'
+    )
+
+    # when: seeding this one
+    out = _seed(tmp_path, "--members", "12")
+
+    # then: it adds what is asked, not the old run's 1,000
+    assert "An unfinished run of an earlier database is forgotten." in out
+    assert Member.objects.count() == 12
+    assert not (tmp_path / "progress.json").exists()

@@ -3,8 +3,9 @@
 `--members N` adds N members in batches, one transaction each (COPY on PostgreSQL,
 bulk_create elsewhere), with a progress bar. The run's target is written down first
 (`--progress-file`, under var/ by default, one per database): a run that is interrupted
-leaves whole batches behind, and the next `seed_demo` continues to that target instead of
-adding N more. `--restart` forgets an unfinished run.
+leaves whole batches behind, and the next `seed_demo` on the same database continues to that
+target instead of adding N more (a database made again under the same name starts afresh).
+`--restart` forgets an unfinished run.
 """
 
 from __future__ import annotations
@@ -169,7 +170,11 @@ class Command(BaseCommand):
         elif members:
             target = Member.objects.count() + members
             progress.parent.mkdir(parents=True, exist_ok=True)
-            progress.write_text(json.dumps({"target": target, "per_member": per_member}))
+            progress.write_text(
+                json.dumps(
+                    {"target": target, "per_member": per_member, "database": self._database_id()}
+                )
+            )
         if members:
             self._members(members, per_member, opts["batch_size"], rng)
             # The entries carry past times: the next expiry run weighs the whole ledger again.
@@ -189,10 +194,27 @@ class Command(BaseCommand):
         return settings.BASE_DIR / "var" / f"seed_demo-{connection.vendor}-{name}.json"
 
     @staticmethod
-    def _unfinished(progress: Path) -> dict | None:
+    def _database_id() -> str:
+        """Return what tells this database from one made again under the same name."""
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT oid FROM pg_database WHERE datname = current_database()")
+                return f"postgresql:{cursor.fetchone()[0]}"
+        try:
+            inode = Path(str(connection.settings_dict["NAME"])).stat().st_ino
+            return f"{connection.vendor}:{inode}"
+        except OSError:
+            return connection.vendor
+
+    def _unfinished(self, progress: Path) -> dict | None:
         try:
             run = json.loads(progress.read_text())
         except (OSError, ValueError):
+            return None
+        if run.get("database", self._database_id()) != self._database_id():
+            # The database was made again since (dropped, flushed by a new file): that run's
+            # members are gone with it; this run starts afresh.
+            self.stdout.write("An unfinished run of an earlier database is forgotten.")
             return None
         if run.get("target", 0) <= Member.objects.count():
             return None
