@@ -17,7 +17,7 @@ from dashboard.services import stats_recompute
 from loyalty.services import points_earn
 from loyalty.wallet import wallet_link_issue
 from membership.services import unsubscribe_token
-from privacy.models import NoticeVersion
+from privacy.models import NoticeVersion, PrivacyTicket
 from stores.models import EarningRule, StaffRole
 from stores.services import campaign_create, chain_settings_save, reader_device_register
 from tests.accessibility.checks import page_problems
@@ -302,5 +302,17 @@ def test_every_membership_page(live_server, browser, chain, language, settings):
     sweep.visit(f"/{language}/membership/offers/unsubscribe/{token}/", "unsubscribe")
     page.locator("main form button[type=submit]").click()
     sweep.check("unsubscribed")
-    assert sweep.pages == 13
+    # last: the erasure asked from my membership (signed in again)
+    page.goto(f"{live_server.url}/{language}/membership/")
+    page.locator("input[name=email]").fill(chain["lotte"].email)
+    page.locator("form button[type=submit]").click()
+    page.wait_for_url("**/membership/sent/")
+    page.goto(live_server.url + link_in(mail_with("/membership/link/")))
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url("**/membership/me/")
+    sweep.visit(f"/{language}/membership/me/erasure/", "erasure, asked")
+    page.locator("main form button[type=submit]").click()
+    sweep.check("erasure requested")
+    assert PrivacyTicket.objects.filter(kind="erasure", source="signed_in").exists()
+    assert sweep.pages == 15
     assert not sweep.problems, report([sweep])
