@@ -18,6 +18,7 @@ from loyalty.privacy import member_subject_key
 from loyalty.purposes import Purpose
 from privacy.models import ConsentAction, ConsentRecord, PrivacyTicket
 from privacy.selectors import consent_latest
+from stores.services import chain_settings_save
 from tests.counter import member_in_url, member_ref, members_in_html
 from tests.factories import (
     EidMemberFactory,
@@ -29,6 +30,8 @@ from tests.factories import (
 from tests.mailbox import mailed_code
 
 pytestmark = pytest.mark.django_db
+
+SITE = "https://shop.example"
 
 
 def _html(response) -> str:
@@ -576,6 +579,10 @@ def test_consent_screen_in_the_customers_language(counter, store, reader):
     assert "Pouvons-nous lire votre carte eID" in page  # the notice, in French
     assert "Oui, lisez ma carte" in page  # the customer's buttons, in French
     assert "Taal van de klant" in page  # the cashier's interface stays Dutch
+    # the notice points to the chain's public home, at the address head office set
+    chain_settings_save(name="Dupont", privacy_contact="dpo@dupont.example", site_url=SITE)
+    page = _html(counter.get("/counter/GNT01/eid/?lang=fr"))
+    assert f"Votre adhésion et vos droits en ligne : {SITE}/" in page
 
 
 def test_yes_records_consent_with_the_notice_and_arms_the_reader(counter, store, reader, cashier):
