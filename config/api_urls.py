@@ -3,7 +3,7 @@
 from django.urls import path
 
 from loyalty import api as loyalty_api
-from loyalty import api_eid
+from loyalty import api_eid, api_till
 from stores import api as stores_api
 
 urlpatterns = [
@@ -32,6 +32,13 @@ urlpatterns = [
         name="member-ledger",
     ),
     path("members/<str:member_ref>/earn/", loyalty_api.PointsEarnApi.as_view(), name="points-earn"),
+    path("members/<str:member_ref>/quote/", api_till.PointsQuoteApi.as_view(), name="points-quote"),
+    path(
+        "members/<str:member_ref>/return/",
+        api_till.PointsReturnApi.as_view(),
+        name="points-return",
+    ),
+    path("coupons/redeem/", api_till.CouponRedeemApi.as_view(), name="coupon-redeem"),
     path(
         "members/<str:member_ref>/redeem/",
         loyalty_api.PointsRedeemApi.as_view(),

@@ -199,6 +199,26 @@ class EntryNotReversible(Conflict):
     message = _("This ledger entry cannot be reversed.")
 
 
+class CouponNotFound(NotFound):
+    code = "coupon_not_found"
+    message = "No coupon has this code."
+
+
+class CouponUnavailable(Conflict):
+    code = "coupon_unavailable"
+    message = "This coupon was already redeemed, has expired, or belongs to another member."
+
+
+class SaleNotFound(NotFound):
+    code = "sale_not_found"
+    message = "No earn for this member has this sale reference at this store."
+
+
+class ReturnTooLarge(Conflict):
+    code = "return_too_large"
+    message = "The amount returned is more than what is left of the sale."
+
+
 # Privacy: consent, notices, erasure and access tickets
 class ConsentMissing(Forbidden):
     code = "consent_missing"

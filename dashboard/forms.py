@@ -13,9 +13,18 @@ from django.utils.translation import gettext_lazy as _
 from core.inputs import BIGINT_MAX, MAX_POINTS
 from privacy.models import ConsentAction, TicketState
 from privacy.registry import purpose_choices, ticket_kind_choices
-from stores.models import CustomerLanguage, Rounding, StaffRole, Store
+from stores.models import CampaignTrigger, Combination, CustomerLanguage, Rounding, StaffRole, Store
 
 MAX_PERIOD_DAYS = 3 * 366
+WEEKDAYS = [
+    ("1", _("Monday")),
+    ("2", _("Tuesday")),
+    ("3", _("Wednesday")),
+    ("4", _("Thursday")),
+    ("5", _("Friday")),
+    ("6", _("Saturday")),
+    ("7", _("Sunday")),
+]
 DEFAULT_PERIOD_DAYS = 12 * 7
 
 
@@ -259,4 +268,128 @@ class ChainForm(forms.Form):
         label=_("Store managers register and revoke the eID readers of their own stores"),
         required=False,
         help_text=_("Off: only head office registers readers, on each store's page."),
+    )
+
+
+def _code_list(value: str) -> list[str]:
+    return [v for v in value.replace(",", " ").split() if v]
+
+
+class CampaignComposeForm(forms.Form):
+    """A campaign as data: trigger, conditions, effects (the service checks the whole)."""
+
+    name = forms.CharField(label=_("Name"), max_length=100)
+    store = forms.ModelChoiceField(
+        label=_("Store"),
+        queryset=Store.objects.none(),
+        required=False,
+        empty_label=_("Every store (chain campaign)"),
+    )
+    trigger = forms.ChoiceField(label=_("When"), choices=CampaignTrigger.choices)
+    combination = forms.ChoiceField(
+        label=_("With other campaigns"), choices=Combination.choices, initial=Combination.BEST
+    )
+    starts_at = forms.DateTimeField(label=_("Starts"), widget=DateTimeInput())
+    ends_at = forms.DateTimeField(label=_("Ends"), widget=DateTimeInput())
+    store_codes = forms.CharField(
+        label=_("Only at these stores (codes; chain campaigns)"), required=False, max_length=500
+    )
+    days_of_week = forms.MultipleChoiceField(
+        label=_("Days of the week"),
+        choices=WEEKDAYS,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    minimum_amount = forms.DecimalField(
+        label=_("Purchase of at least (EUR)"),
+        required=False,
+        min_value=Decimal("0"),
+        max_digits=10,
+        decimal_places=2,
+    )
+    product_codes = forms.CharField(label=_("Product codes"), required=False, max_length=1000)
+    categories = forms.CharField(label=_("Categories"), required=False, max_length=1000)
+    tiers = forms.MultipleChoiceField(
+        label=_("Members of the tiers"),
+        choices=(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    max_per_member = forms.IntegerField(
+        label=_("At most, per member"), required=False, min_value=1, max_value=100_000
+    )
+    max_total = forms.IntegerField(
+        label=_("At most, in total"), required=False, min_value=1, max_value=100_000_000
+    )
+    multiplier = forms.DecimalField(
+        label=_("Multiplier"),
+        initial=Decimal("1"),
+        min_value=Decimal("1"),
+        max_value=Decimal("10"),
+        max_digits=4,
+        decimal_places=2,
+    )
+    bonus_points = forms.IntegerField(
+        label=_("Bonus points"), initial=0, min_value=0, max_value=MAX_POINTS
+    )
+    points_per_product = forms.IntegerField(
+        label=_("Points per matching product"), initial=0, min_value=0, max_value=100_000
+    )
+    coupon_value = forms.DecimalField(
+        label=_("Coupon worth (EUR)"),
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=8,
+        decimal_places=2,
+    )
+    coupon_product = forms.CharField(label=_("Coupon for a free"), required=False, max_length=64)
+    coupon_valid_days = forms.IntegerField(
+        label=_("Coupon valid for (days)"), initial=30, min_value=1, max_value=3660
+    )
+
+    def __init__(self, *args, stores, tiers, chain: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = stores
+        self.fields["store"].required = not chain
+        self.fields["tiers"].choices = [(t.code, t.name) for t in tiers]
+        if not chain:
+            del self.fields["store_codes"]
+
+    def clean(self):
+        data = super().clean()
+        for name in ("product_codes", "categories", "store_codes"):
+            if name in data:
+                data[name] = _code_list(data[name])
+        data["days_of_week"] = "".join(sorted(data.get("days_of_week") or ()))
+        return data
+
+
+class TierForm(forms.Form):
+    code = forms.SlugField(label=_("Tier code"), max_length=20)
+    name = forms.CharField(label=_("Name"), max_length=50)
+    threshold = forms.IntegerField(
+        label=_("Points over 12 months"), min_value=0, max_value=MAX_POINTS
+    )
+    multiplier = forms.DecimalField(
+        label=_("Multiplier"),
+        initial=Decimal("1"),
+        min_value=Decimal("1"),
+        max_value=Decimal("10"),
+        max_digits=4,
+        decimal_places=2,
+    )
+
+
+class CouponBulkForm(forms.Form):
+    count = forms.IntegerField(label=_("How many"), min_value=1, max_value=10_000)
+    value = forms.DecimalField(
+        label=_("Worth (EUR)"),
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=8,
+        decimal_places=2,
+    )
+    product = forms.CharField(label=_("Or a free"), required=False, max_length=64)
+    valid_days = forms.IntegerField(
+        label=_("Valid for (days)"), initial=30, min_value=1, max_value=3660
     )

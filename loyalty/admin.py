@@ -17,6 +17,11 @@ class MemberAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "last_activity_at",
+        # Tiers and points owed follow the ledger too.
+        "tier",
+        "tier_points",
+        "tier_kept_until",
+        "points_owed",
     ]
     list_select_related = ["home_store"]
     show_full_result_count = False

@@ -7,6 +7,9 @@ reached only through what the customer presents, then by the reference the looku
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +29,7 @@ from core.parsing import LimitOffsetPagination
 from loyalty import selectors, services
 from loyalty.contact import email_masked, phone_masked
 from loyalty.models import JoinChannel, Member, MemberStatus, ReadKind, Reward
+from loyalty.rules import BasketLine
 from loyalty.selectors import NAME_SEARCH_PATTERN
 from loyalty.services.ledger import IDEMPOTENCY_KEY
 from stores.access import Action, StaffAccess, staff_access_for_request
@@ -153,6 +157,84 @@ class MemberDetailOutputSerializer(MemberOutputSerializer):
 _DECIMAL_2 = serializers.DecimalField(max_digits=10, decimal_places=2)
 
 
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(
+        choices=[
+            "purchase",
+            "campaign",
+            "tier",
+            "redemption",
+            "return",
+            "shortfall",
+            "expiry",
+            "adjustment",
+            "reversal",
+        ]
+    )
+    name = serializers.CharField(required=False, help_text="The campaign's or the tier's name.")
+    by = serializers.CharField(required=False, help_text="The staff account, for a correction.")
+    points = serializers.IntegerField()
+
+
+PLAIN_DECIMAL = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"  # max_digits=10, two decimals
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": PLAIN_DECIMAL,
+        "description": "Euros as plain digits, e.g. `4.99`.",
+    }
+)
+class PlainDecimalField(serializers.DecimalField):
+    """Euros as the schema says: plain digits with at most two decimals, as text. DRF's own
+    DecimalField would also take `1e3`, `1_000` or a JSON number."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not re.fullmatch(PLAIN_DECIMAL, data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class BasketLineSerializer(StrictInputMixin, serializers.Serializer):
+    product = serializers.CharField(
+        max_length=64, trim_whitespace=False, help_text="The till's product code."
+    )
+    category = serializers.CharField(
+        max_length=64, required=False, default="", allow_blank=True, trim_whitespace=False
+    )
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000, default=1)
+    amount = PlainDecimalField(
+        max_digits=10,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
+        default=Decimal("0"),
+    )
+
+
+def basket_lines(data) -> tuple[BasketLine, ...]:
+    return tuple(
+        BasketLine(
+            product=line["product"],
+            category=line["category"],
+            quantity=line["quantity"],
+            amount=line["amount"],
+        )
+        for line in data
+    )
+
+
+def basket_field():
+    return BasketLineSerializer(
+        many=True,
+        required=False,
+        default=list,
+        max_length=500,
+        help_text="The basket's lines, for campaigns on products or categories.",
+    )
+
+
 class LedgerEntryOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
@@ -162,6 +244,9 @@ class LedgerEntryOutputSerializer(serializers.Serializer):
     store = serializers.CharField(source="store.code")
     reward = serializers.CharField(source="reward.name", allow_null=True, default=None)
     reference = serializers.CharField()
+    detail = ReasonSerializer(
+        many=True, help_text="Why the points moved, part by part (purchase, campaign, tier...)."
+    )
     created_at = serializers.DateTimeField()
 
 
@@ -178,6 +263,7 @@ def ledger_entry_output(entry) -> dict:
         "store": entry.store.code,
         "reward": entry.reward.name if entry.reward_id is not None else None,
         "reference": entry.reference,
+        "detail": entry.detail,
         "created_at": _DATETIME.to_representation(entry.created_at),
     }
 
@@ -462,13 +548,35 @@ class MemberLedgerApi(CounterApi):
         return paginator.get_paginated_response(lines)
 
 
+class CouponOutputSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    value = serializers.DecimalField(max_digits=8, decimal_places=2, allow_null=True)
+    product = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+def coupon_output(coupon) -> dict:
+    return {
+        "code": coupon.code,
+        "value": None if coupon.value is None else _DECIMAL_2.to_representation(coupon.value),
+        "product": coupon.product,
+        "expires_at": _DATETIME.to_representation(coupon.expires_at),
+    }
+
+
 class PointsOutputSerializer(serializers.Serializer):
     entry = LedgerEntryOutputSerializer(source="*")
     points_balance = serializers.IntegerField(source="balance_after")
+    coupons = CouponOutputSerializer(many=True, help_text="Coupons this purchase issued.")
 
 
 def points_output(entry) -> dict:
-    return {"entry": ledger_entry_output(entry), "points_balance": entry.balance_after}
+    coupons = getattr(entry, "coupons_issued", ())
+    return {
+        "entry": ledger_entry_output(entry),
+        "points_balance": entry.balance_after,
+        "coupons": [coupon_output(c) for c in coupons],
+    }
 
 
 class PointsEarnApi(CounterApi):
@@ -482,8 +590,13 @@ class PointsEarnApi(CounterApi):
             max_length=25, help_text="Euros as plain digits: 12.34 or 12,34 (no 1e3, no 1_000)."
         )
         reference = serializers.CharField(
-            max_length=64, required=False, default="", allow_blank=True
+            max_length=64,
+            required=False,
+            default="",
+            allow_blank=True,
+            help_text="The sale's reference at the till: a return names it.",
         )
+        lines = basket_field()
 
     @extend_schema(
         request=InputSerializer,
@@ -505,6 +618,7 @@ class PointsEarnApi(CounterApi):
             amount=data.validated_data["amount"],
             reference=data.validated_data["reference"],
             idempotency_key=request.headers.get("Idempotency-Key"),
+            lines=basket_lines(data.validated_data["lines"]),
         )
         return Response(points_output(entry), status=status.HTTP_201_CREATED)
 

@@ -41,7 +41,8 @@ def member_lock(
 # An earn on PostgreSQL in one statement, so in one round trip with no BEGIN and COMMIT of
 # its own: the UPDATE locks the member row and moves the balance (an earn never makes it
 # negative), the INSERT appends the entry with the balance it left, and nothing is written
-# when an entry with this idempotency key exists at the store. Same effect as `_earn_locked`.
+# when an entry with this idempotency key exists at the store, or when the member owes points
+# from a return (the portable path takes those first). Same effect as `_earn_locked`.
 EARN_SQL = """
     WITH replay AS (
         SELECT e.id FROM loyalty_ledgerentry e
@@ -49,18 +50,20 @@ EARN_SQL = """
     ), member AS (
         UPDATE loyalty_member
         SET points_balance = points_balance + %(points)s,
+            tier_points = tier_points + %(points)s,
             last_activity_at = %(at)s,
             updated_at = %(now)s
-        WHERE id = %(member)s AND status = %(active)s AND NOT EXISTS (SELECT 1 FROM replay)
+        WHERE id = %(member)s AND status = %(active)s AND points_owed = 0
+          AND NOT EXISTS (SELECT 1 FROM replay)
         RETURNING id, points_balance
     ), entry AS (
         INSERT INTO loyalty_ledgerentry (
             member_id, store_id, staff_id, kind, points, balance_after, purchase_amount,
-            reference, idempotency_key, created_at
+            reference, detail, idempotency_key, created_at
         )
         SELECT member.id, %(store)s, CAST(%(staff)s AS bigint), %(kind)s, %(points)s,
                member.points_balance, CAST(%(amount)s AS numeric), %(reference)s,
-               CAST(%(key)s AS varchar), %(at)s
+               CAST(%(detail)s AS jsonb), CAST(%(key)s AS varchar), %(at)s
         FROM member
         RETURNING id, balance_after
     )
@@ -68,14 +71,15 @@ EARN_SQL = """
            (SELECT id FROM entry),
            (SELECT balance_after FROM entry),
            m.status,
-           m.points_balance
+           m.points_balance,
+           m.points_owed
     FROM (SELECT 1) one LEFT JOIN loyalty_member m ON m.id = %(member)s
 """
 
 
 def earn_row(params: dict[str, Any]) -> tuple:
     """Run `EARN_SQL` (PostgreSQL only); return (replayed id, entry id, balance after the
-    entry, member status, member balance)."""
+    entry, member status, member balance, points owed)."""
     with connection.cursor() as cursor:
         cursor.execute(EARN_SQL, params)
         return cursor.fetchone()

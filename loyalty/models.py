@@ -7,6 +7,7 @@ address or photo anywhere in this schema: the loyalty purpose does not need them
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from django.conf import settings
 from django.db import models
@@ -64,6 +65,15 @@ class Member(models.Model):
     created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
     last_activity_at = models.DateTimeField(verbose_name=_("last activity at"), db_index=True)
+    # The tier reached by points earned over a rolling 12 months (`tier_points`, raised at each
+    # earn, recomputed exactly by the daily task); kept until `tier_kept_until` when the
+    # points fall below it (the grace before a downgrade).
+    tier = models.CharField(verbose_name=_("tier"), max_length=20, blank=True)
+    tier_points = models.IntegerField(verbose_name=_("tier points"), default=0)
+    tier_kept_until = models.DateTimeField(verbose_name=_("tier kept until"), null=True, blank=True)
+    # Points a return could not take back (the balance never goes negative): taken from the
+    # next points earned.
+    points_owed = models.IntegerField(verbose_name=_("points owed"), default=0)
 
     class Meta:
         verbose_name = _("member")
@@ -71,6 +81,7 @@ class Member(models.Model):
         constraints = [
             models.UniqueConstraint(Lower("email"), name="member_email_unique_ci"),
             models.CheckConstraint(condition=Q(points_balance__gte=0), name="member_balance_gte_0"),
+            models.CheckConstraint(condition=Q(points_owed__gte=0), name="member_owed_gte_0"),
         ]
         indexes = [
             models.Index(Lower("surname"), Lower("given_name"), name="member_name_ci"),
@@ -139,6 +150,8 @@ class EntryKind(models.TextChoices):
     ADJUST = "adjust", _("Adjust")
     EXPIRE = "expire", _("Expire")
     REVERSE = "reverse", _("Reverse")
+    BONUS = "bonus", "Bonus"
+    RETURN = "return", "Return"
 
 
 class LedgerEntry(models.Model):
@@ -194,7 +207,19 @@ class LedgerEntry(models.Model):
         on_delete=models.PROTECT,
         related_name="reversed_by",
     )
+    # A return names the earn of the sale it takes points back from (partial returns: several).
+    sale = models.ForeignKey(
+        "self",
+        verbose_name=_("sale"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="returns",
+    )
     reference = models.CharField(verbose_name=_("reference"), max_length=64, blank=True)
+    # Why the points moved, part by part: [{"reason": "purchase", "points": 12},
+    # {"reason": "campaign", "name": "Double weekend", "points": 12}, ...] (`loyalty.rules`).
+    detail = models.JSONField(verbose_name=_("detail"), default=list, blank=True)
     # NULL when no key was sent, so the per-store unique constraint ignores it.
     idempotency_key = models.CharField(  # noqa: DJ001
         verbose_name=_("idempotency key"), max_length=100, null=True, blank=True
@@ -209,9 +234,11 @@ class LedgerEntry(models.Model):
             models.UniqueConstraint(
                 fields=["store", "idempotency_key"], name="ledger_idempotency_per_store"
             ),
-            # A purchase below the store's minimum is still recorded, with 0 points.
+            # A purchase below the store's minimum is still recorded, with 0 points; so is a
+            # return that found the balance empty (what it could not take is owed).
             models.CheckConstraint(
-                condition=~Q(points=0) | Q(kind="earn"), name="ledger_points_non_zero"
+                condition=~Q(points=0) | Q(kind__in=["earn", "return"]),
+                name="ledger_points_non_zero",
             ),
             models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_gte_0"),
         ]
@@ -237,6 +264,120 @@ class ExpiryWatermark(models.Model):
 
     def __str__(self) -> str:
         return f"expiry weighed credits before {self.credits_before:%Y-%m-%d %H:%M}"
+
+
+class CampaignApplication(models.Model):
+    """One time a campaign applied to a member: what "at most N times" counts.
+
+    On erasure `member` is set to NULL: the campaign's total stays, the person goes.
+    """
+
+    campaign = models.ForeignKey(
+        "stores.Campaign",
+        verbose_name=_("campaign"),
+        on_delete=models.CASCADE,
+        related_name="applications",
+    )
+    member = models.ForeignKey(
+        Member,
+        verbose_name=_("member"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    entry = models.ForeignKey(
+        LedgerEntry,
+        verbose_name=_("entry"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    # The day only: enough for "once a year", too coarse to chain a person's visits (rule 7).
+    applied_on = models.DateField(verbose_name=_("applied on"), default=date.today)
+
+    class Meta:
+        verbose_name = _("campaign application")
+        verbose_name_plural = _("campaign applications")
+        indexes = [models.Index(fields=["member", "campaign"], name="campaign_use_member")]
+
+    def __str__(self) -> str:
+        return f"campaign {self.campaign_id} for {self.member_id}"
+
+
+class Coupon(models.Model):
+    """A single-use code: worth an amount off or a free product, until it expires.
+
+    Issued by a campaign to a member, or in bulk by head office (no member: whoever holds
+    the code). Redeemed once: `coupon_redeem` sets `redeemed_at` with a conditional UPDATE.
+    """
+
+    code = models.CharField(max_length=16, unique=True)
+    member = models.ForeignKey(
+        Member,
+        verbose_name=_("member"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="coupons",
+    )
+    campaign = models.ForeignKey(
+        "stores.Campaign",
+        verbose_name=_("campaign"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    issued_entry = models.ForeignKey(
+        LedgerEntry,
+        verbose_name=_("issued entry"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="coupons",
+    )
+    value = models.DecimalField(
+        verbose_name=_("value"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    product = models.CharField(verbose_name=_("free product"), max_length=64, blank=True)
+    issued_at = models.DateTimeField(
+        verbose_name=_("issued at"),
+    )
+    expires_at = models.DateTimeField(
+        verbose_name=_("expires at"),
+    )
+    redeemed_at = models.DateTimeField(verbose_name=_("redeemed at"), null=True, blank=True)
+    redeemed_store = models.ForeignKey(
+        Store,
+        verbose_name=_("redeemed store"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    redeemed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("redeemed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("coupon")
+        verbose_name_plural = _("coupons")
+        ordering = ["-issued_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(value__isnull=False) | ~Q(product=""), name="coupon_value_or_product"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"coupon {self.code[:4]}…"
 
 
 class ScanState(models.TextChoices):

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_noop
 from core.inputs import ascii_digits
 from loyalty import selectors, services
 from loyalty.models import (
+    Coupon,
     EidCard,
     EidScan,
     LedgerEntry,
@@ -160,7 +161,7 @@ def erase_members(subject_keys: list[str]) -> dict[str, dict[str, int]]:
         result[key_of[member_id]]["eid_cards"] = n
     times_coarsen(entries, field="created_at")
     # References and idempotency keys may hold whatever was typed at the counter.
-    entries.update(member=None, reference="", idempotency_key=None, balance_after=0)
+    entries.update(member=None, reference="", idempotency_key=None, balance_after=0, sale=None)
     cards.delete()
     Member.objects.filter(pk__in=ids).delete()
     for key in key_of.values():
@@ -202,6 +203,8 @@ def export_member(subject_key: str) -> dict[str, list[dict[str, Any]]]:
         "home_store": member.home_store.code,
         "status": member.status,
         "points_balance": member.points_balance,
+        "tier": member.tier,
+        "tier_points_12_months": member.tier_points,
         "eid_card_linked": EidCard.objects.filter(member=member).exists(),
         "created_at": member.created_at.isoformat(),
         "last_activity_at": member.last_activity_at.isoformat(),
@@ -218,12 +221,24 @@ def export_member(subject_key: str) -> dict[str, list[dict[str, Any]]]:
             ),
             "reward": entry.reward.name if entry.reward else None,
             "reference": entry.reference,
+            "detail": entry.detail,
         }
         for entry in LedgerEntry.objects.filter(member=member)
         .select_related("store", "reward")
         .order_by("created_at", "pk")
     ]
-    return {"profile": [profile], "ledger": ledger}
+    coupons = [
+        {
+            "code": c.code,
+            "value": str(c.value) if c.value is not None else None,
+            "product": c.product,
+            "issued_at": c.issued_at.isoformat(),
+            "expires_at": c.expires_at.isoformat(),
+            "redeemed_at": c.redeemed_at.isoformat() if c.redeemed_at else None,
+        }
+        for c in Coupon.objects.filter(member=member).order_by("issued_at", "pk")
+    ]
+    return {"profile": [profile], "ledger": ledger, "coupons": coupons}
 
 
 def erase_members_reads(subject_keys: list[str]) -> dict[str, dict[str, int]]:
@@ -505,6 +520,9 @@ def register() -> None:
             "loyalty.EidCard",
             "loyalty.LedgerEntry",
             "loyalty.EidScan",
+            # Deleted with the member (coupons) or kept without them (a campaign's uses).
+            "loyalty.Coupon",
+            "loyalty.CampaignApplication",
             # The admin edits members only; their log entries are scrubbed with them.
             "admin.LogEntry",
         ),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,11 +15,21 @@ from django.utils.translation import gettext as _
 from core.errors import InvalidInput, MemberNotFound, RewardNotFound
 from core.inputs import FORBIDDEN_CLASS
 from loyalty.contact import phone_normalize
-from loyalty.models import FoundBy, LedgerEntry, Member, MemberRead, Reward
+from loyalty.models import (
+    CampaignApplication,
+    Coupon,
+    EntryKind,
+    FoundBy,
+    LedgerEntry,
+    Member,
+    MemberRead,
+    Reward,
+)
 from loyalty.numbers import member_number_clean, member_number_looks_like
 from loyalty.references import MemberReference, member_reference_read
+from loyalty.rules import MemberFacts
 from stores.access import Action, StaffAccess
-from stores.models import Store
+from stores.models import Campaign, CampaignTrigger, Store
 
 MAX_RESULTS = 20
 # A name search at the counter is a fallback, narrow on purpose (rule 9).
@@ -138,7 +148,7 @@ def member_ref_only(
 
 def member_ledger(*, member: Member) -> QuerySet[LedgerEntry]:
     """Return the member's ledger, newest first."""
-    return LedgerEntry.objects.filter(member=member).select_related("store", "reward")
+    return LedgerEntry.objects.filter(member=member).select_related("store", "reward", "staff")
 
 
 def rewards_offered(*, store: Store, at: datetime | None = None) -> QuerySet[Reward]:
@@ -247,3 +257,64 @@ def member_history(*, member: Member, limit: int = 100) -> list[LedgerEntry]:
         .select_related("store", "reward")
         .order_by("-created_at", "-pk")[:limit]
     )
+
+
+def member_facts(*, member: Member, store: Store | int, campaigns) -> MemberFacts:
+    """Return what campaign conditions may know of the member (`loyalty.rules.MemberFacts`).
+
+    Reads the member's `pk` and `tier` and their own purchases and campaign uses, nothing
+    else: how they joined, their consent, contact details or card link never reach a
+    condition (rule 2; the equal benefits test passes a stand-in that has only these two).
+    """
+    store_id = store if isinstance(store, int) else store.pk
+    capped = [c.id for c in campaigns if c.max_per_member is not None]
+    uses = {}
+    if capped:
+        uses = dict(
+            CampaignApplication.objects.filter(member_id=member.pk, campaign_id__in=capped)
+            .values_list("campaign_id")
+            .annotate(n=Count("pk"))
+        )
+    first = False
+    if any(c.trigger == CampaignTrigger.FIRST_STORE_PURCHASE for c in campaigns):
+        first = not LedgerEntry.objects.filter(
+            member_id=member.pk, store_id=store_id, kind=EntryKind.EARN
+        ).exists()
+    return MemberFacts(tier=member.tier, first_at_store=first, uses=uses)
+
+
+def campaign_uses_total(campaigns, *, lock: bool = False) -> dict[int, int]:
+    """Return how often each campaign with a total cap applied; lock their rows if asked, in
+    id order, so that two earns cannot both take a campaign's last use."""
+    capped = sorted(c.id for c in campaigns if c.max_total is not None)
+    if not capped:
+        return {}
+    if lock:
+        list(Campaign.objects.select_for_update().filter(pk__in=capped).order_by("pk").values("pk"))
+    return dict(
+        CampaignApplication.objects.filter(campaign_id__in=capped)
+        .values_list("campaign_id")
+        .annotate(n=Count("pk"))
+    )
+
+
+def member_tier_points(*, member_id: int, now: datetime) -> int:
+    """Return the points the member earned over the last 12 months (purchases and bonuses,
+    less what returns took back): what their tier is reached by."""
+    since = now - timedelta(days=365)
+    return (
+        LedgerEntry.objects.filter(
+            member_id=member_id,
+            created_at__gte=since,
+            kind__in=[EntryKind.EARN, EntryKind.BONUS, EntryKind.RETURN],
+        ).aggregate(s=Sum("points"))["s"]
+        or 0
+    )
+
+
+def member_coupons(*, member: Member, at: datetime | None = None) -> QuerySet[Coupon]:
+    """Return the member's coupons not yet redeemed nor expired, soonest to expire first."""
+    at = at or timezone.now()
+    return Coupon.objects.filter(
+        member=member, redeemed_at__isnull=True, expires_at__gt=at
+    ).order_by("expires_at", "pk")

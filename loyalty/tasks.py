@@ -24,3 +24,24 @@ def expire_points(full: bool = False) -> int:
 def expire_eid_scans() -> int:
     """Close armed eID scans whose time ran out; return how many."""
     return eid_services.eid_scans_expire()
+
+
+@shared_task(name="loyalty.tasks.tiers_recompute")
+def tiers_recompute() -> int:
+    """Recompute every member's tier from their rolling 12 months; return how many changed."""
+    from loyalty.services.tiers import member_tier_recompute, members_for_tier_recompute
+
+    now = timezone.now()
+    changed = 0
+    for member_id in list(members_for_tier_recompute().iterator()):
+        member = member_tier_recompute(member_id=member_id, now=now)
+        changed += bool(member is not None and member.tier_changed)
+    return changed
+
+
+@shared_task(name="loyalty.tasks.anniversaries_reward")
+def anniversaries_reward() -> int:
+    """Give today's membership anniversaries their campaigns; return how many members."""
+    from loyalty.services.events import anniversaries_today
+
+    return anniversaries_today(now=timezone.now())

@@ -71,7 +71,7 @@ registry.declare_traces(
     "stores.Store",
     "stores.ChainSettings",
     "stores.EarningRule",
-    "stores.Campaign",
+    "stores.Tier",
     "privacy.NoticeVersion",
     "privacy.ConsentLogHead",
     "privacy.RetentionRun",
@@ -86,15 +86,17 @@ registry.declare_traces(
     "stores.StaffAssignment",
     "stores.StaffToken",
     "stores.ReaderDevice",
+    "stores.Campaign",
     "axes.AccessAttempt",
     "axes.AccessAttemptExpiration",
     "axes.AccessFailureLog",
     "axes.AccessLog",
     traces=Traces.STAFF,
     reason=(
-        "staff accounts, their roles, sign-ins, API tokens (digests, expiring) and the readers "
-        "they registered; a customer's signed-in visit (an app's own pages) holds only their "
-        "subject's id, for minutes, and an erased subject's id finds nobody"
+        "staff accounts, their roles, sign-ins, API tokens (digests, expiring), the readers "
+        "they registered and the campaigns they composed; a customer's signed-in visit (an "
+        "app's own pages) holds only their subject's id, for minutes, and an erased subject's "
+        "id finds nobody"
     ),
 )
 registry.declare_traces(

@@ -42,6 +42,7 @@ class Action(StrEnum):
     TICKET_OPEN = "ticket.open"  # erasure or export, run only once the member confirms
     # Store management.
     READERS_MANAGE = "readers.manage"
+    CAMPAIGNS_MANAGE = "campaigns.manage"  # compose and end campaigns of one's stores
     OFFICE_FIGURES = "office.figures"  # the dashboard's figures for the stores one manages
     # Head office only: chain-wide tools, which may use ids.
     OFFICE_HEAD = "office.head"  # privacy queue, consent log, configuration, staff
@@ -66,7 +67,8 @@ _COUNTER = frozenset(
 # in every store).
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     StaffRole.CASHIER: _COUNTER,
-    StaffRole.STORE_MANAGER: _COUNTER | {Action.READERS_MANAGE, Action.OFFICE_FIGURES},
+    StaffRole.STORE_MANAGER: _COUNTER
+    | {Action.READERS_MANAGE, Action.OFFICE_FIGURES, Action.CAMPAIGNS_MANAGE},
     StaffRole.HEAD_OFFICE: frozenset(Action),
 }
 
@@ -131,6 +133,13 @@ class StaffAccess:
         """Raise Forbidden (StoreForbidden with a store) unless `may(action, store)`."""
         if not self.may(action, store):
             raise StoreForbidden() if store is not None else Forbidden()
+
+    def may_manage_campaigns_of(self, store: Store | int | None) -> bool:
+        """Return whether the user may compose or end campaigns of `store` (None: the chain's,
+        head office only)."""
+        if store is None:
+            return self.may(Action.OFFICE_HEAD)
+        return self.may(Action.CAMPAIGNS_MANAGE, store)
 
     def sees_store_in_full(self, store_id: int | None) -> bool:
         """Return whether ledger lines of this store are shown in full (else date, store, points).

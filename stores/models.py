@@ -86,6 +86,11 @@ class EarningRule(models.Model):
         default=Decimal("0.00"),
         validators=[MinValueValidator(Decimal("0"))],
     )
+    pending_days = models.PositiveIntegerField(
+        verbose_name=_("pending days"),
+        default=0,
+        help_text="The store's return window: points earned here are spendable after it.",
+    )
     updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
 
     class Meta:
@@ -102,24 +107,94 @@ class EarningRule(models.Model):
         return f"{self.store.code}: {self.points_per_euro} pt/EUR"
 
 
+class CampaignTrigger(models.TextChoices):
+    PURCHASE = "purchase", _("A purchase")
+    JOIN = "join", _("Joining")
+    ANNIVERSARY = "anniversary", _("The membership anniversary")
+    FIRST_STORE_PURCHASE = "first_store", _("The first purchase at a store")
+    RETURN = "return", _("A return")
+
+
+class Combination(models.TextChoices):
+    BEST = "best", _("Best one wins")
+    ADD = "add", _("Adds up")
+
+
 class Campaign(models.Model):
-    """A time-boxed multiplier on a store's earning rule (e.g. double points this weekend)."""
+    """A campaign as data: a trigger, conditions and effects, composed in the office.
+
+    Conditions read the purchase (amount, store, time, basket lines the till sent) and the
+    member's facts in `loyalty.rules.MemberFacts` only (tier, first purchase at the store,
+    times this campaign applied): nothing that tells how a member joined (rule 2).
+    `store` is the store that owns it (a store manager's campaign); None is a chain campaign
+    of head office, which `store_codes` may narrow to some stores.
+    """
 
     store = models.ForeignKey(
-        Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="campaigns"
+        Store,
+        verbose_name=_("store"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="campaigns",
     )
     name = models.CharField(verbose_name=_("name"), max_length=100)
+    trigger = models.CharField(
+        verbose_name=_("trigger"),
+        max_length=12,
+        choices=CampaignTrigger.choices,
+        default=CampaignTrigger.PURCHASE,
+    )
+    combination = models.CharField(
+        verbose_name=_("combination"),
+        max_length=4,
+        choices=Combination.choices,
+        default=Combination.BEST,
+    )
+    # Conditions (empty means "any").
+    starts_at = models.DateTimeField(verbose_name=_("starts at"))
+    ends_at = models.DateTimeField(verbose_name=_("ends at"))
+    store_codes = models.JSONField(verbose_name=_("store codes"), default=list, blank=True)
+    days_of_week = models.CharField(
+        verbose_name=_("days of week"),
+        max_length=7,
+        blank=True,
+        help_text="ISO days, 1 = Monday ... 7 = Sunday: e.g. 67.",
+    )
+    minimum_amount = models.DecimalField(
+        verbose_name=_("minimum amount"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    product_codes = models.JSONField(verbose_name=_("product codes"), default=list, blank=True)
+    categories = models.JSONField(verbose_name=_("categories"), default=list, blank=True)
+    tiers = models.JSONField(verbose_name=_("tiers"), default=list, blank=True)
+    max_per_member = models.PositiveIntegerField(
+        verbose_name=_("max per member"), null=True, blank=True
+    )
+    max_total = models.PositiveIntegerField(verbose_name=_("max total"), null=True, blank=True)
+    # Effects.
     multiplier = models.DecimalField(
         verbose_name=_("multiplier"),
         max_digits=4,
         decimal_places=2,
+        default=Decimal("1"),
         validators=[MinValueValidator(Decimal("1"))],
     )
-    starts_at = models.DateTimeField(
-        verbose_name=_("starts at"),
+    bonus_points = models.PositiveIntegerField(verbose_name=_("bonus points"), default=0)
+    points_per_product = models.PositiveIntegerField(
+        verbose_name=_("points per product"), default=0
     )
-    ends_at = models.DateTimeField(
-        verbose_name=_("ends at"),
+    coupon_value = models.DecimalField(
+        verbose_name=_("coupon value"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    coupon_product = models.CharField(verbose_name=_("coupon product"), max_length=64, blank=True)
+    coupon_valid_days = models.PositiveIntegerField(verbose_name=_("coupon valid days"), default=30)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     class Meta:
@@ -137,7 +212,43 @@ class Campaign(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} x{self.multiplier}"
+        return self.name
+
+
+class Tier(models.Model):
+    """A level of membership by points earned over a rolling 12 months (head office sets them).
+
+    Reached by points alone, so by every member alike whatever channel they joined by.
+    """
+
+    code = models.CharField(
+        max_length=20,
+        unique=True,
+        validators=[RegexValidator(r"^[a-z0-9-]+$", "Lower-case letters, digits and dashes.")],
+    )
+    name = models.CharField(verbose_name=_("name"), max_length=50)
+    threshold = models.PositiveIntegerField(
+        verbose_name=_("threshold"), help_text="Points earned over 12 months to reach it."
+    )
+    multiplier = models.DecimalField(
+        verbose_name=_("multiplier"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("1"),
+        validators=[MinValueValidator(Decimal("1"))],
+    )
+
+    class Meta:
+        verbose_name = _("tier")
+        verbose_name_plural = _("tiers")
+        ordering = ["threshold"]
+        constraints = [
+            models.UniqueConstraint(fields=["threshold"], name="tier_threshold_unique"),
+            models.CheckConstraint(condition=Q(multiplier__gte=1), name="tier_multiplier_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class StaffRole(models.TextChoices):

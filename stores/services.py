@@ -15,13 +15,16 @@ from django.utils import timezone
 from core.errors import DeviceRevoked, DeviceUnknown, InvalidInput
 from stores.models import (
     Campaign,
+    CampaignTrigger,
     ChainSettings,
+    Combination,
     EarningRule,
     ReaderDevice,
     StaffAssignment,
     StaffRole,
     StaffToken,
     Store,
+    Tier,
 )
 
 
@@ -121,6 +124,116 @@ def campaign_create(
         starts_at=starts_at,
         ends_at=ends_at,
     )
+
+
+def _codes(values) -> list[str]:
+    return sorted({str(v).strip() for v in values or () if str(v).strip()})
+
+
+@transaction.atomic
+def campaign_compose(
+    *,
+    name: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    store: Store | None = None,
+    trigger: str = CampaignTrigger.PURCHASE,
+    combination: str = Combination.BEST,
+    store_codes: list[str] | None = None,
+    days_of_week: str = "",
+    minimum_amount: Decimal | None = None,
+    product_codes: list[str] | None = None,
+    categories: list[str] | None = None,
+    tiers: list[str] | None = None,
+    max_per_member: int | None = None,
+    max_total: int | None = None,
+    multiplier: Decimal = Decimal("1"),
+    bonus_points: int = 0,
+    points_per_product: int = 0,
+    coupon_value: Decimal | None = None,
+    coupon_product: str = "",
+    coupon_valid_days: int = 30,
+    created_by: AbstractBaseUser | None = None,
+) -> Campaign:
+    """Compose a campaign: its trigger, conditions, effects and how it combines with others.
+
+    Conditions can read the purchase and the member's tier and uses only (rule 2): there is no
+    field for anything else. `store` None is a chain campaign (head office's).
+    """
+    errors: dict[str, list[str]] = {}
+    name = (name or "").strip()[:100]
+    if not name:
+        errors["name"] = ["Name the campaign."]
+    if ends_at <= starts_at:
+        errors["ends_at"] = ["A campaign ends after it starts."]
+    if trigger not in CampaignTrigger.values:
+        errors["trigger"] = ["Unknown trigger."]
+    if combination not in Combination.values:
+        errors["combination"] = ["Unknown combination rule."]
+    days = "".join(sorted(set(str(days_of_week or ""))))
+    if any(d not in "1234567" for d in days):
+        errors["days_of_week"] = ["Days are 1 (Monday) to 7 (Sunday)."]
+    multiplier = Decimal(multiplier)
+    if multiplier < 1 or multiplier > 10:
+        errors["multiplier"] = ["The multiplier is between 1 and 10."]
+    product_codes, categories, tiers = _codes(product_codes), _codes(categories), _codes(tiers)
+    store_codes = [c.upper() for c in _codes(store_codes)] if store is None else []
+    unknown = set(store_codes) - set(Store.objects.values_list("code", flat=True))
+    if unknown:
+        errors["store_codes"] = [f"No store has the code {', '.join(sorted(unknown))}."]
+    unknown_tiers = set(tiers) - set(Tier.objects.values_list("code", flat=True))
+    if unknown_tiers:
+        errors["tiers"] = [f"No tier has the code {', '.join(sorted(unknown_tiers))}."]
+    if points_per_product and not (product_codes or categories):
+        errors["points_per_product"] = ["Points per product need product codes or categories."]
+    coupon = (coupon_value is not None and coupon_value > 0) or bool(coupon_product.strip())
+    purchase = trigger in (CampaignTrigger.PURCHASE, CampaignTrigger.FIRST_STORE_PURCHASE)
+    if not purchase and (multiplier > 1 or points_per_product):
+        errors["trigger"] = ["Only a purchase can be multiplied or earn points per product."]
+    if not (multiplier > 1 or bonus_points or points_per_product or coupon):
+        errors["multiplier"] = ["Give the campaign an effect: a multiplier, points or a coupon."]
+    if errors:
+        raise InvalidInput(details=errors)
+    return Campaign.objects.create(
+        store=store,
+        name=name,
+        trigger=trigger,
+        combination=combination,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        store_codes=store_codes,
+        days_of_week=days,
+        minimum_amount=minimum_amount,
+        product_codes=product_codes,
+        categories=categories,
+        tiers=tiers,
+        max_per_member=max_per_member,
+        max_total=max_total,
+        multiplier=multiplier,
+        bonus_points=bonus_points,
+        points_per_product=points_per_product,
+        coupon_value=coupon_value if coupon_value and coupon_value > 0 else None,
+        coupon_product=coupon_product.strip()[:64],
+        coupon_valid_days=coupon_valid_days,
+        created_by=created_by,
+    )
+
+
+def tier_save(*, code: str, name: str, threshold: int, multiplier: Decimal) -> Tier:
+    """Add a tier, or change the one with this code (head office)."""
+    code = (code or "").strip().lower()
+    if not code or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in code):
+        raise InvalidInput(details={"code": ["Lower-case letters, digits and dashes."]})
+    if multiplier < 1 or multiplier > 10:
+        raise InvalidInput(details={"multiplier": ["The multiplier is between 1 and 10."]})
+    clash = Tier.objects.filter(threshold=threshold).exclude(code=code).exists()
+    if clash:
+        raise InvalidInput(details={"threshold": ["Another tier has this threshold."]})
+    tier, _ = Tier.objects.update_or_create(
+        code=code,
+        defaults={"name": name.strip()[:50], "threshold": threshold, "multiplier": multiplier},
+    )
+    return tier
 
 
 def campaign_end(*, campaign: Campaign, at: datetime | None = None) -> Campaign:

@@ -45,7 +45,8 @@ def _assignment_changed(sender, instance, **kwargs):
 def _terms_changed(sender, instance, **kwargs):
     from stores.selectors import earning_terms_forget
 
-    earning_terms_forget(store_id=instance.store_id)
+    # A chain campaign (no store) and a tier reach every store's terms.
+    earning_terms_forget(store_id=getattr(instance, "store_id", None))
 
 
 def _user_changed(sender, instance, **kwargs):
@@ -67,7 +68,7 @@ def _chain_changed(sender, instance, **kwargs):
 
 
 def connect() -> None:
-    from stores.models import Campaign, ChainSettings, EarningRule, StaffAssignment, Store
+    from stores.models import Campaign, ChainSettings, EarningRule, StaffAssignment, Store, Tier
 
     for signal in (post_save, post_delete):
         signal.connect(_store_changed, sender=Store, weak=False)
@@ -76,6 +77,7 @@ def connect() -> None:
         signal.connect(_terms_changed, sender=EarningRule, weak=False)
         signal.connect(_terms_changed, sender=Campaign, weak=False)
         signal.connect(_chain_changed, sender=ChainSettings, weak=False)
+        signal.connect(_terms_changed, sender=Tier, weak=False)
     post_save.connect(
         _revoke_tokens_on_credentials_change,
         sender=get_user_model(),

@@ -248,6 +248,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loyalty.tasks.expire_points",
         "schedule": crontab(hour=3, minute=15),
     },
+    "loyalty-tiers-recompute": {
+        "task": "loyalty.tasks.tiers_recompute",
+        "schedule": crontab(hour=3, minute=45),
+    },
+    "loyalty-anniversaries": {
+        "task": "loyalty.tasks.anniversaries_reward",
+        "schedule": crontab(hour=6, minute=0),
+    },
     "privacy-retention": {
         "task": "privacy.tasks.retention_run",
         "schedule": crontab(hour=2, minute=30),
@@ -361,6 +369,7 @@ WALLET_GOOGLE_SERVICE_ACCOUNT = env("WALLET_GOOGLE_SERVICE_ACCOUNT", default="")
 WALLET_LINK_DAYS = env.int("WALLET_LINK_DAYS", default=30)
 LOYALTY_POINTS_EXPIRY_MONTHS = env.int("LOYALTY_POINTS_EXPIRY_MONTHS", default=24)
 LOYALTY_MAX_PURCHASE_AMOUNT = env.int("LOYALTY_MAX_PURCHASE_AMOUNT", default=100_000)
+LOYALTY_TIER_GRACE_DAYS = env.int("LOYALTY_TIER_GRACE_DAYS", default=60)
 
 SESSION_COOKIE_AGE = int(timedelta(hours=12).total_seconds())
 

@@ -2,6 +2,7 @@
 and renders; who may see what is decided by `selectors.office_access`.
 """
 
+from dashboard.views.campaigns import campaign_end, campaigns, coupons, tiers
 from dashboard.views.compliance import (
     compliance,
     dpia_download,
@@ -10,7 +11,6 @@ from dashboard.views.compliance import (
 )
 from dashboard.views.configuration import (
     campaign_create,
-    campaign_end,
     chain,
     device_register,
     device_revoke,
@@ -45,11 +45,13 @@ from dashboard.views.readers import reader_register, reader_revoke, readers
 __all__ = [
     "campaign_create",
     "campaign_end",
+    "campaigns",
     "chain",
     "compliance",
     "consent",
     "consent_csv",
     "consent_verify",
+    "coupons",
     "device_register",
     "device_revoke",
     "devices_csv",
@@ -79,4 +81,5 @@ __all__ = [
     "ticket_action",
     "tickets",
     "tickets_csv",
+    "tiers",
 ]

@@ -142,15 +142,6 @@ def campaign_create(request, code: str):
 
 @office_page(head_office=True)
 @require_POST
-def campaign_end(request, pk: int):
-    campaign = get_object_or_404(Campaign.objects.select_related("store"), pk=pk)
-    store_services.campaign_end(campaign=campaign)
-    messages.success(request, _("Campaign ended."))
-    return redirect("dashboard:store", code=campaign.store.code)
-
-
-@office_page(head_office=True)
-@require_POST
 def device_register(request, code: str):
     store = _store_or_404(request, code)
     form = forms.DeviceRegisterForm(request.POST)

@@ -8,7 +8,8 @@ By subject: `members` (joining, unlinking an eID card), `ledger` (what every bal
 shares), `earn`, `points` (redeem, adjust, reverse, expire), `rewards` (the catalogue).
 """
 
-from loyalty.services.earn import points_earn
+from loyalty.services.coupons import coupon_redeem, coupons_issue_bulk
+from loyalty.services.earn import points_earn, points_quote
 from loyalty.services.ledger import MAX_POINTS_PER_ENTRY
 from loyalty.services.members import (
     member_eid_unlink,
@@ -31,10 +32,13 @@ from loyalty.services.reads import (
     member_reads_record,
     member_references_issue,
 )
+from loyalty.services.returns import points_pending, points_return
 from loyalty.services.rewards import reward_create, reward_set_active
 
 __all__ = [
     "MAX_POINTS_PER_ENTRY",
+    "coupon_redeem",
+    "coupons_issue_bulk",
     "member_eid_unlink",
     "member_email_add",
     "member_enroll_anonymous_by_eid",
@@ -49,7 +53,10 @@ __all__ = [
     "points_expire",
     "points_expire_due",
     "points_expiry_rewind",
+    "points_pending",
+    "points_quote",
     "points_redeem",
+    "points_return",
     "points_reverse",
     "reward_create",
     "reward_set_active",

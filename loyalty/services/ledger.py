@@ -125,9 +125,14 @@ def _write(
     points: int,
     at: datetime,
     activity: bool,
+    member_changes=None,
     **fields,
 ) -> LedgerEntry:
-    """Append one ledger row and move the locked member's cached balance with it."""
+    """Append one ledger row and move the locked member's cached balance with it.
+
+    `member_changes(member)` may change more of the member's fields in the same UPDATE (the
+    tier an earn lifts); it returns their names.
+    """
     new_balance = member.points_balance + points
     if new_balance > INT32_MAX:
         raise BalanceOutOfRange()
@@ -148,6 +153,8 @@ def _write(
     if activity:
         member.last_activity_at = at
         update_fields.append("last_activity_at")
+    if member_changes is not None:
+        update_fields += member_changes(member)
     member.save(update_fields=update_fields)
     return entry
 

@@ -11,7 +11,7 @@ from core.inputs import text_clean
 from loyalty.contact import email_normalize, phone_normalize
 from loyalty.models import EID_SURNAME_MAX_BYTES, EidCard, JoinChannel, Member
 from loyalty.numbers import member_number_generate
-from stores.models import Store
+from stores.models import CampaignTrigger, Store
 
 NAME_MAX = 100
 
@@ -63,17 +63,26 @@ def member_enroll_by_form(
     phone = phone_normalize(phone)
     if Member.objects.annotate(email_ci=Lower("email")).filter(email_ci=email.lower()).exists():
         raise MemberExists()
-    member = _create_member(
-        given_name=given_name,
-        surname=surname,
-        email=email,
-        phone=phone,
-        joined_via=JoinChannel.FORM,
-        home_store=store,
-        last_activity_at=timezone.now(),
-    )
+    with transaction.atomic():
+        member = _create_member(
+            given_name=given_name,
+            surname=surname,
+            email=email,
+            phone=phone,
+            joined_via=JoinChannel.FORM,
+            home_store=store,
+            last_activity_at=timezone.now(),
+        )
+        _joined(member, store)
     _receipt_mail(member)
     return member
+
+
+def _joined(member: Member, store: Store) -> None:
+    """Give a new member what joining campaigns give: called alike by every way of joining."""
+    from loyalty.services.events import member_event_reward
+
+    member_event_reward(member=member, trigger=CampaignTrigger.JOIN, store=store)
 
 
 def _receipt_mail(member: Member) -> None:
@@ -99,6 +108,7 @@ def member_enroll_by_eid(*, store: Store, given_name: str, surname: str, eid_tok
         last_activity_at=timezone.now(),
     )
     EidCard.objects.create(member=member, token=eid_token)
+    _joined(member, store)
     return member
 
 
@@ -113,6 +123,7 @@ def member_enroll_anonymous_by_eid(*, store: Store, eid_token: str) -> Member:
         last_activity_at=timezone.now(),
     )
     EidCard.objects.create(member=member, token=eid_token)
+    _joined(member, store)
     return member
 
 

@@ -10,7 +10,13 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.errors import EntryNotReversible, InvalidInput, InvalidPoints, RewardUnavailable
+from core.errors import (
+    EntryNotReversible,
+    InsufficientPoints,
+    InvalidInput,
+    InvalidPoints,
+    RewardUnavailable,
+)
 from loyalty.models import EntryKind, ExpiryWatermark, LedgerEntry, Member, Reward
 from loyalty.selectors import (
     members_with_credits_between,
@@ -26,7 +32,13 @@ from loyalty.services.ledger import (
     _replayed,
     _write,
 )
+from loyalty.services.returns import points_pending
 from stores.models import Store
+
+
+def _who(staff: AbstractBaseUser | None) -> str:
+    """The staff account that moved points by hand, as the history names it."""
+    return staff.get_username() if staff is not None and staff.is_authenticated else ""
 
 
 @_idempotent
@@ -58,6 +70,12 @@ def points_redeem(
     )
     if replay:
         return replay
+    pending = points_pending(member=locked, at=at)
+    if pending and locked.points_balance - pending < points:
+        raise InsufficientPoints(
+            "Some points are still within their store's return window.",
+            details={"balance": locked.points_balance, "pending": pending, "required": points},
+        )
     entry = _write(
         member=locked,
         store=store,
@@ -67,6 +85,7 @@ def points_redeem(
         at=at,
         activity=True,
         reward=reward,
+        detail=[{"reason": "redemption", "points": -points}],
         reference=str(reference)[:64],
         idempotency_key=idempotency_key,
     )
@@ -99,6 +118,7 @@ def points_adjust(
         points=points,
         at=timezone.now(),
         activity=False,
+        detail=[{"reason": "adjustment", "by": _who(staff), "points": points}],
         reference=reference.strip()[:64],
     )
     member.points_balance = locked.points_balance
@@ -123,6 +143,7 @@ def points_reverse(
         points=-entry.points,
         at=timezone.now(),
         activity=False,
+        detail=[{"reason": "reversal", "by": _who(staff), "points": -entry.points}],
         reverses=entry,
         reference=str(reference)[:64],
     )
@@ -153,6 +174,7 @@ def points_expire(
         staff=None,
         kind=EntryKind.EXPIRE,
         points=-expirable,
+        detail=[{"reason": "expiry", "points": -expirable}],
         at=at or timezone.now(),
         activity=False,
         reference=f"expired before {cutoff.date().isoformat()}",

@@ -207,7 +207,7 @@ def test_earn_redeem_and_ledger(api, cashier, store):
         f"{base}/earn/", {"store": "GNT01", "amount": "150.00", "reference": "T-1"}, format="json"
     )
     assert earned.status_code == 201, earned.content
-    assert set(earned.json()) == {"entry", "points_balance"}
+    assert set(earned.json()) == {"entry", "points_balance", "coupons"}
     assert earned.json()["points_balance"] == 150
     assert earned.json()["entry"]["points"] == 150
     reward = RewardFactory(point_cost=100, stores=[store])

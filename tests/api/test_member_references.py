@@ -202,6 +202,7 @@ ENTRY_FIELDS = {
     "store",
     "reward",
     "reference",
+    "detail",
     "created_at",
 }
 

@@ -114,6 +114,21 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("points-earn", "post"): Route(
         "post", {"member_ref": "ref"}, {"store": "store", "amount": "10"}, Action.POINTS_EARN, 201
     ),
+    ("points-quote", "post"): Route(
+        "post", {"member_ref": "ref"}, {"store": "store", "amount": "10"}, Action.POINTS_EARN, 200
+    ),
+    # Allowed in, no such sale: 404 sale_not_found.
+    ("points-return", "post"): Route(
+        "post",
+        {"member_ref": "ref"},
+        {"store": "store", "sale_reference": "T-404", "amount": "5"},
+        Action.POINTS_EARN,
+        404,
+    ),
+    # Allowed in, the code is unknown: 404 coupon_not_found (refused: 403 before the lookup).
+    ("coupon-redeem", "post"): Route(
+        "post", {}, {"store": "store", "code": "ABCDEFGHJKMN"}, Action.POINTS_REDEEM, 404
+    ),
     ("points-redeem", "post"): Route(
         "post", {"member_ref": "ref"}, {"store": "store", "points": 5}, Action.POINTS_REDEEM, 201
     ),
@@ -294,7 +309,8 @@ def test_the_table_covers_every_counter_right():
     """Each action a store role is granted is needed by some route the table tries."""
     granted = set().union(*(ROLE_ACTIONS[r] for r in ROLE_ACTIONS if r != StaffRole.HEAD_OFFICE))
     tried = {route.needs for route in ROUTES.values()}
-    assert granted - {Action.OFFICE_FIGURES} <= tried  # office figures: dashboard pages
+    # office figures and campaigns: dashboard pages (tests/dashboard/test_campaigns_office.py)
+    assert granted - {Action.OFFICE_FIGURES, Action.CAMPAIGNS_MANAGE} <= tried
 
 
 @pytest.mark.parametrize(
@@ -546,6 +562,8 @@ _DASHBOARD_POST = {
     "reader_register",
     "reader_revoke",
     "campaign_end",
+    "tiers",
+    "coupons",
     "device_revoke",
     "staff_tokens_revoke",
     "reward_active",
@@ -570,6 +588,9 @@ DASHBOARD_PAGES = {
     "campaign_create",
     "device_register",
     "campaign_end",
+    "campaigns",
+    "tiers",
+    "coupons",
     "device_revoke",
     "readers",
     "reader_register",

@@ -368,12 +368,22 @@ class Command(BaseCommand):
                     "created_at": joined,
                     "updated_at": now,
                     "last_activity_at": at,
+                    "tier": "",
+                    "tier_points": 0,
+                    "tier_kept_until": None,
+                    "points_owed": 0,
                 }
             )
             if eid:
                 cards.append({"member_id": ids[i], "token": secrets.token_hex(32), "home": home})
         for entry in entries:
-            entry.update(reverses_id=None, reference="", idempotency_key=None)
+            reason = "purchase" if entry["kind"] == EntryKind.EARN else "redemption"
+            entry.update(
+                reverses_id=None,
+                reference="",
+                idempotency_key=None,
+                detail=[{"reason": reason, "points": entry["points"]}],
+            )
         self._insert(Member, members)
         # Consent first (rule 1): recorded with the notice shown, the store, the cashier and
         # the time, then the card is linked.
@@ -435,7 +445,9 @@ class Command(BaseCommand):
         sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
         with connection.cursor() as cursor, cursor.copy(sql) as copy:
             for row in rows:
-                copy.write_row([row[c] for c in columns])
+                copy.write_row(
+                    [json.dumps(row[c]) if isinstance(row[c], list) else row[c] for c in columns]
+                )
 
     @staticmethod
     def _fresh_numbers(size: int, rng: random.Random) -> list[str]:
