@@ -201,22 +201,22 @@ class EntryNotReversible(Conflict):
 
 class CouponNotFound(NotFound):
     code = "coupon_not_found"
-    message = "No coupon has this code."
+    message = _("No coupon has this code.")
 
 
 class CouponUnavailable(Conflict):
     code = "coupon_unavailable"
-    message = "This coupon was already redeemed, has expired, or belongs to another member."
+    message = _("This coupon was already redeemed, has expired, or belongs to another member.")
 
 
 class SaleNotFound(NotFound):
     code = "sale_not_found"
-    message = "No earn for this member has this sale reference at this store."
+    message = _("No earn for this member has this sale reference at this store.")
 
 
 class ReturnTooLarge(Conflict):
     code = "return_too_large"
-    message = "The amount returned is more than what is left of the sale."
+    message = _("The amount returned is more than what is left of the sale.")
 
 
 # Privacy: consent, notices, erasure and access tickets

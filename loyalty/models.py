@@ -150,8 +150,8 @@ class EntryKind(models.TextChoices):
     ADJUST = "adjust", _("Adjust")
     EXPIRE = "expire", _("Expire")
     REVERSE = "reverse", _("Reverse")
-    BONUS = "bonus", "Bonus"
-    RETURN = "return", "Return"
+    BONUS = "bonus", _("Bonus")
+    RETURN = "return", _("Return")
 
 
 class LedgerEntry(models.Model):

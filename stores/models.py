@@ -89,7 +89,7 @@ class EarningRule(models.Model):
     pending_days = models.PositiveIntegerField(
         verbose_name=_("pending days"),
         default=0,
-        help_text="The store's return window: points earned here are spendable after it.",
+        help_text=_("The store's return window: points earned here are spendable after it."),
     )
     updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
 
@@ -159,7 +159,7 @@ class Campaign(models.Model):
         verbose_name=_("days of week"),
         max_length=7,
         blank=True,
-        help_text="ISO days, 1 = Monday ... 7 = Sunday: e.g. 67.",
+        help_text=_("ISO days, 1 = Monday ... 7 = Sunday: e.g. 67."),
     )
     minimum_amount = models.DecimalField(
         verbose_name=_("minimum amount"), max_digits=10, decimal_places=2, null=True, blank=True
@@ -224,11 +224,11 @@ class Tier(models.Model):
     code = models.CharField(
         max_length=20,
         unique=True,
-        validators=[RegexValidator(r"^[a-z0-9-]+$", "Lower-case letters, digits and dashes.")],
+        validators=[RegexValidator(r"^[a-z0-9-]+$", _("Lower-case letters, digits and dashes."))],
     )
     name = models.CharField(verbose_name=_("name"), max_length=50)
     threshold = models.PositiveIntegerField(
-        verbose_name=_("threshold"), help_text="Points earned over 12 months to reach it."
+        verbose_name=_("threshold"), help_text=_("Points earned over 12 months to reach it.")
     )
     multiplier = models.DecimalField(
         verbose_name=_("multiplier"),

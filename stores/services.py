@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.errors import DeviceRevoked, DeviceUnknown, InvalidInput
 from stores.models import (
@@ -114,7 +115,7 @@ def campaign_create(
 ) -> Campaign:
     """Add a time-boxed points multiplier at a store."""
     if ends_at <= starts_at:
-        raise InvalidInput(details={"ends_at": ["A campaign ends after it starts."]})
+        raise InvalidInput(details={"ends_at": [_("A campaign ends after it starts.")]})
     if multiplier < 1:
         raise InvalidInput(details={"multiplier": ["The multiplier is at least 1."]})
     return Campaign.objects.create(
@@ -163,35 +164,39 @@ def campaign_compose(
     errors: dict[str, list[str]] = {}
     name = (name or "").strip()[:100]
     if not name:
-        errors["name"] = ["Name the campaign."]
+        errors["name"] = [_("Name the campaign.")]
     if ends_at <= starts_at:
-        errors["ends_at"] = ["A campaign ends after it starts."]
+        errors["ends_at"] = [_("A campaign ends after it starts.")]
     if trigger not in CampaignTrigger.values:
-        errors["trigger"] = ["Unknown trigger."]
+        errors["trigger"] = [_("Unknown trigger.")]
     if combination not in Combination.values:
-        errors["combination"] = ["Unknown combination rule."]
+        errors["combination"] = [_("Unknown combination rule.")]
     days = "".join(sorted(set(str(days_of_week or ""))))
     if any(d not in "1234567" for d in days):
-        errors["days_of_week"] = ["Days are 1 (Monday) to 7 (Sunday)."]
+        errors["days_of_week"] = [_("Days are 1 (Monday) to 7 (Sunday).")]
     multiplier = Decimal(multiplier)
     if multiplier < 1 or multiplier > 10:
-        errors["multiplier"] = ["The multiplier is between 1 and 10."]
+        errors["multiplier"] = [_("The multiplier is between 1 and 10.")]
     product_codes, categories, tiers = _codes(product_codes), _codes(categories), _codes(tiers)
     store_codes = [c.upper() for c in _codes(store_codes)] if store is None else []
     unknown = set(store_codes) - set(Store.objects.values_list("code", flat=True))
     if unknown:
-        errors["store_codes"] = [f"No store has the code {', '.join(sorted(unknown))}."]
+        errors["store_codes"] = [
+            _("No store has the code %(codes)s.") % {"codes": ", ".join(sorted(unknown))}
+        ]
     unknown_tiers = set(tiers) - set(Tier.objects.values_list("code", flat=True))
     if unknown_tiers:
-        errors["tiers"] = [f"No tier has the code {', '.join(sorted(unknown_tiers))}."]
+        errors["tiers"] = [
+            _("No tier has the code %(codes)s.") % {"codes": ", ".join(sorted(unknown_tiers))}
+        ]
     if points_per_product and not (product_codes or categories):
-        errors["points_per_product"] = ["Points per product need product codes or categories."]
+        errors["points_per_product"] = [_("Points per product need product codes or categories.")]
     coupon = (coupon_value is not None and coupon_value > 0) or bool(coupon_product.strip())
     purchase = trigger in (CampaignTrigger.PURCHASE, CampaignTrigger.FIRST_STORE_PURCHASE)
     if not purchase and (multiplier > 1 or points_per_product):
-        errors["trigger"] = ["Only a purchase can be multiplied or earn points per product."]
+        errors["trigger"] = [_("Only a purchase can be multiplied or earn points per product.")]
     if not (multiplier > 1 or bonus_points or points_per_product or coupon):
-        errors["multiplier"] = ["Give the campaign an effect: a multiplier, points or a coupon."]
+        errors["multiplier"] = [_("Give the campaign an effect: a multiplier, points or a coupon.")]
     if errors:
         raise InvalidInput(details=errors)
     return Campaign.objects.create(
@@ -223,13 +228,13 @@ def tier_save(*, code: str, name: str, threshold: int, multiplier: Decimal) -> T
     """Add a tier, or change the one with this code (head office)."""
     code = (code or "").strip().lower()
     if not code or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in code):
-        raise InvalidInput(details={"code": ["Lower-case letters, digits and dashes."]})
+        raise InvalidInput(details={"code": [_("Lower-case letters, digits and dashes.")]})
     if multiplier < 1 or multiplier > 10:
-        raise InvalidInput(details={"multiplier": ["The multiplier is between 1 and 10."]})
+        raise InvalidInput(details={"multiplier": [_("The multiplier is between 1 and 10.")]})
     clash = Tier.objects.filter(threshold=threshold).exclude(code=code).exists()
     if clash:
-        raise InvalidInput(details={"threshold": ["Another tier has this threshold."]})
-    tier, _ = Tier.objects.update_or_create(
+        raise InvalidInput(details={"threshold": [_("Another tier has this threshold.")]})
+    tier, _created = Tier.objects.update_or_create(
         code=code,
         defaults={"name": name.strip()[:50], "threshold": threshold, "multiplier": multiplier},
     )

@@ -19,7 +19,7 @@ from django.db import models
 from django.db.models import Min, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.demo import DEMO_PASSWORD, DEMO_READER, STAFF
@@ -122,7 +122,10 @@ def benefit_fields_by_channel(fields: Iterable[models.Field] | None = None) -> l
     channel_values = set(JoinChannel.values)
     found = []
     for f in fields:
-        text = f"{f.name} {getattr(f, 'verbose_name', '')}"
+        # The names as the code writes them: a translation's words are no channel (the Dutch
+        # "geldigheid" and "aanleiding" hold the letters "eid").
+        with translation.override("en"):
+            text = f"{f.name} {getattr(f, 'verbose_name', '')}"
         related = f.related_model._meta.label if getattr(f, "related_model", None) else ""
         choices = {str(v) for v, _label in (getattr(f, "choices", None) or [])}
         if (

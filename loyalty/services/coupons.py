@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.errors import CouponNotFound, CouponUnavailable, InvalidInput
 from loyalty.models import Coupon, Member
@@ -61,13 +62,15 @@ def coupons_issue_bulk(
 ) -> list[Coupon]:
     """Issue `count` coupons held by no member (head office hands the codes out)."""
     if not 1 <= count <= BULK_MAX:
-        raise InvalidInput(details={"count": [f"Issue 1 to {BULK_MAX} coupons at a time."]})
+        raise InvalidInput(
+            details={"count": [_("Issue 1 to %(max)s coupons at a time.") % {"max": BULK_MAX}]}
+        )
     if (value is None or value <= 0) and not product.strip():
-        raise InvalidInput(details={"value": ["Give a value or a free product."]})
+        raise InvalidInput(details={"value": [_("Give a value or a free product.")]})
     if not 1 <= valid_days <= 3660:
-        raise InvalidInput(details={"valid_days": ["Valid for 1 to 3660 days."]})
+        raise InvalidInput(details={"valid_days": [_("Valid for 1 to 3660 days.")]})
     at = at or timezone.now()
-    for _ in range(3):
+    for _attempt in range(3):
         coupons = [
             Coupon(
                 code=coupon_code_generate(),

@@ -73,7 +73,7 @@ def points_redeem(
     pending = points_pending(member=locked, at=at)
     if pending and locked.points_balance - pending < points:
         raise InsufficientPoints(
-            "Some points are still within their store's return window.",
+            _("Some points are still within their store's return window."),
             details={"balance": locked.points_balance, "pending": pending, "required": points},
         )
     entry = _write(

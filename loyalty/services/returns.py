@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, ReturnTooLarge, SaleNotFound
 from loyalty.models import EntryKind, LedgerEntry, Member
@@ -40,7 +41,7 @@ def points_return(
     idempotency_key = _clean_key(idempotency_key)
     sale_reference = str(sale_reference or "").strip()[:64]
     if not sale_reference:
-        raise InvalidInput(details={"sale_reference": ["Name the sale that is returned."]})
+        raise InvalidInput(details={"sale_reference": [_("Name the sale that is returned.")]})
     locked = _lock_member(member, store=store, idempotency_key=idempotency_key)
     if getattr(locked, "replayed_id", None) is not None:
         entry = LedgerEntry.objects.get(pk=locked.replayed_id)

@@ -83,7 +83,8 @@ def test_the_quote_is_what_the_earn_then_credits(api, cashier, store):
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
-        ({"store": "GNT01", "amount": "-1"}, 400, "invalid_amount"),
+        ({"store": "GNT01", "amount": "-1"}, 400, "amount_not_plain"),
+        ({"store": "GNT01", "amount": "0"}, 400, "invalid_amount"),
         ({"store": "GNT01", "amount": "5", "lines": [{"quantity": 1}]}, 400, "invalid_input"),
         ({"store": "GNT01", "amount": "5", "colour": "red"}, 400, "invalid_input"),
         ({"store": "XX99", "amount": "5"}, 404, "store_not_found"),
@@ -93,11 +94,13 @@ def test_the_quote_is_what_the_earn_then_credits(api, cashier, store):
 def test_the_quote_refuses_what_the_earn_refuses(api, cashier, store, body, status, code):
     StoreFactory(code="LIE01")
     member = MemberFactory(home_store=store)
-    url = f"/api/v1/members/{member_ref(member, staff=cashier, store=store)}/quote/"
+    url = f"/api/v1/members/{member_ref(member, staff=cashier, store=store)}"
 
-    response = api.post(url, body, format="json")
+    response = api.post(f"{url}/quote/", body, format="json")
+    earned = api.post(f"{url}/earn/", body, format="json")
 
     assert (response.status_code, response.json()["code"]) == (status, code)
+    assert (earned.status_code, earned.json()["code"]) == (status, code)
 
 
 def test_a_blocked_member_gets_no_quote(api, cashier, store):

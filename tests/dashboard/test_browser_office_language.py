@@ -10,13 +10,18 @@ every rendering but are no interface words; an interface word the language uses 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from decimal import Decimal
 
 import polib
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import trans_real
 
 from privacy.models import PrivacyTicket
+from stores.models import CampaignTrigger, Combination, Store
+from stores.services import campaign_compose, tier_save
 from tests.dashboard.test_browser_dashboard import chain, login  # noqa: F401 (fixtures)
 from tests.test_translations import _catalogs as project_catalogs
 
@@ -34,6 +39,9 @@ PAGES = [
     "stores/",
     "stores/GNT01/",
     "rewards/",
+    "campaigns/",
+    "tiers/",
+    "coupons/",
     "staff/",
     "chain/",
     "notices/",
@@ -74,8 +82,41 @@ def _visible_text(page) -> str:
     return page.locator("body").inner_text()
 
 
+@pytest.fixture
+def engine(chain):  # noqa: F811
+    """A tier and campaigns with every condition and effect, so their pages show their words."""
+    now = timezone.now()
+    tier_save(code="zilver", name="Zilver", threshold=500, multiplier=Decimal("1.5"))
+    campaign_compose(
+        name="Weekend",
+        store=Store.objects.get(code="GNT01"),
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=6),
+        combination=Combination.ADD,
+        days_of_week="67",
+        minimum_amount=Decimal("20"),
+        product_codes=["K0FF13"],
+        categories=["brood"],
+        tiers=["zilver"],
+        max_per_member=2,
+        max_total=500,
+        multiplier=Decimal("2"),
+        bonus_points=10,
+        points_per_product=5,
+        coupon_value=Decimal("3"),
+    )
+    campaign_compose(
+        name="Welkom",
+        trigger=CampaignTrigger.JOIN,
+        starts_at=now + timedelta(days=1),
+        ends_at=now + timedelta(days=30),
+        bonus_points=25,
+        coupon_product="K0FF13",
+    )
+
+
 @pytest.mark.parametrize("language", ["nl", "fr"])
-def test_no_english_on_the_office_pages(chain, live_server, page, screenshot, language):  # noqa: F811
+def test_no_english_on_the_office_pages(chain, engine, live_server, page, screenshot, language):  # noqa: F811
     open_ticket = PrivacyTicket.objects.filter(state="verified").first()
     done_ticket = PrivacyTicket.objects.filter(state="completed").first()
     page.set_viewport_size({"width": 1280, "height": 900})

@@ -13,9 +13,11 @@ from django.core.management.base import CommandError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from dashboard.selectors import compliance_report
 from dashboard.selectors.compliance_checks import (
+    benefit_fields_by_channel,
     check_eid_consent,
     check_equal_benefits,
     check_mail_real,
@@ -171,6 +173,17 @@ def test_a_benefit_field_tied_to_the_join_channel_fails():
     check = check_equal_benefits([eid_only, tier, cost])
 
     assert [row.text.split()[1] for row in check.rows] == ["?.eid_only", "?.tier"]
+
+
+@pytest.mark.parametrize("language", ["en", "nl", "fr"])
+def test_the_schema_check_reads_the_fields_as_the_code_names_them(language):
+    # The Dutch verbose names "aanleiding" (trigger) and "geldigheid" hold the letters "eid".
+    valid = models.PositiveIntegerField(verbose_name=_("coupon valid days"))
+    valid.set_attributes_from_name("coupon_valid_days")
+
+    with translation.override(language):
+        assert benefit_fields_by_channel() == []
+        assert benefit_fields_by_channel([valid]) == []
 
 
 def test_a_token_that_never_expires_fails(store):
