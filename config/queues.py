@@ -46,6 +46,8 @@ TASK_QUEUES = {
 BASE_TASKS = (
     "loyalty.tasks.expire_points",
     "loyalty.tasks.expire_eid_scans",
+    "loyalty.tasks.tiers_recompute",
+    "loyalty.tasks.anniversaries_reward",
     "stores.tasks.staff_tokens_purge",
 )
 

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('stores', '0004_chainsettings'),
+        ('stores', '0005_chainsettings_managers_register_readers'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

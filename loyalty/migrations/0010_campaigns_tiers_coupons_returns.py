@@ -9,8 +9,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('loyalty', '0008_verbose_names'),
-        ('stores', '0005_campaigns_as_data_tiers'),
+        ('loyalty', '0009_wallet_passes'),
+        ('stores', '0006_campaigns_as_data_tiers'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
