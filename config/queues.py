@@ -6,7 +6,8 @@ points expiry, token purges), and three named after it:
 - `<base>.privacy`: erasures (a retention run queues hundreds of batches), access exports,
   withdrawals, the retention job, the outbox sweep;
 - `<base>.dashboard`: the figures' refresh and the consent log's chain check;
-- `<base>.webhooks`: outgoing calls that wait on another server: today every mail (the
+- `<base>.webhooks`: outgoing calls that wait on another server: the tills' and CRMs'
+  webhooks (loyalty.services.webhooks), and every mail (the
   confirmation code a cashier waits for, links, notices, receipts, head office's deadline
   mail), so a slow mail server delays no erasure, and a retention run delays no mail.
 
@@ -39,6 +40,8 @@ TASK_QUEUES = {
     "membership.tasks.sign_in_link_send": WEBHOOKS,
     "membership.tasks.marketing_opt_in_send": WEBHOOKS,
     "dashboard.tasks.tickets_deadline_mail": WEBHOOKS,
+    "loyalty.tasks.webhook_deliver": WEBHOOKS,
+    "loyalty.tasks.webhooks_sweep": WEBHOOKS,
     "dashboard.tasks.stats_refresh": DASHBOARD,
     "dashboard.tasks.consent_chain_check": DASHBOARD,
 }

@@ -11,6 +11,7 @@ from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from core.inputs import BIGINT_MAX, MAX_POINTS
+from loyalty.models import WebhookEvent
 from privacy.models import ConsentAction, TicketState
 from privacy.registry import purpose_choices, ticket_kind_choices
 from stores.models import CampaignTrigger, Combination, CustomerLanguage, Rounding, StaffRole, Store
@@ -393,3 +394,19 @@ class CouponBulkForm(forms.Form):
     valid_days = forms.IntegerField(
         label=_("Valid for (days)"), initial=30, min_value=1, max_value=3660
     )
+
+
+class WebhookEndpointForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    url = forms.URLField(label=_("Address (https)"), max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        label=_("Events"),
+        choices=WebhookEvent.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        if not url.startswith(("https://", "http://")):
+            raise forms.ValidationError(_("An http or https address."))
+        return url

@@ -380,6 +380,115 @@ class Coupon(models.Model):
         return f"coupon {self.code[:4]}…"
 
 
+class WebhookEvent(models.TextChoices):
+    """What a till or CRM may subscribe to. `member.erased` carries the member number only."""
+
+    MEMBER_JOINED = "member.joined", _("Member joined")
+    POINTS_EARNED = "points.earned", _("Points earned")
+    POINTS_REDEEMED = "points.redeemed", _("Points redeemed")
+    POINTS_REVERSED = "points.reversed", _("Points reversed")
+    POINTS_EXPIRED = "points.expired", _("Points expired")
+    TIER_CHANGED = "tier.changed", _("Tier changed")
+    COUPON_ISSUED = "coupon.issued", _("Coupon issued")
+    COUPON_REDEEMED = "coupon.redeemed", _("Coupon redeemed")
+    MEMBER_ERASED = "member.erased", _("Member erased")
+
+
+class WebhookEndpoint(models.Model):
+    """A till's or CRM's address that receives the events it subscribed to, signed.
+
+    The secret signs every delivery (HMAC-SHA256 over the timestamp and the body); it is kept
+    sealed (`privacy.hashing.seal`) and shown once, when head office adds the endpoint.
+    """
+
+    name = models.CharField(verbose_name=_("name"), max_length=100)
+    url = models.URLField(verbose_name=_("address"), max_length=500)
+    events = models.JSONField(verbose_name=_("events"), default=list)
+    secret_sealed = models.TextField(verbose_name=_("secret (sealed)"))
+    is_active = models.BooleanField(verbose_name=_("active"), default=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Given up")
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: the outbox row, written in the transaction of the change,
+    and the delivery log the office reads.
+
+    `member` finds a member's deliveries at erasure: the ones not sent yet are dropped, the
+    others lose their payload (rule 7); the endpoints that had them are told (rule 8).
+    """
+
+    id = models.UUIDField(
+        verbose_name=_("id"), primary_key=True, default=uuid.uuid4, editable=False
+    )
+    endpoint = models.ForeignKey(
+        WebhookEndpoint,
+        verbose_name=_("endpoint"),
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
+    event = models.CharField(verbose_name=_("event"), max_length=30, choices=WebhookEvent.choices)
+    member = models.ForeignKey(
+        Member,
+        verbose_name=_("member"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    payload = models.JSONField(verbose_name=_("payload"), default=dict)
+    state = models.CharField(
+        verbose_name=_("state"),
+        max_length=10,
+        choices=DeliveryState.choices,
+        default=DeliveryState.PENDING,
+    )
+    attempts = models.PositiveIntegerField(verbose_name=_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(verbose_name=_("next attempt at"))
+    last_status = models.PositiveIntegerField(verbose_name=_("last status"), null=True, blank=True)
+    # What went wrong, in our words ("HTTP 500", "timeout"): never the endpoint's answer.
+    last_error = models.CharField(verbose_name=_("last error"), max_length=100, blank=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    delivered_at = models.DateTimeField(verbose_name=_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state="pending"),
+                name="webhook_delivery_due",
+            ),
+            models.Index(fields=["member"], name="webhook_delivery_member"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} to endpoint {self.endpoint_id}"
+
+
 class ScanState(models.TextChoices):
     ARMED = "armed", _("Waiting for the card")
     COMPLETED = "completed", _("Card read")

@@ -30,6 +30,7 @@ from loyalty.models import (
 )
 from loyalty.numbers import member_number_is_valid
 from loyalty.purposes import EID_WITHDRAWAL, EID_WITHDRAWAL_LABEL, Channel, Purpose
+from loyalty.services import webhooks
 from loyalty.wallet import wallet_offer
 from privacy.registry import ProcessingDeclaration, Subject, Traces, registry
 from privacy.services.erasure_traces import (
@@ -309,7 +310,8 @@ def export_member_reads(subject_key: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def member_recipients(subject_key: str) -> list[str]:
-    """Name who received the member's data outside the chain: mail delivery, Apple Wallet."""
+    """Name who received the member's data outside the chain: mail delivery, Apple Wallet, and
+    the webhook endpoints that were sent events about them."""
     member = member_from_subject_key(subject_key)
     if member is None:
         return []
@@ -318,7 +320,23 @@ def member_recipients(subject_key: str) -> list[str]:
     if WalletDevice.objects.filter(wallet_pass__member=member).exists():
         # A phone registered for the pass's updates: Apple's push service holds its token.
         recipients.append(gettext_noop("Apple (Apple Wallet: the pass in the member's phone)"))
-    return recipients
+    return recipients + webhooks.webhook_recipients_of(member.pk)
+
+
+def erase_members_webhooks(subject_keys: list[str]) -> dict[str, dict[str, int]]:
+    """Drop the members' webhook deliveries not sent yet, empty the sent ones, and tell the
+    endpoints that had their data that they were erased (rule 8). Runs before `erase_members`:
+    it needs the members' numbers."""
+    wanted = member_ids_from_subject_keys(subject_keys)
+    numbers = dict(Member.objects.filter(pk__in=wanted.values()).values_list("pk", "number"))
+    counts = webhooks.webhooks_member_erase(numbers)
+    result = {key: dict.fromkeys(WEBHOOK_KINDS, 0) for key in subject_keys}
+    for key, pk in wanted.items():
+        result[key].update(counts.get(pk, {}))
+    return result
+
+
+WEBHOOK_KINDS = ("webhook_deliveries_dropped", "webhook_deliveries_scrubbed", "webhooks_told")
 
 
 def members_inactive(cutoff: datetime) -> Iterable[str]:
@@ -363,6 +381,8 @@ def _membership_recipients() -> tuple[str, ...]:
                 "card (the chain's loyalty class)"
             )
         )
+    # Every till or CRM that receives webhooks (head office adds them in the office).
+    recipients += webhooks.webhook_endpoints_named()
     return tuple(recipients)
 
 
@@ -544,6 +564,24 @@ def register() -> None:
         "loyalty.ExpiryWatermark",
         traces=Traces.NONE,
         reason="the rewards catalogue and the expiry job's position: no person's data",
+    )
+    # Before the member's row goes: the erased event names the member's number.
+    registry.register_eraser(
+        "loyalty.webhooks",
+        order=60,
+        covers=("loyalty.WebhookDelivery",),
+        keeps=("webhook_deliveries_scrubbed",),
+        labels={
+            "webhook_deliveries_dropped": _("webhook deliveries not sent yet, dropped"),
+            "webhook_deliveries_scrubbed": _("webhook deliveries kept in the log, emptied"),
+            "webhooks_told": _("webhook endpoints told of the erasure"),
+        },
+        erase_many=erase_members_webhooks,
+    )
+    registry.declare_traces(
+        "loyalty.WebhookEndpoint",
+        traces=Traces.STAFF,
+        reason="a till's or CRM's address and sealed secret, and the staff account that added it",
     )
     registry.register_exporter("loyalty", export_member)
     registry.register_exporter("loyalty.reads", export_member_reads)

@@ -45,3 +45,19 @@ def anniversaries_reward() -> int:
     from loyalty.services.events import anniversaries_today
 
     return anniversaries_today(now=timezone.now())
+
+
+@shared_task(name="loyalty.tasks.webhook_deliver")
+def webhook_deliver(delivery_id: str) -> str | None:
+    """Make one attempt at a webhook delivery; a failure is retried by the sweep, later."""
+    from loyalty.services import webhooks
+
+    return webhooks.webhook_deliver(delivery_id=delivery_id)
+
+
+@shared_task(name="loyalty.tasks.webhooks_sweep")
+def webhooks_sweep() -> int:
+    """Send again the webhook deliveries due (failed before, or never handed to the broker)."""
+    from loyalty.services import webhooks
+
+    return webhooks.webhooks_sweep()

@@ -265,7 +265,7 @@ def _cache_cleared():
         # The broker may share this Redis database (its bindings, the worker's queue): drop
         # only what the app caches, never FLUSHDB.
         client = redis._cache.get_client(write=True)
-        for pattern in ("*stores.*", "*throttle_*", "*privacy:rl:*"):
+        for pattern in ("*stores.*", "*loyalty.webhooks*", "*throttle_*", "*privacy:rl:*"):
             keys = list(client.scan_iter(match=pattern))
             if keys:
                 client.delete(*keys)

@@ -57,6 +57,7 @@ SAME = {
         "Minimum",
         "code",
         "status",
+        "Status",
         "id",
         "token",
         "Privacy",

@@ -252,6 +252,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loyalty.tasks.tiers_recompute",
         "schedule": crontab(hour=3, minute=45),
     },
+    "loyalty-webhooks-sweep": {
+        "task": "loyalty.tasks.webhooks_sweep",
+        "schedule": 60.0,
+    },
     "loyalty-anniversaries": {
         "task": "loyalty.tasks.anniversaries_reward",
         "schedule": crontab(hour=6, minute=0),
@@ -370,6 +374,10 @@ WALLET_LINK_DAYS = env.int("WALLET_LINK_DAYS", default=30)
 LOYALTY_POINTS_EXPIRY_MONTHS = env.int("LOYALTY_POINTS_EXPIRY_MONTHS", default=24)
 LOYALTY_MAX_PURCHASE_AMOUNT = env.int("LOYALTY_MAX_PURCHASE_AMOUNT", default=100_000)
 LOYALTY_TIER_GRACE_DAYS = env.int("LOYALTY_TIER_GRACE_DAYS", default=60)
+# Webhooks: a failed delivery is tried again after 30 s, 1 min, 2 min ... (doubling, at most
+# 6 h apart), WEBHOOK_MAX_ATTEMPTS times in all (about a day and a half), then given up.
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=12)
 
 SESSION_COOKIE_AGE = int(timedelta(hours=12).total_seconds())
 

@@ -24,8 +24,9 @@ from privacy.selectors import tickets_overdue
 
 FORBIDDEN_FIELD = {
     "national number": re.compile(
-        r"national|rijksregister|registre national|register\s*(number|nr|no)\b|\bnrn\b|niss|insz"
-        r"|\bssin\b|\bnn\b",
+        # NISS and INSZ as words: "gebeurtenissen" (events) holds the letters "niss".
+        r"national|rijksregister|registre national|register\s*(number|nr|no)\b|\bnrn\b"
+        r"|\bniss\b|\binsz\b|\bssin\b|\bnn\b",
         re.I,
     ),
     "birth date": re.compile(r"birth|\bdob\b|born|geboorte|naissance|\bage\b", re.I),

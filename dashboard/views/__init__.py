@@ -41,6 +41,7 @@ from dashboard.views.privacy_queue import (
     tickets_csv,
 )
 from dashboard.views.readers import reader_register, reader_revoke, readers
+from dashboard.views.webhooks import webhook_active, webhooks
 
 __all__ = [
     "campaign_create",
@@ -82,4 +83,6 @@ __all__ = [
     "tickets",
     "tickets_csv",
     "tiers",
+    "webhook_active",
+    "webhooks",
 ]

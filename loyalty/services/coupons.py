@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import CouponNotFound, CouponUnavailable, InvalidInput
 from loyalty.models import Coupon, Member
+from loyalty.services import webhooks
 from loyalty.services.effects import CODE_LENGTH, coupon_code_generate
 from stores.models import Store
 
@@ -26,6 +27,7 @@ def coupon_code_clean(code: str) -> str:
     return cleaned
 
 
+@transaction.atomic
 def coupon_redeem(
     *,
     code: str,
@@ -53,6 +55,7 @@ def coupon_redeem(
     if won != 1:
         raise CouponUnavailable()
     coupon.refresh_from_db()
+    webhooks.coupon_redeemed(coupon=coupon, store=store, at=at)
     return coupon
 
 

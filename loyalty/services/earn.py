@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from core.errors import BalanceOutOfRange, MemberInactive, MemberNotFound, PointsOutOfRange
 from loyalty import ledger_sql
-from loyalty.models import Coupon, EntryKind, LedgerEntry, Member, MemberStatus
+from loyalty.models import Coupon, EntryKind, LedgerEntry, Member, MemberStatus, WebhookEvent
 from loyalty.rules import (
     BasketLine,
     MemberFacts,
@@ -29,6 +29,7 @@ from loyalty.rules import (
     earn_outcome,
 )
 from loyalty.selectors import campaign_uses_total, member_facts
+from loyalty.services import webhooks
 from loyalty.services.effects import outcome_apply, tier_lift
 from loyalty.services.ledger import (
     MAX_POINTS_PER_ENTRY,
@@ -71,7 +72,12 @@ def points_earn(
         "reference": str(reference)[:64],
         "idempotency_key": idempotency_key,
     }
-    if earn_needs_member(purchase=purchase, terms=terms) or _has_effects(purchase, terms):
+    if (
+        earn_needs_member(purchase=purchase, terms=terms)
+        or _has_effects(purchase, terms)
+        # Its webhook's outbox row goes in the entry's transaction: the one statement has none.
+        or webhooks.subscribed(WebhookEvent.POINTS_EARNED)
+    ):
         return _earn_locked(
             points=0, decide=lambda locked: _decide(locked, purchase, terms), **fields
         )

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from loyalty.models import CampaignApplication, Coupon, LedgerEntry, Member
 from loyalty.rules import CouponGrant, Outcome, tier_for_points, tier_rank
+from loyalty.services import webhooks
 from stores.selectors import TierTerms
 
 # No 0/O, 1/I/L: read out at a counter, typed at a till.
@@ -81,4 +82,5 @@ def outcome_apply(
     ]
     if coupons:
         Coupon.objects.bulk_create(coupons)
+        webhooks.coupons_issued(coupons=coupons, member=member, at=at)
     return coupons

@@ -26,6 +26,7 @@ from core.errors import (
 from core.inputs import INT32_MAX, plain_decimal
 from loyalty import ledger_sql
 from loyalty.models import LedgerEntry, Member, MemberStatus
+from loyalty.services import webhooks
 from stores.models import Store
 
 MAX_POINTS_PER_ENTRY = 10_000_000
@@ -153,9 +154,13 @@ def _write(
     if activity:
         member.last_activity_at = at
         update_fields.append("last_activity_at")
+    tier_before = member.tier
     if member_changes is not None:
         update_fields += member_changes(member)
     member.save(update_fields=update_fields)
+    webhooks.entry_written(entry=entry, member=member, store=store)
+    if member.tier != tier_before:
+        webhooks.tier_changed(member=member, previous=tier_before, at=at)
     return entry
 
 

@@ -11,6 +11,7 @@ from core.inputs import text_clean
 from loyalty.contact import email_normalize, phone_normalize
 from loyalty.models import EID_SURNAME_MAX_BYTES, EidCard, JoinChannel, Member
 from loyalty.numbers import member_number_generate
+from loyalty.services import webhooks
 from stores.models import CampaignTrigger, Store
 
 NAME_MAX = 100
@@ -82,6 +83,7 @@ def _joined(member: Member, store: Store) -> None:
     """Give a new member what joining campaigns give: called alike by every way of joining."""
     from loyalty.services.events import member_event_reward
 
+    webhooks.member_joined(member=member, store=store)
     member_event_reward(member=member, trigger=CampaignTrigger.JOIN, store=store)
 
 

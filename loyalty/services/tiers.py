@@ -11,6 +11,7 @@ from django.utils import timezone
 from loyalty.models import Member
 from loyalty.rules import tier_for_points, tier_rank
 from loyalty.selectors import member_tier_points
+from loyalty.services import webhooks
 from stores.selectors import tier_terms
 
 
@@ -36,11 +37,14 @@ def member_tier_recompute(*, member_id: int, now: datetime | None = None) -> Mem
     elif now >= member.tier_kept_until:
         changed.update(tier=reached, tier_kept_until=None)
     fields = [name for name, value in changed.items() if getattr(member, name) != value]
+    previous_tier = member.tier
     member.tier_changed = "tier" in fields
     for name in fields:
         setattr(member, name, changed[name])
     if fields:
         member.save(update_fields=fields)
+    if member.tier_changed:
+        webhooks.tier_changed(member=member, previous=previous_tier, at=now)
     return member
 
 

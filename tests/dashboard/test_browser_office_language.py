@@ -42,6 +42,7 @@ PAGES = [
     "campaigns/",
     "tiers/",
     "coupons/",
+    "webhooks/",
     "staff/",
     "chain/",
     "notices/",

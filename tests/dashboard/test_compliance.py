@@ -62,6 +62,13 @@ def test_a_forbidden_field_is_detected(name, category):
     assert [(f.field, f.category) for f in findings] == [(name, category)]
 
 
+@pytest.mark.parametrize("name", ["gebeurtenissen", "events_niss", "member_insz"])
+def test_niss_and_insz_are_words_not_letters_inside_one(name):
+    found = [f.category for f in schema_forbidden_fields([field(name)])]
+
+    assert found == ([] if name == "gebeurtenissen" else ["national number"])
+
+
 def test_image_fields_count_as_photos_and_email_is_allowed():
     image = field("scan", models.FileField)
     email = field("email_address", models.EmailField)
