@@ -183,6 +183,15 @@ def campaigns_prepare(url: str, count: int) -> None:
     for 0); campaigns and tiers not the bench's are left alone."""
     now = time.time()
     with psycopg.connect(conninfo(url)) as conn:
+        # Their uses and coupons first: the ORM's CASCADE and SET NULL are not in the schema.
+        conn.execute(
+            "DELETE FROM loyalty_campaignapplication WHERE campaign_id IN"
+            " (SELECT id FROM stores_campaign WHERE name LIKE 'bench: %')"
+        )
+        conn.execute(
+            "UPDATE loyalty_coupon SET campaign_id = NULL WHERE campaign_id IN"
+            " (SELECT id FROM stores_campaign WHERE name LIKE 'bench: %')"
+        )
         conn.execute("DELETE FROM stores_campaign WHERE name LIKE 'bench: %'")
         conn.execute("UPDATE loyalty_member SET tier = '' WHERE tier LIKE 'bench-%'")
         conn.execute("DELETE FROM stores_tier WHERE code LIKE 'bench-%'")
