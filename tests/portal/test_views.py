@@ -796,8 +796,14 @@ def test_the_no_reader_message_names_the_store_manager_once_head_office_lets_the
     ],
 )
 def test_after_an_erasure_at_the_counter_the_message_says_it_is_done(
-    counter, store, ref, language, done, later
+    counter, store, ref, language, done, later, monkeypatch
 ):
+    # Tasks in-process even after the session's real worker started (pytest-django runs the
+    # transactional tests last, and the worker fixture leaves Celery sending to it): this is
+    # the counter without a worker.
+    from config.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
     # given: a member who presented their card asks to be erased
     member = EidMemberFactory(home_store=store)
     counter.cookies["django_language"] = language
