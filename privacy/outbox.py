@@ -168,12 +168,13 @@ def erasure_batch_put(tickets: list[PrivacyTicket], *, send: bool = True) -> lis
     return row_ids
 
 
-def _hand_over(task_name: str, *, args: list, kwargs: dict) -> Exception | None:
+def task_send(task_name: str, *, args: list, kwargs: dict | None = None) -> Exception | None:
     """Send a task to the broker, or run it here when tasks run in-process (its errors then
-    go to the caller); return the broker's error if it could not be reached."""
+    go to the caller); return the broker's error if it could not be reached. For any app
+    whose own rows are the record of what is still to send (privacy's outbox, webhooks)."""
     # No result wanted (the outbox row is the record): nor a subscription to Redis's result
     # channel, which would fail the request, and stay broken, while Redis is down.
-    send = {"args": args, "kwargs": kwargs, "ignore_result": True}
+    send = {"args": args, "kwargs": kwargs or {}, "ignore_result": True}
     task = current_app.tasks[task_name]
     if current_app.conf.task_always_eager:
         task.apply_async(**send)
@@ -187,7 +188,7 @@ def _hand_over(task_name: str, *, args: list, kwargs: dict) -> Exception | None:
 
 def erasure_batch_send(ticket_ids: list[int], row_ids: list[int]) -> bool:
     """Hand one batch of erasures to the broker; on failure, leave them to the sweeper."""
-    exc = _hand_over(ERASURE_BATCH_TASK, args=[ticket_ids], kwargs={"outbox_ids": row_ids})
+    exc = task_send(ERASURE_BATCH_TASK, args=[ticket_ids], kwargs={"outbox_ids": row_ids})
     if exc is not None:
         TicketTask.objects.filter(pk__in=row_ids).update(sent_at=None)
         logger.warning(
@@ -211,7 +212,7 @@ def ticket_task_send(row_id: int) -> bool:
     if row is None:
         return False
     TicketTask.objects.filter(pk=row_id).update(sent_at=timezone.now(), attempts=F("attempts") + 1)
-    exc = _hand_over(row.task, args=row.args, kwargs={"outbox_id": row_id})
+    exc = task_send(row.task, args=row.args, kwargs={"outbox_id": row_id})
     if exc is not None:
         TicketTask.objects.filter(pk=row_id).update(sent_at=None)
         logger.warning(

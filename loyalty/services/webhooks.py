@@ -26,8 +26,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError as KombuOperationalError
-from redis.exceptions import RedisError
 
 from core.cache import cache_delete, cache_get, cache_set
 from loyalty.models import (
@@ -41,6 +39,7 @@ from loyalty.models import (
     WebhookEvent,
 )
 from privacy.hashing import seal, unseal
+from privacy.outbox import task_send
 from stores.models import Store
 
 logger = logging.getLogger(__name__)
@@ -51,7 +50,6 @@ _ENDPOINTS_SECONDS = 300
 # A claimed delivery is not claimed again for this long: one request's timeout and then some.
 _LEASE = timedelta(seconds=60)
 TIMEOUT_SECONDS = 10
-BROKER_ERRORS = (KombuOperationalError, RedisError, OSError)
 
 
 def webhook_secret_new() -> str:
@@ -251,9 +249,8 @@ def _hand_over(ids: list[str]) -> None:
     from loyalty.tasks import webhook_deliver as task  # the tasks module imports the services
 
     for delivery_id in ids:
-        try:
-            task.apply_async(args=[delivery_id], ignore_result=True)
-        except BROKER_ERRORS as exc:
+        exc = task_send(task.name, args=[delivery_id])
+        if exc is not None:
             # The rows are the record: the sweeper sends them when the broker is back.
             logger.warning("webhooks: delivery not queued (%s); the sweeper sends it", exc)
             return
