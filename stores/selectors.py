@@ -20,6 +20,7 @@ from stores.models import (
     CampaignTrigger,
     Combination,
     EarningRule,
+    ReaderDevice,
     Rounding,
     StaffToken,
     Store,
@@ -314,3 +315,13 @@ def chain_logo() -> tuple[bytes, str] | None:
     if row is None or not row.logo_type:
         return None
     return bytes(row.logo), row.logo_type
+
+
+def reader_devices_of(stores) -> QuerySet[ReaderDevice]:
+    """Return the eID readers of these stores, active ones first, by name, with who
+    registered each (head office's store page and the managers' readers page)."""
+    return (
+        ReaderDevice.objects.filter(store__in=stores)
+        .select_related("created_by")
+        .order_by("revoked_at", "name")
+    )

@@ -21,7 +21,12 @@ from privacy import services as privacy_services
 from privacy.models import NoticeVersion
 from stores import services as store_services
 from stores.models import Campaign, ReaderDevice
-from stores.selectors import chain_settings, chain_settings_saved, earning_rule_for_store
+from stores.selectors import (
+    chain_settings,
+    chain_settings_saved,
+    earning_rule_for_store,
+    reader_devices_of,
+)
 
 STORE_HEADERS = (
     gettext_lazy("code"),
@@ -93,9 +98,7 @@ def _store_page(
         ),
         "campaigns": Campaign.objects.filter(store=store).order_by("-starts_at")[:20],
         "campaign_form": campaign_form or forms.CampaignForm(),
-        "devices": ReaderDevice.objects.filter(store=store)
-        .select_related("created_by")
-        .order_by("revoked_at", "name"),
+        "devices": reader_devices_of([store]),
         "device_form": device_form or forms.DeviceRegisterForm(),
         "new_token": new_token,
         "staff": selectors.staff_overview().filter(store=store),

@@ -18,6 +18,7 @@ from dashboard.views.common import office_page
 from stores import services as store_services
 from stores.access import Action, staff_access_for_request
 from stores.models import ReaderDevice
+from stores.selectors import reader_devices_of
 
 
 def _form(store, data=None) -> forms.DeviceRegisterForm:
@@ -33,13 +34,8 @@ def _page(request, *, new_token=None, form=None, form_store=None, status=200):
             "own stores' readers (dashboard, Chain)."
         )
         return render(request, "dashboard/forbidden.html", {"reason": reason}, status=403)
-    devices = (
-        ReaderDevice.objects.filter(store__in=stores)
-        .select_related("created_by")
-        .order_by("revoked_at", "name")
-    )
     by_store = {store.pk: [] for store in stores}
-    for device in devices:
+    for device in reader_devices_of(stores):
         by_store[device.store_id].append(device)
     sections = [
         {
