@@ -9,7 +9,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from loyalty.models import Coupon, EntryKind, LedgerEntry, Member
+from loyalty.models import CampaignApplication, Coupon, EntryKind, LedgerEntry, Member
 from loyalty.services import (
     member_enroll_anonymous_by_eid,
     member_enroll_by_eid,
@@ -124,3 +124,23 @@ def test_the_membership_anniversary_is_rewarded_once_a_year(store):
     old.refresh_from_db()
     new.refresh_from_db()
     assert (old.points_balance, new.points_balance) == (50, 0)
+
+
+def test_an_erased_members_anniversary_reward_does_not_leave_the_others_out(store):
+    # given: this year's anniversary reward of a member since erased (its use unlinked)
+    campaign = _campaign(name="Happy anniversary", trigger="anniversary", bonus_points=50)
+    now = timezone.now()
+    two_years_ago = now.replace(year=now.year - 2)
+    erased = MemberFactory(home_store=store)
+    Member.objects.filter(pk=erased.pk).update(created_at=two_years_ago)
+    assert anniversaries_today(now=now) == 1
+    CampaignApplication.objects.filter(campaign_id=campaign.pk).update(member=None)
+    LedgerEntry.objects.filter(member=erased).update(member=None)
+    Member.objects.filter(pk=erased.pk).delete()
+    other = MemberFactory(home_store=store)
+    Member.objects.filter(pk=other.pk).update(created_at=two_years_ago)
+
+    # when / then: the other member is still rewarded
+    assert anniversaries_today(now=now) == 1
+    other.refresh_from_db()
+    assert other.points_balance == 50
