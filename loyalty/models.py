@@ -387,6 +387,7 @@ class WebhookEvent(models.TextChoices):
     POINTS_EARNED = "points.earned", _("Points earned")
     POINTS_REDEEMED = "points.redeemed", _("Points redeemed")
     POINTS_REVERSED = "points.reversed", _("Points reversed")
+    POINTS_ADJUSTED = "points.adjusted", _("Points adjusted")
     POINTS_EXPIRED = "points.expired", _("Points expired")
     TIER_CHANGED = "tier.changed", _("Tier changed")
     COUPON_ISSUED = "coupon.issued", _("Coupon issued")

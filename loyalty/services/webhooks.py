@@ -154,13 +154,15 @@ def subscribed(event: str) -> bool:
     return bool(_subscriptions().get(event))
 
 
-# What each ledger kind tells: a bonus is points earned, a return points taken back.
+# What each ledger kind tells: a bonus is points earned, a return points taken back, an
+# adjustment a correction by hand (the detail names who made it).
 ENTRY_EVENTS = {
     EntryKind.EARN: WebhookEvent.POINTS_EARNED,
     EntryKind.BONUS: WebhookEvent.POINTS_EARNED,
     EntryKind.REDEEM: WebhookEvent.POINTS_REDEEMED,
     EntryKind.REVERSE: WebhookEvent.POINTS_REVERSED,
     EntryKind.RETURN: WebhookEvent.POINTS_REVERSED,
+    EntryKind.ADJUST: WebhookEvent.POINTS_ADJUSTED,
     EntryKind.EXPIRE: WebhookEvent.POINTS_EXPIRED,
 }
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import threading
 from datetime import timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -308,3 +311,42 @@ def test_the_office_refuses_an_address_that_is_not_http(client):
     )
 
     assert refused.status_code == 400 and not WebhookEndpoint.objects.exists()
+
+
+def test_the_integration_guide_lists_every_event():
+    guide = (Path(settings.BASE_DIR) / "docs" / "integration.md").read_text()
+    listed = guide.split("the events it wants", 1)[1].split("Each event is", 1)[0]
+
+    assert set(re.findall(r"`([a-z]+\.[a-z]+)`", listed)) == set(WebhookEvent.values)
+
+
+def test_a_manual_adjustment_is_sent_as_points_adjusted(endpoint, receiver, store, run_on_commit):
+    member = MemberFactory(home_store=store)
+    office = HeadOfficeFactory(username="office.anna")
+
+    with run_on_commit():
+        entry = services.points_adjust(
+            member=member, store=store, staff=office, points=15, reference="goodwill"
+        )
+    with run_on_commit():
+        services.points_adjust(
+            member=member, store=store, staff=office, points=-5, reference="typo"
+        )
+
+    events = receiver.events()
+    assert [e["type"] for e in events] == ["points.adjusted", "points.adjusted"]
+    expected = {
+        "member": member.number,
+        "store": "GNT01",
+        "entry": entry.pk,
+        "kind": "adjust",
+        "points": 15,
+        "points_balance": 15,
+        "reference": "goodwill",
+        "detail": [{"reason": "adjustment", "by": "office.anna", "points": 15}],
+    }
+    assert {k: events[0]["data"][k] for k in expected} == expected
+    assert (events[1]["data"]["points"], events[1]["data"]["points_balance"]) == (-5, 10)
+    for request in receiver.requests:
+        for value in (member.given_name, member.surname, member.email, member.joined_via):
+            assert value not in request["body"].decode()
