@@ -86,7 +86,9 @@ def coupons_issue_bulk(
         ]
         try:
             with transaction.atomic():
-                return Coupon.objects.bulk_create(coupons, batch_size=1000)
+                Coupon.objects.bulk_create(coupons, batch_size=1000)
         except IntegrityError:
             continue  # a code collided (about 59 bits each): draw them again
+        webhooks.coupons_issued(coupons=coupons, member=None, at=at)
+        return coupons
     raise IntegrityError("Could not draw unique coupon codes.")

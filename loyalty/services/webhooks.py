@@ -50,6 +50,8 @@ _ENDPOINTS_SECONDS = 300
 # A claimed delivery is not claimed again for this long: one request's timeout and then some.
 _LEASE = timedelta(seconds=60)
 TIMEOUT_SECONDS = 10
+# Outbox rows an INSERT: head office's bulk coupons write thousands at once.
+OUTBOX_BATCH = 1000
 
 
 def webhook_secret_new() -> str:
@@ -124,26 +126,45 @@ def webhook_emit(
     their number, as the till knows them.
     """
     targets = _subscriptions().get(event, []) if endpoint_ids is None else endpoint_ids
-    if not targets:
+    return _outbox_write(event, targets=targets, events=[(data, member)], at=at)
+
+
+def webhook_emit_each(
+    event: str, *, events: list[tuple[dict, Member | None]], at: datetime | None = None
+) -> list[WebhookDelivery]:
+    """Write one event of this type per (data, member) for every endpoint subscribed to it,
+    in the caller's transaction: a few inserts however many (head office's bulk coupons)."""
+    return _outbox_write(event, targets=_subscriptions().get(event, []), events=events, at=at)
+
+
+def _outbox_write(
+    event: str,
+    *,
+    targets: list[int],
+    events: list[tuple[dict, Member | None]],
+    at: datetime | None,
+) -> list[WebhookDelivery]:
+    if not targets or not events:
         return []
     at = at or timezone.now()
     rows = []
-    for endpoint_id in targets:
-        row = WebhookDelivery(
-            endpoint_id=endpoint_id,
-            event=event,
-            member=member,
-            created_at=at,
-            next_attempt_at=at,
-        )
-        row.payload = {
-            "id": str(row.id),
-            "type": event,
-            "created_at": at.isoformat(),
-            "data": data,
-        }
-        rows.append(row)
-    WebhookDelivery.objects.bulk_create(rows)
+    for data, member in events:
+        for endpoint_id in targets:
+            row = WebhookDelivery(
+                endpoint_id=endpoint_id,
+                event=event,
+                member=member,
+                created_at=at,
+                next_attempt_at=at,
+            )
+            row.payload = {
+                "id": str(row.id),
+                "type": event,
+                "created_at": at.isoformat(),
+                "data": data,
+            }
+            rows.append(row)
+    WebhookDelivery.objects.bulk_create(rows, batch_size=OUTBOX_BATCH)
     ids = [str(r.pk) for r in rows]
     transaction.on_commit(lambda: _hand_over(ids))
     return rows
@@ -201,15 +222,16 @@ def tier_changed(*, member: Member, previous: str, at: datetime) -> None:
 
 
 def coupons_issued(*, coupons: list[Coupon], member: Member | None, at: datetime) -> None:
-    if member is None or not subscribed(WebhookEvent.COUPON_ISSUED):
+    """Tell of new coupons: a campaign's, held by `member`, or head office's bulk ones, held
+    by nobody yet (`member` None)."""
+    if not coupons or not subscribed(WebhookEvent.COUPON_ISSUED):
         return
-    for coupon in coupons:
-        webhook_emit(
-            WebhookEvent.COUPON_ISSUED,
-            member=member,
-            at=at,
-            data={"member": member.number, **_coupon_data(coupon)},
-        )
+    number = member.number if member is not None else None
+    webhook_emit_each(
+        WebhookEvent.COUPON_ISSUED,
+        at=at,
+        events=[({"member": number, **_coupon_data(c)}, member) for c in coupons],
+    )
 
 
 def coupon_redeemed(*, coupon: Coupon, store: Store, at: datetime) -> None:

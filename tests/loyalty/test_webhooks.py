@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import re
 import threading
 from datetime import timedelta
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -350,3 +352,70 @@ def test_a_manual_adjustment_is_sent_as_points_adjusted(endpoint, receiver, stor
     for request in receiver.requests:
         for value in (member.given_name, member.surname, member.email, member.joined_via):
             assert value not in request["body"].decode()
+
+
+def test_bulk_coupons_are_each_sent_as_coupon_issued(endpoint, receiver, run_on_commit):
+    with run_on_commit():
+        coupons = services.coupons_issue_bulk(count=3, value=Decimal("2"), product="", valid_days=5)
+
+    events = receiver.events()
+    assert [e["type"] for e in events] == ["coupon.issued"] * 3
+    # Held by nobody yet: the code and what it is worth, as a campaign's coupon says it.
+    assert [e["data"] for e in events] == [
+        {
+            "member": None,
+            "code": c.code,
+            "value": "2.00",
+            "product": "",
+            "expires_at": c.expires_at.isoformat(),
+        }
+        for c in coupons
+    ]
+    assert WebhookDelivery.objects.filter(member__isnull=True, state="delivered").count() == 3
+
+
+def _delivery_sql(queries) -> list[str]:
+    return [q["sql"] for q in queries if "webhook" in q["sql"].lower()]
+
+
+def test_thousands_of_bulk_coupons_go_to_the_outbox_in_a_few_inserts(endpoint):
+    assert webhooks.subscribed("coupon.issued")  # the subscriptions read once, cached
+
+    with CaptureQueriesContext(connection) as queries:
+        coupons = services.coupons_issue_bulk(
+            count=2500, value=None, product="Coffee", valid_days=30
+        )
+
+    # then: as many rows an INSERT as the database takes parameters for (SQLite: 83)
+    fields = WebhookDelivery._meta.concrete_fields
+    per_insert = min(webhooks.OUTBOX_BATCH, connection.ops.bulk_batch_size(fields, coupons))
+    inserts = [q for q in _delivery_sql(queries) if q.lstrip().upper().startswith("INSERT")]
+    assert len(inserts) == math.ceil(2500 / per_insert) and per_insert > 50
+    assert len(_delivery_sql(queries)) == len(inserts)
+    assert WebhookDelivery.objects.filter(event="coupon.issued").count() == 2500
+    sent = set(WebhookDelivery.objects.values_list("payload__data__code", flat=True).order_by())
+    assert sent == {c.code for c in coupons}
+
+
+def test_bulk_coupons_are_written_to_the_outbox_with_the_change_or_not_at_all(endpoint):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.coupons_issue_bulk(count=5, value=Decimal("1"), product="", valid_days=5)
+        assert WebhookDelivery.objects.filter(event="coupon.issued").count() == 5
+        raise RuntimeError("head office's batch failed after the issue")
+
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_bulk_coupons_nobody_subscribed_to_write_and_ask_nothing(receiver, run_on_commit):
+    with transaction.atomic():
+        webhooks.webhook_endpoint_add(
+            name="Joins only", url=receiver.url, events=["member.joined"], created_by=None
+        )
+    webhooks.webhook_endpoints_forget()
+    assert not webhooks.subscribed("coupon.issued")  # the subscriptions read once, cached
+
+    with CaptureQueriesContext(connection) as queries, run_on_commit():
+        services.coupons_issue_bulk(count=1500, value=Decimal("1"), product="", valid_days=5)
+
+    assert _delivery_sql(queries) == []
+    assert not WebhookDelivery.objects.exists() and receiver.requests == []
