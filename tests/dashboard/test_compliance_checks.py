@@ -7,12 +7,14 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.selectors import compliance_report
@@ -273,3 +275,32 @@ def test_the_page_lists_the_failing_rows(office, store):
     assert '<li class="card dash-check-bad" id="check-eid_consent">' in html
     assert reverse("admin:loyalty_eidcard_change", args=[card.pk]) in html
     assert '<li class="card dash-check-ok" id="check-equal_benefits">' in html
+
+
+@pytest.mark.parametrize("language", ["nl", "fr"])
+def test_the_page_shows_the_equal_benefits_result_passing_then_failing(office, store, language):
+    office.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    url = reverse("dashboard:compliance")
+    with translation.override(language):
+        title = str(_("Every reward and campaign is open to members who joined by form"))
+        summary = str(
+            _("%(n)s reward(s) and campaign(s) out of reach, or fields tied to the channel.")
+        )
+        row = str(_("Reward “%(name)s” is offered in no open store")) % {"name": "Nowhere"}
+    assert title != "Every reward and campaign is open to members who joined by form"
+
+    # given: every reward offered in an open store
+    RewardFactory(name="Everywhere", stores=[store])
+    passing = office.get(url).content.decode()
+
+    assert '<li class="card dash-check-ok" id="check-equal_benefits">' in passing
+    assert escape(title) in passing and escape(summary % {"n": 0}) in passing
+
+    # when: a reward is left offered only in a closed store
+    RewardFactory(name="Nowhere", stores=[StoreFactory(code="OST01", is_active=False)])
+    failing = office.get(url).content.decode()
+
+    # then: the same card says so, in the office's language, with a link to the rewards
+    assert '<li class="card dash-check-bad" id="check-equal_benefits">' in failing
+    assert escape(summary % {"n": 1}) in failing
+    assert f'<a href="{reverse("dashboard:rewards")}">{escape(row)}</a>' in failing
