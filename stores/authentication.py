@@ -14,6 +14,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
+from core.db.compiled import CompiledQuery
 from core.errors import ApplicationError, TokenExpired, TokenRefused
 from stores.access import staff_user
 from stores.models import ReaderDevice, StaffToken
@@ -21,6 +22,12 @@ from stores.services import reader_device_authenticate
 
 # A token is 64 hexadecimal characters (knox's default); anything far longer is not one.
 _TOKEN_MAX_LENGTH = 128
+
+
+# The tokens whose key (the token's first characters) is this: the ORM's SQL, built once.
+_TOKENS_BY_KEY = CompiledQuery(
+    StaffToken, lambda key: StaffToken.objects.filter(token_key=key), arity=1
+)
 
 
 def _refused(error: type[ApplicationError]) -> exceptions.AuthenticationFailed:
@@ -32,7 +39,8 @@ class StaffTokenAuthentication(TokenAuthentication):
     """Authenticate staff by their API token (django-rest-knox): one plain query.
 
     Knox's own check also reads every other token of the user to delete the expired ones, on
-    every call; the counter makes this call at every scan and purchase, so here an expired
+    every call; the counter makes this call at every scan and purchase, so here the token is
+    read by a statement the ORM compiled once (`core.db.compiled`), an expired
     token is refused without a write and deleted at the user's next login or by the hourly
     purge (stores.tasks). The token row is always read from the database, so a revoked token
     is refused from the very next call; its user comes from the cache (`stores.access.staff_user`,
@@ -47,7 +55,7 @@ class StaffTokenAuthentication(TokenAuthentication):
         if len(text) > _TOKEN_MAX_LENGTH:
             raise _refused(TokenRefused)
         digest = hash_token(text)
-        candidates = StaffToken.objects.filter(token_key=text[: CONSTANTS.TOKEN_KEY_LENGTH])
+        candidates = _TOKENS_BY_KEY.run(text[: CONSTANTS.TOKEN_KEY_LENGTH])
         found = next((t for t in candidates if compare_digest(digest, t.digest)), None)
         if found is None:
             raise _refused(TokenRefused)
