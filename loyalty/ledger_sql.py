@@ -10,20 +10,58 @@ is put into the SQL text.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
 
-from loyalty.models import EidCard, Member
+from loyalty.models import EidCard, EntryKind, Member
+
+_MEMBER_FIELDS = [f.attname for f in Member._meta.concrete_fields]
+_MEMBER_COLUMNS = ", ".join(f"m.{Member._meta.get_field(n).column}" for n in _MEMBER_FIELDS)
+
+
+def _facts_columns(*, capped: Sequence[int], first_at_store: int | None) -> tuple[list, list]:
+    """Columns reading what campaign conditions may know of member `m` (see
+    `loyalty.selectors.member_facts`): their uses of each capped campaign, and whether they
+    never earned at the store. Portable SQL (SQLite answers the NOT EXISTS with 0 or 1)."""
+    columns, params = [], []
+    for i, campaign_id in enumerate(capped):
+        columns.append(
+            "(SELECT COUNT(*) FROM loyalty_campaignapplication a"  # noqa: S608 - i is an int
+            f" WHERE a.member_id = m.id AND a.campaign_id = %s) AS uses_{i}"
+        )
+        params.append(campaign_id)
+    if first_at_store is not None:
+        columns.append(
+            "NOT EXISTS (SELECT 1 FROM loyalty_ledgerentry f"
+            " WHERE f.member_id = m.id AND f.store_id = %s AND f.kind = %s) AS first_at_store"
+        )
+        params += [first_at_store, EntryKind.EARN]
+    return columns, params
+
+
+def _facts_of(row, *, capped: Sequence[int], first_at_store: int | None) -> tuple[dict, bool]:
+    uses = {cid: n for cid, n in zip(capped, row, strict=False) if n}
+    first = bool(row[len(capped)]) if first_at_store is not None else False
+    return uses, first
 
 
 def member_lock(
-    member_id: int, *, store_id: int | None = None, idempotency_key: str | None = None
-) -> Member | None:
+    member_id: int,
+    *,
+    store_id: int | None = None,
+    idempotency_key: str | None = None,
+    capped: Sequence[int] = (),
+    first_at_store: int | None = None,
+) -> tuple[Member, dict[int, int], bool] | None:
     """Lock the member's row (FOR UPDATE where the database has it) and return it fresh.
 
     With an idempotency key the same query reads `replayed_id`: the entry an earlier call with
-    this key wrote at the store (None if none). None when there is no such member.
+    this key wrote at the store (None if none). With `capped` (campaign ids) and
+    `first_at_store` (a store id) it also reads the member's uses of those campaigns and
+    whether they never earned at that store, returned beside the member as (uses, first).
+    None when there is no such member.
     """
     columns, params = ["m.*"], []
     if idempotency_key:
@@ -33,9 +71,38 @@ def member_lock(
             " WHERE e.store_id = %s AND e.idempotency_key = %s) AS replayed_id"
         )
         params += [store_id, idempotency_key]
+    facts, facts_params = _facts_columns(capped=capped, first_at_store=first_at_store)
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    sql = f"SELECT {', '.join(columns)} FROM loyalty_member m WHERE m.id = %s{lock}"  # noqa: S608
-    return next(iter(Member.objects.raw(sql, [*params, member_id])), None)
+    sql = f"SELECT {', '.join(columns + facts)} FROM loyalty_member m WHERE m.id = %s{lock}"  # noqa: S608
+    # raw(): the ORM's converters make the row an instance as a queryset would.
+    member = next(iter(Member.objects.raw(sql, [*params, *facts_params, member_id])), None)
+    if member is None:
+        return None
+    if not idempotency_key:
+        member.replayed_id = None
+    row = [member.__dict__.pop(f"uses_{i}") for i in range(len(capped))]
+    if first_at_store is not None:
+        row.append(member.__dict__.pop("first_at_store"))
+    uses, first = _facts_of(row, capped=capped, first_at_store=first_at_store)
+    return member, uses, first
+
+
+def member_facts_row(
+    member_id: int, *, capped: Sequence[int], first_at_store: int | None
+) -> tuple[str, str, dict[int, int], bool] | None:
+    """Return the member's status, tier, uses of the `capped` campaigns and whether they never
+    earned at `first_at_store`, in one statement, without a lock (a quote). None if no member."""
+    facts, params = _facts_columns(capped=capped, first_at_store=first_at_store)
+    sql = (
+        f"SELECT {', '.join(['m.status', 'm.tier', *facts])} FROM loyalty_member m WHERE m.id = %s"  # noqa: S608
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, member_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    uses, first = _facts_of(row[2:], capped=capped, first_at_store=first_at_store)
+    return row[0], row[1], uses, first
 
 
 # An earn on PostgreSQL in one statement, so in one round trip with no BEGIN and COMMIT of
@@ -85,8 +152,50 @@ def earn_row(params: dict[str, Any]) -> tuple:
         return cursor.fetchone()
 
 
-_MEMBER_FIELDS = [f.attname for f in Member._meta.concrete_fields]
-_MEMBER_COLUMNS = ", ".join(f"m.{Member._meta.get_field(n).column}" for n in _MEMBER_FIELDS)
+# An earn decided under the member's lock (campaigns, tiers; `_earn_locked`), written in one
+# statement on PostgreSQL: the member's balance and tier fields as decided, the entry, and one
+# row per campaign that applied, instead of three ORM writes. The caller holds the row lock, so
+# the values set are the locked row's own, moved by this earn.
+EARN_LOCKED_WRITE_SQL = """
+    WITH member AS (
+        UPDATE loyalty_member
+        SET points_balance = %(balance)s,
+            tier_points = %(tier_points)s,
+            tier = %(tier)s,
+            tier_kept_until = %(tier_kept_until)s,
+            points_owed = %(owed)s,
+            last_activity_at = %(at)s,
+            updated_at = %(now)s
+        WHERE id = %(member)s
+        RETURNING id
+    ), entry AS (
+        INSERT INTO loyalty_ledgerentry (
+            member_id, store_id, staff_id, kind, points, balance_after, purchase_amount,
+            reference, detail, idempotency_key, created_at
+        )
+        SELECT member.id, %(store)s, CAST(%(staff)s AS bigint), %(kind)s, %(points)s,
+               %(balance)s, CAST(%(amount)s AS numeric), %(reference)s,
+               CAST(%(detail)s AS jsonb), CAST(%(key)s AS varchar), %(at)s
+        FROM member
+        RETURNING id
+    ), applied AS (
+        INSERT INTO loyalty_campaignapplication (campaign_id, member_id, entry_id, applied_on)
+        SELECT c, %(member)s, entry.id, %(applied_on)s
+        FROM entry, unnest(CAST(%(campaigns)s AS bigint[])) AS c
+    )
+    SELECT id FROM entry
+"""
+
+
+def earn_locked_write(params: dict[str, Any]) -> int | None:
+    """Run `EARN_LOCKED_WRITE_SQL` (PostgreSQL only, under the member's lock); return the new
+    entry's id (None if the member row is gone)."""
+    with connection.cursor() as cursor:
+        cursor.execute(EARN_LOCKED_WRITE_SQL, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 # A counter lookup by number, and the record of that read, in one statement (PostgreSQL).
 MEMBER_FIND_SQL = f"""
     WITH found AS (

@@ -259,15 +259,25 @@ def member_history(*, member: Member, limit: int = 100) -> list[LedgerEntry]:
     )
 
 
+def member_facts_wanted(*, store: Store | int, campaigns) -> tuple[list[int], int | None]:
+    """Return what the campaigns' conditions need to know of a member: the ids of campaigns
+    capped per member (their uses are counted) and the store id if one triggers on the first
+    purchase at a store (else None). `member_facts` and the counter's locking read agree by it."""
+    store_id = store if isinstance(store, int) else store.pk
+    capped = [c.id for c in campaigns if c.max_per_member is not None]
+    first = any(c.trigger == CampaignTrigger.FIRST_STORE_PURCHASE for c in campaigns)
+    return capped, (store_id if first else None)
+
+
 def member_facts(*, member: Member, store: Store | int, campaigns) -> MemberFacts:
     """Return what campaign conditions may know of the member (`loyalty.rules.MemberFacts`).
 
     Reads the member's `pk` and `tier` and their own purchases and campaign uses, nothing
     else: how they joined, their consent, contact details or card link never reach a
     condition (rule 2; the equal benefits test passes a stand-in that has only these two).
+    The counter reads the same in its locking statement (`ledger_sql.member_lock`).
     """
-    store_id = store if isinstance(store, int) else store.pk
-    capped = [c.id for c in campaigns if c.max_per_member is not None]
+    capped, first_store = member_facts_wanted(store=store, campaigns=campaigns)
     uses = {}
     if capped:
         uses = dict(
@@ -276,9 +286,9 @@ def member_facts(*, member: Member, store: Store | int, campaigns) -> MemberFact
             .annotate(n=Count("pk"))
         )
     first = False
-    if any(c.trigger == CampaignTrigger.FIRST_STORE_PURCHASE for c in campaigns):
+    if first_store is not None:
         first = not LedgerEntry.objects.filter(
-            member_id=member.pk, store_id=store_id, kind=EntryKind.EARN
+            member_id=member.pk, store_id=first_store, kind=EntryKind.EARN
         ).exists()
     return MemberFacts(tier=member.tier, first_at_store=first, uses=uses)
 

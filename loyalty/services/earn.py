@@ -18,6 +18,7 @@ from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from core.errors import BalanceOutOfRange, MemberInactive, MemberNotFound, PointsOutOfRange
+from core.inputs import INT32_MAX
 from loyalty import ledger_sql
 from loyalty.models import Coupon, EntryKind, LedgerEntry, Member, MemberStatus, WebhookEvent
 from loyalty.rules import (
@@ -28,7 +29,7 @@ from loyalty.rules import (
     earn_needs_member,
     earn_outcome,
 )
-from loyalty.selectors import campaign_uses_total, member_facts
+from loyalty.selectors import campaign_uses_total, member_facts_wanted
 from loyalty.services import webhooks
 from loyalty.services.effects import outcome_apply, tier_lift
 from loyalty.services.ledger import (
@@ -36,7 +37,7 @@ from loyalty.services.ledger import (
     _clean_amount,
     _clean_key,
     _idempotent,
-    _lock_member,
+    _lock_member_with_facts,
     _replay_checked,
     _replayed,
     _write,
@@ -79,7 +80,10 @@ def points_earn(
         or webhooks.subscribed(WebhookEvent.POINTS_EARNED)
     ):
         return _earn_locked(
-            points=0, decide=lambda locked: _decide(locked, purchase, terms), **fields
+            points=0,
+            decide=lambda facts: _decide(facts, purchase, terms),
+            campaigns=terms.campaigns,
+            **fields,
         )
     outcome = earn_outcome(purchase=purchase, terms=terms, facts=MemberFacts())
     _check_points(outcome.points)
@@ -102,12 +106,15 @@ def points_quote(
     purchase = Purchase(store_id=store.pk, amount=amount, at=at, lines=tuple(lines))
     facts = MemberFacts()
     if earn_needs_member(purchase=purchase, terms=terms):
-        found = Member.objects.filter(pk=member.pk).only("pk", "tier", "status").first()
+        # What the campaigns may know of the member (`selectors.member_facts`), one statement.
+        capped, first_store = member_facts_wanted(store=store, campaigns=terms.campaigns)
+        found = ledger_sql.member_facts_row(member.pk, capped=capped, first_at_store=first_store)
         if found is None:
             raise MemberNotFound()
-        if found.status != MemberStatus.ACTIVE:
+        status, tier, uses, first = found
+        if status != MemberStatus.ACTIVE:
             raise MemberInactive()
-        facts = member_facts(member=found, store=store, campaigns=terms.campaigns)
+        facts = MemberFacts(tier=tier, first_at_store=first, uses=uses)
     outcome = earn_outcome(
         purchase=purchase,
         terms=terms,
@@ -135,8 +142,7 @@ def _has_effects(purchase: Purchase, terms) -> bool:
     )
 
 
-def _decide(locked: Member, purchase: Purchase, terms) -> Outcome:
-    facts = member_facts(member=locked, store=purchase.store_id, campaigns=terms.campaigns)
+def _decide(facts: MemberFacts, purchase: Purchase, terms) -> Outcome:
     total = campaign_uses_total(terms.campaigns, lock=True)
     outcome = earn_outcome(purchase=purchase, terms=terms, facts=facts, total_uses=total)
     _check_points(outcome.points)
@@ -153,14 +159,21 @@ def _earn_locked(
     points: int,
     detail: list | None = None,
     decide=None,
+    campaigns=(),
+    one_statement: bool | None = None,
     **fields,
 ) -> LedgerEntry:
     """Earn the portable way: lock the member, check for a replay, write entry and balance.
 
-    With `decide`, what the purchase earns is decided under the lock from the member's facts
-    (`decide(locked) -> Outcome`) and its effects (campaign uses, coupons, tier) written too.
+    With `decide`, what the purchase earns is decided under the lock from what the
+    `campaigns` may know of the member, read by the locking statement
+    (`decide(facts) -> Outcome`), and its effects (campaign uses, coupons, tier) written too.
+    On PostgreSQL these writes take one statement unless coupons are issued
+    (`one_statement=False` asks for the ORM's writes, which the contract tests compare with).
     """
-    locked = _lock_member(member, store=store, idempotency_key=idempotency_key)
+    locked, facts = _lock_member_with_facts(
+        member, store=store, idempotency_key=idempotency_key, campaigns=campaigns
+    )
     entry = _replayed(
         locked=locked,
         kind=EntryKind.EARN,
@@ -168,7 +181,7 @@ def _earn_locked(
         reference=fields["reference"],
     )
     if entry is None:
-        outcome = decide(locked) if decide is not None else None
+        outcome = decide(facts) if decide is not None else None
         if outcome is not None:
             points, detail = outcome.points, list(outcome.parts)
         detail = detail if detail is not None else [{"reason": "purchase", "points": points}]
@@ -179,6 +192,22 @@ def _earn_locked(
             detail = [*detail, {"reason": "shortfall", "points": -owed}]
             locked.points_owed -= owed
         tiers = earning_terms(store).tiers
+        if one_statement is None:
+            one_statement = connection.vendor == "postgresql"
+        if one_statement and not (outcome is not None and outcome.coupons):
+            entry = _write_locked_in_one_statement(
+                locked=locked,
+                store=store,
+                points=points,
+                detail=detail,
+                campaign_ids=outcome.campaign_ids if outcome is not None else (),
+                tiers=tiers,
+                purchase_amount=purchase_amount,
+                idempotency_key=idempotency_key,
+                **fields,
+            )
+            member.points_balance = locked.points_balance
+            return entry
         entry = _write(
             member=locked,
             store=store,
@@ -198,6 +227,77 @@ def _earn_locked(
     else:
         entry.coupons_issued = list(Coupon.objects.filter(issued_entry=entry))
     member.points_balance = locked.points_balance
+    return entry
+
+
+def _write_locked_in_one_statement(
+    *,
+    locked: Member,
+    store: Store,
+    staff: AbstractBaseUser | None,
+    points: int,
+    at: datetime,
+    detail: list,
+    campaign_ids: tuple[int, ...],
+    tiers,
+    purchase_amount: Decimal,
+    reference: str,
+    idempotency_key: str | None,
+) -> LedgerEntry:
+    """What `_write` and `outcome_apply` do for an earn decided under the lock (no coupon to
+    issue), in one statement on PostgreSQL (`ledger_sql.earn_locked_write`): the same member
+    fields, the same entry, the same campaign uses, the same webhooks."""
+    balance = locked.points_balance + points
+    if balance > INT32_MAX:
+        raise BalanceOutOfRange()
+    tier_before = locked.tier
+    tier_lift(member=locked, points=points, tiers=tiers)
+    now = timezone.now()
+    entry_id = ledger_sql.earn_locked_write(
+        {
+            "member": locked.pk,
+            "balance": balance,
+            "tier_points": locked.tier_points,
+            "tier": locked.tier,
+            "tier_kept_until": locked.tier_kept_until,
+            "owed": locked.points_owed,
+            "at": at,
+            "now": now,
+            "store": store.pk,
+            "staff": staff.pk if staff is not None else None,
+            "kind": EntryKind.EARN,
+            "points": points,
+            "amount": purchase_amount,
+            "reference": reference,
+            "detail": json.dumps(detail),
+            "key": idempotency_key,
+            "campaigns": list(campaign_ids),
+            "applied_on": timezone.localdate(at),
+        }
+    )
+    if entry_id is None:
+        raise MemberNotFound()
+    locked.points_balance, locked.last_activity_at, locked.updated_at = balance, at, now
+    entry = LedgerEntry(
+        id=entry_id,
+        member=locked,
+        store=store,
+        staff=staff,
+        kind=EntryKind.EARN,
+        points=points,
+        balance_after=balance,
+        purchase_amount=purchase_amount,
+        reference=reference,
+        detail=detail,
+        idempotency_key=idempotency_key,
+        created_at=at,
+    )
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    entry.coupons_issued = []
+    webhooks.entry_written(entry=entry, member=locked, store=store)
+    if locked.tier != tier_before:
+        webhooks.tier_changed(member=locked, previous=tier_before, at=at)
     return entry
 
 

@@ -26,6 +26,8 @@ from core.errors import (
 from core.inputs import INT32_MAX, plain_decimal
 from loyalty import ledger_sql
 from loyalty.models import LedgerEntry, Member, MemberStatus
+from loyalty.rules import MemberFacts
+from loyalty.selectors import member_facts_wanted
 from loyalty.services import webhooks
 from stores.models import Store
 
@@ -43,16 +45,35 @@ def _lock_member(
     With an idempotency key the same query also reads `replayed_id`, the entry an earlier
     call with this key wrote at `store` (None if none), saving a round trip.
     """
-    locked = ledger_sql.member_lock(
-        member.pk, store_id=store.pk if store is not None else None, idempotency_key=idempotency_key
+    return _lock_member_with_facts(member, store=store, idempotency_key=idempotency_key)[0]
+
+
+def _lock_member_with_facts(
+    member: Member,
+    *,
+    store: Store | None = None,
+    idempotency_key: str | None = None,
+    campaigns=(),
+) -> tuple[Member, MemberFacts]:
+    """`_lock_member`, reading in the same statement what `campaigns` may know of the member
+    (`loyalty.selectors.member_facts`, read under the lock)."""
+    store_id = store.pk if store is not None else None
+    capped, first_store = member_facts_wanted(store=store_id or 0, campaigns=campaigns)
+    found = ledger_sql.member_lock(
+        member.pk,
+        store_id=store_id,
+        idempotency_key=idempotency_key,
+        capped=capped,
+        first_at_store=first_store,
     )
-    if locked is None:
+    if found is None:
         raise MemberNotFound()
+    locked, uses, first = found
     # A retry of a call that went through gets the first answer (see `_replayed`), even if the
     # membership was blocked since: it changes nothing.
-    if locked.status != MemberStatus.ACTIVE and getattr(locked, "replayed_id", None) is None:
+    if locked.status != MemberStatus.ACTIVE and locked.replayed_id is None:
         raise MemberInactive()
-    return locked
+    return locked, MemberFacts(tier=locked.tier, first_at_store=first, uses=uses)
 
 
 def _replayed(*, locked: Member, kind: str, **same) -> LedgerEntry | None:
