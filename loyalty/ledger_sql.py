@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import connection
 
+from core.db.compiled import instances_from_rows
 from loyalty.models import EidCard, EntryKind, Member
 
 _MEMBER_FIELDS = [f.attname for f in Member._meta.concrete_fields]
@@ -63,26 +64,28 @@ def member_lock(
     whether they never earned at that store, returned beside the member as (uses, first).
     None when there is no such member.
     """
-    columns, params = ["m.*"], []
+    columns, params = [_MEMBER_COLUMNS], []
     if idempotency_key:
         # (store, idempotency_key) is unique: at most one row.
         columns.append(
             "(SELECT e.id FROM loyalty_ledgerentry e"
-            " WHERE e.store_id = %s AND e.idempotency_key = %s) AS replayed_id"
+            " WHERE e.store_id = %s AND e.idempotency_key = %s)"
         )
         params += [store_id, idempotency_key]
     facts, facts_params = _facts_columns(capped=capped, first_at_store=first_at_store)
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     sql = f"SELECT {', '.join(columns + facts)} FROM loyalty_member m WHERE m.id = %s{lock}"  # noqa: S608
-    # raw(): the ORM's converters make the row an instance as a queryset would.
-    member = next(iter(Member.objects.raw(sql, [*params, *facts_params, member_id])), None)
-    if member is None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *facts_params, member_id])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    if not idempotency_key:
-        member.replayed_id = None
-    row = [member.__dict__.pop(f"uses_{i}") for i in range(len(capped))]
-    if first_at_store is not None:
-        row.append(member.__dict__.pop("first_at_store"))
+    width = len(_MEMBER_FIELDS)
+    [member] = instances_from_rows(Member, [row[:width]], using=connection.alias)
+    row = row[width:]
+    member.replayed_id = None
+    if idempotency_key:
+        member.replayed_id, row = row[0], row[1:]
     uses, first = _facts_of(row, capped=capped, first_at_store=first_at_store)
     return member, uses, first
 

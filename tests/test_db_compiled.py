@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from core.db.compiled import CompiledQuery
+from core.db.compiled import CompiledQuery, instances_from_rows
 from stores.models import StaffToken, Store
 from stores.services import staff_token_create
 
@@ -56,3 +56,21 @@ def test_only_plain_whole_row_querysets_compile(db):
         CompiledQuery(Store, lambda key: StaffToken.objects.filter(token_key=key), 1).run("k")
     with pytest.raises(TypeError):
         _by_key().run()
+
+
+@pytest.mark.django_db
+def test_rows_of_hand_written_sql_become_the_instances_a_queryset_gives(store):
+    from loyalty.models import Member
+    from tests.factories import MemberFactory
+
+    member = MemberFactory(home_store=store)
+    expected = Member.objects.get(pk=member.pk)
+    columns = ", ".join(f.column for f in Member._meta.concrete_fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM loyalty_member WHERE id = %s", [member.pk])  # noqa: S608
+        rows = cursor.fetchall()
+    for _ in range(2):  # converters worked out once, then reused
+        [found] = instances_from_rows(Member, rows, using="default")
+        for field in Member._meta.concrete_fields:
+            assert getattr(found, field.attname) == getattr(expected, field.attname), field.name
+        assert found.created_at.tzinfo is not None and found._state.adding is False

@@ -96,3 +96,29 @@ class CompiledQuery:
                 value = convert(value, expression, connection)
             row[pos] = value
         return row
+
+
+_ROW_CONVERTERS: dict[tuple[type, str, str], list[Any]] = {}
+
+
+def instances_from_rows(model, rows, *, using: str) -> list:
+    """Make model instances from rows of all the model's concrete columns, in field order, as a
+    queryset would (the ORM's converters applied: SQLite's datetimes, JSON, decimals), for
+    hand-written SQL that selects them (`m.*` or the columns listed in field order)."""
+    connection = connections[using]
+    key = (model, using, connection.vendor)
+    converters = _ROW_CONVERTERS.get(key)
+    if converters is None:
+        compiler = model._base_manager.all().query.get_compiler(using=using)
+        compiler.setup_query()
+        converters = list(
+            compiler.get_converters([col for col, _alias, _sql in compiler.select]).items()
+        )
+        _ROW_CONVERTERS[key] = converters
+    attnames = [f.attname for f in model._meta.concrete_fields]
+    out = []
+    for row in rows:
+        if converters:
+            row = CompiledQuery._converted(row, converters, connection)
+        out.append(model.from_db(using, attnames, row))
+    return out
