@@ -5,7 +5,8 @@ points expiry, token purges), and three named after it:
 
 - `<base>.privacy`: erasures (a retention run queues hundreds of batches), access exports,
   withdrawals, the retention job, the outbox sweep;
-- `<base>.dashboard`: the figures' refresh and the consent log's chain check;
+- `<base>.dashboard`: the figures' refresh, the consent log's chain check and the
+  equal-benefits parity check;
 - `<base>.webhooks`: outgoing calls that wait on another server: the tills' and CRMs'
   webhooks (loyalty.services.webhooks), and every mail (the
   confirmation code a cashier waits for, links, notices, receipts, head office's deadline
@@ -44,6 +45,7 @@ TASK_QUEUES = {
     "loyalty.tasks.webhooks_sweep": WEBHOOKS,
     "dashboard.tasks.stats_refresh": DASHBOARD,
     "dashboard.tasks.consent_chain_check": DASHBOARD,
+    "loyalty.tasks.parity_check": DASHBOARD,
 }
 # Tasks that stay on the base queue on purpose (a test holds every task to one of the two).
 BASE_TASKS = (

@@ -720,3 +720,28 @@ class WalletDevice(models.Model):
 
     def __str__(self) -> str:
         return f"wallet device {self.pk}"
+
+
+class ParityRun(models.Model):
+    """One run of the equal-benefits parity check (`loyalty.services.parity`).
+
+    A form member and eID members, made up for the run and rolled back with everything they
+    did, lived the same seeded purchases against the chain's configuration: whether they
+    ended the same, and where they first did not. It names no member (none survives the run).
+    """
+
+    ran_at = models.DateTimeField(verbose_name=_("ran at"))
+    passed = models.BooleanField(verbose_name=_("passed"))
+    cases = models.PositiveIntegerField(verbose_name=_("cases run"))
+    seed = models.PositiveBigIntegerField(verbose_name=_("seed"))
+    difference = models.CharField(verbose_name=_("difference"), max_length=300, blank=True)
+    # The first difference as parts (case, aspect, values) for the office's language.
+    detail = models.JSONField(verbose_name=_("detail"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-ran_at", "-pk"]
+        verbose_name = _("parity check run")
+        verbose_name_plural = _("parity check runs")
+
+    def __str__(self) -> str:
+        return f"parity check {self.ran_at:%Y-%m-%d %H:%M} {'passed' if self.passed else 'failed'}"

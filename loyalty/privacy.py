@@ -579,6 +579,14 @@ def register() -> None:
         erase_many=erase_members_webhooks,
     )
     registry.declare_traces(
+        "loyalty.ParityRun",
+        traces=Traces.NONE,
+        reason=(
+            "the equal-benefits parity check's results: made-up members, rolled back with all "
+            "they did; no member link"
+        ),
+    )
+    registry.declare_traces(
         "loyalty.WebhookEndpoint",
         traces=Traces.STAFF,
         reason="a till's or CRM's address and sealed secret, and the staff account that added it",

@@ -61,3 +61,12 @@ def webhooks_sweep() -> int:
     from loyalty.services import webhooks
 
     return webhooks.webhooks_sweep()
+
+
+@shared_task(name="loyalty.tasks.parity_check")
+def parity_check() -> bool:
+    """Check that a form member and eID members doing the same things end the same (rule 2),
+    against the chain's configuration, and keep the result; return whether they did."""
+    from loyalty.services.parity import parity_check_run
+
+    return parity_check_run().passed

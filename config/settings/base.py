@@ -256,6 +256,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loyalty.tasks.webhooks_sweep",
         "schedule": 60.0,
     },
+    "loyalty-parity-check": {
+        "task": "loyalty.tasks.parity_check",
+        "schedule": crontab(hour=4, minute=30),
+    },
     "loyalty-anniversaries": {
         "task": "loyalty.tasks.anniversaries_reward",
         "schedule": crontab(hour=6, minute=0),
