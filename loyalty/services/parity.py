@@ -51,6 +51,14 @@ CHANNELS = (JoinChannel.FORM, JoinChannel.EID, JoinChannel.EID_ANONYMOUS)
 # What is compared, in the order a difference is looked for (the steps first: the earliest).
 ASPECTS = ("steps", "balance", "owed", "tier", "coupons", "campaign_uses", "ledger", "pending")
 NEUTRAL_PRODUCT = "PARITY"
+# A step as the command says it (the office's page has its own words, translated).
+STEP_WORDS = {
+    "purchase": "purchase {n} at {store}",
+    "return": "return of purchase {n}",
+    "tier": "tier recompute",
+    "coupon": "coupon redemption {n}",
+    "redeem": "redemption of {n} points",
+}
 
 
 @dataclass(frozen=True)
@@ -140,11 +148,12 @@ def _enroll(channel: str, store: Store):
     return member_enroll_anonymous_by_eid(store=store, eid_token=token)
 
 
-def _attempt(steps: list, name: str, call) -> None:
+def _attempt(steps: list, step: tuple[str, int, str], call) -> None:
+    """Do one step; note what it gave (points, a tier, a coupon's value) or its error code."""
     try:
-        steps.append((name, call()))
+        steps.append((*step, call()))
     except ApplicationError as error:
-        steps.append((name, error.code))
+        steps.append((*step, error.code))
 
 
 def _live(case: Case, channel: str, stores: list[Store]) -> dict:
@@ -154,7 +163,7 @@ def _live(case: Case, channel: str, stores: list[Store]) -> dict:
     for n, sale in enumerate(case.sales):
         _attempt(
             steps,
-            f"purchase {n + 1} at {stores[sale.store].code}",
+            ("purchase", n + 1, stores[sale.store].code),
             lambda sale=sale, n=n: (
                 points_earn(
                     member=member,
@@ -170,7 +179,7 @@ def _live(case: Case, channel: str, stores: list[Store]) -> dict:
     part = (sale.amount * case.return_percent / 100).quantize(Decimal("0.01"))
     _attempt(
         steps,
-        f"return of {case.return_percent}% of purchase {case.returned + 1}",
+        ("return", case.returned + 1, stores[sale.store].code),
         lambda: (
             points_return(
                 member=member,
@@ -183,20 +192,20 @@ def _live(case: Case, channel: str, stores: list[Store]) -> dict:
     )
     _attempt(
         steps,
-        "tier recompute",
+        ("tier", 0, ""),
         lambda: getattr(member_tier_recompute(member_id=member.pk), "tier", None),
     )
     for n, coupon in enumerate(list(member_coupons(member=member))[: case.coupons_redeemed]):
         _attempt(
             steps,
-            f"coupon redemption {n + 1}",
+            ("coupon", n + 1, stores[-1].code),
             lambda coupon=coupon: str(
                 coupon_redeem(code=coupon.code, store=stores[-1], staff=None, member=member).value
             ),
         )
     _attempt(
         steps,
-        f"redemption of {case.points_redeemed} points",
+        ("redeem", case.points_redeemed, stores[0].code),
         lambda: (
             points_redeem(
                 member=member, store=stores[0], staff=None, points=case.points_redeemed
@@ -227,32 +236,38 @@ def _live(case: Case, channel: str, stores: list[Store]) -> dict:
 
 
 def _first_difference(case_no: int, channel: str, form: dict, other: dict) -> dict | None:
+    """Return the first difference as parts: case, aspect, the step if one, both values."""
     for aspect in ASPECTS:
         a, b = form[aspect], other[aspect]
         if a == b:
             continue
+        found = {"case": case_no, "aspect": aspect, "channel": str(channel)}
         if isinstance(a, list) and isinstance(b, list):
             # The first item that differs, not two whole histories.
             at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), None)
             if at is None:
-                a, b = f"{len(a)} item(s)", f"{len(b)} item(s)"
+                a, b = len(a), len(b)
+                found["count"] = True
+            elif aspect == "steps" and a[at][:3] == b[at][:3]:
+                found["step"] = dict(zip(("kind", "n", "store"), a[at][:3], strict=True))
+                a, b = a[at][3], b[at][3]
             else:
                 a, b = a[at], b[at]
-        return {
-            "case": case_no,
-            "aspect": aspect,
-            "channel": str(channel),
-            "form": str(a)[:100],
-            "other": str(b)[:100],
-        }
+        found.update(form=str(a)[:100], other=str(b)[:100])
+        return found
     return None
 
 
 def difference_text(detail: dict) -> str:
     """Return the difference in English (the command's and the log's words)."""
+    what = detail["aspect"].replace("_", " ")
+    if step := detail.get("step"):
+        what = STEP_WORDS[step["kind"]].format(**step)
+    if detail.get("count"):
+        what = f"number of {what}"
     return (
-        f"case {detail['case']}, {detail['aspect'].replace('_', ' ')}: "
-        f"form member {detail['form']}, {detail['channel']} member {detail['other']}"
+        f"case {detail['case']}, {what}: form member {detail['form']}, "
+        f"{detail['channel']} member {detail['other']}"
     )[:300]
 
 

@@ -95,11 +95,14 @@ def test_a_rule_that_depends_on_the_channel_is_found(chain, monkeypatch):
     # then: failed, at the first purchase, with the eID member's points beside the form's
     assert run.passed is False
     assert run.cases == 1
-    assert run.detail["aspect"] == "steps"
-    assert run.detail["channel"] == JoinChannel.EID
-    form, other = run.detail["form"], run.detail["other"]
-    assert form.startswith("('purchase 1 at ") and form != other
-    assert run.difference.startswith("case 1, steps: form member ('purchase 1 at ")
+    detail = run.detail
+    assert (detail["aspect"], detail["channel"]) == ("steps", JoinChannel.EID)
+    assert detail["step"]["kind"] == "purchase" and detail["step"]["n"] == 1
+    assert int(detail["form"]) == int(detail["other"]) + 1
+    store = detail["step"]["store"]
+    assert run.difference == (
+        f"case 1, purchase 1 at {store}: form member {detail['form']}, eid member {detail['other']}"
+    )
 
 
 def test_a_difference_at_the_end_only_is_found_too(chain, monkeypatch):
@@ -216,6 +219,6 @@ def test_the_command_runs_it_now(chain):
 def test_the_command_exits_non_zero_on_a_difference(chain, monkeypatch):
     _favour_form_members(monkeypatch)
 
-    with pytest.raises(CommandError, match="parity check failed: case 1, steps"):
+    with pytest.raises(CommandError, match="parity check failed: case 1, purchase 1 at "):
         call_command("parity_check", "--seed", "7", stdout=io.StringIO())
     assert ParityRun.objects.get().passed is False
