@@ -49,6 +49,7 @@ urlpatterns = [
     path("notices/<int:pk>/", views.notice, name="notice"),
     path("reads/", views.member_reads, name="member_reads"),
     path("compliance/", views.compliance, name="compliance"),
+    path("compliance/parity/run/", views.parity_run, name="parity_run"),
     path(
         "compliance/record-of-processing.json",
         views.processing_record_download,

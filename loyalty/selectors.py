@@ -23,6 +23,7 @@ from loyalty.models import (
     LedgerEntry,
     Member,
     MemberRead,
+    ParityRun,
     Reward,
 )
 from loyalty.numbers import member_number_clean, member_number_looks_like
@@ -328,3 +329,8 @@ def member_coupons(*, member: Member, at: datetime | None = None) -> QuerySet[Co
     return Coupon.objects.filter(
         member=member, redeemed_at__isnull=True, expires_at__gt=at
     ).order_by("expires_at", "pk")
+
+
+def parity_run_last() -> ParityRun | None:
+    """Return the equal-benefits parity check's last run, or None if it never ran."""
+    return ParityRun.objects.order_by("-ran_at", "-pk").first()

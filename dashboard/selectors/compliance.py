@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from dashboard.selectors.compliance_checks import Check, compliance_checks
+from dashboard.selectors.parity import ParityStatus, parity_status
 from dashboard.selectors.privacy_queue import ChainStatus, consent_chain_status
 from privacy.models import (
     PrivacyTicket,
@@ -142,6 +143,8 @@ class ComplianceReport:
     overdue: list[PrivacyTicket]
     retention: RetentionSummary | None
     checks: list[Check] = dataclass_field(default_factory=list)
+    # The equal-benefits parity check's last run (None: never ran, which is no failure yet).
+    parity: ParityStatus | None = None
 
     @property
     def retention_ok(self) -> bool:
@@ -159,6 +162,7 @@ class ComplianceReport:
             "chain": self.chain is not None and self.chain.ok,
             "overdue": not self.overdue,
             "retention": self.retention_ok,
+            "parity": self.parity is None or self.parity.passed,
         }
         failed = [code for code, ok in built_in.items() if not ok]
         return failed + [check.code for check in self.checks if not check.ok]
@@ -172,4 +176,5 @@ def compliance_report(*, fields: Iterable[models.Field] | None = None) -> Compli
         overdue=list(tickets_overdue()[:50]),
         retention=retention_last_run(),
         checks=compliance_checks(),
+        parity=parity_status(),
     )

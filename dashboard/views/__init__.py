@@ -7,6 +7,7 @@ from dashboard.views.compliance import (
     compliance,
     dpia_download,
     dpia_odt_download,
+    parity_run,
     processing_record_download,
 )
 from dashboard.views.configuration import (
@@ -64,6 +65,7 @@ __all__ = [
     "notice",
     "notices",
     "notices_csv",
+    "parity_run",
     "processing_record_download",
     "reader_register",
     "reader_revoke",

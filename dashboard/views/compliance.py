@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 
+from django.contrib import messages
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone, translation
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
 from dashboard import selectors
 from dashboard.odt import ODT_CONTENT_TYPE
 from dashboard.selectors.dpia import DPIA_LANGUAGES, dpia_markdown, dpia_odt
+from dashboard.selectors.parity import parity_difference
 from dashboard.views.common import office_page
+from loyalty.services.parity import parity_check_run
 from privacy.selectors import processing_record
 
 
@@ -31,6 +35,25 @@ def compliance(request):
             "nav": "compliance",
         },
     )
+
+
+@office_page(head_office=True)
+@require_POST
+def parity_run(request):
+    run = parity_check_run()
+    if run.passed:
+        messages.success(
+            request,
+            _("Parity check passed: %(n)s case(s), the same benefits whichever way they joined.")
+            % {"n": run.cases},
+        )
+    else:
+        messages.error(
+            request,
+            _("Parity check failed: %(difference)s")
+            % {"difference": parity_difference(run.detail)},
+        )
+    return redirect("dashboard:compliance")
 
 
 @office_page(head_office=True)

@@ -91,6 +91,18 @@ class Command(BaseCommand):
                 ),
                 "rows": [],
             },
+            {
+                "code": "parity",
+                "ok": "parity" not in failed,
+                "summary": (
+                    "parity check never ran"
+                    if report.parity is None
+                    else f"last run {report.parity.ran_at.isoformat()}, seed {report.parity.seed}"
+                ),
+                "rows": [report.parity.difference]
+                if report.parity and report.parity.difference
+                else [],
+            },
         ]
         for check in report.checks:
             lines.append(
