@@ -18,6 +18,8 @@ from django.utils.translation import ngettext
 from dashboard.selectors import compliance_report
 from loyalty.models import JoinChannel, ParityRun
 from loyalty.services import earn
+from stores.models import Tier
+from stores.selectors import earning_terms_forget
 from tests.dashboard.conftest import client_for
 from tests.factories import EarningRuleFactory, RetentionRunFactory
 
@@ -127,7 +129,10 @@ def test_head_office_runs_it_from_the_page(office, gent):
 
 
 def test_a_run_from_the_page_that_finds_a_difference_says_so(office, gent, monkeypatch):
+    # given: a tier (the earn then reads the member, on PostgreSQL too) and a biased earn
     EarningRuleFactory(store=gent)
+    Tier.objects.create(code="gold", name="Gold", threshold=500)
+    earning_terms_forget(store_id=None)
     write = earn._write
 
     def biased(*, member, points, **kwargs):
