@@ -17,11 +17,11 @@ from django.utils.translation import ngettext
 
 from dashboard.selectors import compliance_report
 from loyalty.models import JoinChannel, ParityRun
-from loyalty.services import earn
 from stores.models import Tier
 from stores.selectors import earning_terms_forget
 from tests.dashboard.conftest import client_for
 from tests.factories import EarningRuleFactory, RetentionRunFactory
+from tests.loyalty.test_parity import favour_form_members
 
 pytestmark = pytest.mark.django_db
 
@@ -133,13 +133,7 @@ def test_a_run_from_the_page_that_finds_a_difference_says_so(office, gent, monke
     EarningRuleFactory(store=gent)
     Tier.objects.create(code="gold", name="Gold", threshold=500)
     earning_terms_forget(store_id=None)
-    write = earn._write
-
-    def biased(*, member, points, **kwargs):
-        extra = member.joined_via == JoinChannel.FORM and kwargs["kind"] == "earn"
-        return write(member=member, points=points + extra, **kwargs)
-
-    monkeypatch.setattr(earn, "_write", biased)
+    favour_form_members(monkeypatch)
     office.cookies[settings.LANGUAGE_COOKIE_NAME] = "nl"
 
     html = office.post(RUN, follow=True).content.decode()

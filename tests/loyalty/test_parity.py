@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from datetime import timedelta
 from decimal import Decimal
@@ -73,21 +74,27 @@ def test_the_check_passes_on_a_lawful_configuration_and_exercises_it(chain):
     assert result.seen["tiers"] > 0
 
 
-def _favour_form_members(monkeypatch):
-    """Inject the bug the check exists for: one more point per purchase for form members."""
-    write = earn._write
+def favour_form_members(monkeypatch):
+    """Inject the bug the check exists for: one more point per purchase for form members,
+    decided under the member's lock as a campaign's points are (SQLite and PostgreSQL alike,
+    wherever the earn reads the member: the chain has tiers)."""
+    earn_locked = earn._earn_locked
 
-    def biased(*, member, points, **kwargs):
-        if member.joined_via == JoinChannel.FORM and kwargs["kind"] == "earn":
-            points += 1
-        return write(member=member, points=points, **kwargs)
+    def biased(*, member, decide=None, **kwargs):
+        if member.joined_via == JoinChannel.FORM and decide is not None:
 
-    monkeypatch.setattr(earn, "_write", biased)
+            def decide(facts, decide=decide):
+                outcome = decide(facts)
+                return dataclasses.replace(outcome, points=outcome.points + 1)
+
+        return earn_locked(member=member, decide=decide, **kwargs)
+
+    monkeypatch.setattr(earn, "_earn_locked", biased)
 
 
 def test_a_rule_that_depends_on_the_channel_is_found(chain, monkeypatch):
     # given: a channel-dependent earn
-    _favour_form_members(monkeypatch)
+    favour_form_members(monkeypatch)
 
     # when
     run = parity_check_run(seed=7)
@@ -162,7 +169,7 @@ def test_nothing_the_made_up_members_did_survives(chain, run_on_commit, caplog):
 
 
 def test_the_same_seed_checks_the_same_cases(chain, monkeypatch):
-    _favour_form_members(monkeypatch)
+    favour_form_members(monkeypatch)
 
     first, second = parity_check(seed=5), parity_check(seed=5)
 
@@ -217,7 +224,7 @@ def test_the_command_runs_it_now(chain):
 
 
 def test_the_command_exits_non_zero_on_a_difference(chain, monkeypatch):
-    _favour_form_members(monkeypatch)
+    favour_form_members(monkeypatch)
 
     with pytest.raises(CommandError, match="parity check failed: case 1, purchase 1 at "):
         call_command("parity_check", "--seed", "7", stdout=io.StringIO())
