@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('loyalty', '0012_webhook_points_adjusted'),
+        ('loyalty', '0013_fewer_indexes_to_write'),
     ]
 
     operations = [
