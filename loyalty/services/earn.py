@@ -18,7 +18,6 @@ from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from core.errors import BalanceOutOfRange, MemberInactive, MemberNotFound, PointsOutOfRange
-from core.inputs import INT32_MAX
 from loyalty import ledger_sql
 from loyalty.models import Coupon, EntryKind, LedgerEntry, Member, MemberStatus, WebhookEvent
 from loyalty.rules import (
@@ -34,8 +33,11 @@ from loyalty.services import webhooks
 from loyalty.services.effects import outcome_apply, tier_lift
 from loyalty.services.ledger import (
     MAX_POINTS_PER_ENTRY,
+    _balance_after,
     _clean_amount,
     _clean_key,
+    _entry_stand_in,
+    _entry_told,
     _idempotent,
     _lock_member_with_facts,
     _replay_checked,
@@ -247,9 +249,7 @@ def _write_locked_in_one_statement(
     """What `_write` and `outcome_apply` do for an earn decided under the lock (no coupon to
     issue), in one statement on PostgreSQL (`ledger_sql.earn_locked_write`): the same member
     fields, the same entry, the same campaign uses, the same webhooks."""
-    balance = locked.points_balance + points
-    if balance > INT32_MAX:
-        raise BalanceOutOfRange()
+    balance = _balance_after(locked, points)
     tier_before = locked.tier
     tier_lift(member=locked, points=points, tiers=tiers)
     now = timezone.now()
@@ -278,8 +278,8 @@ def _write_locked_in_one_statement(
     if entry_id is None:
         raise MemberNotFound()
     locked.points_balance, locked.last_activity_at, locked.updated_at = balance, at, now
-    entry = LedgerEntry(
-        id=entry_id,
+    entry = _entry_stand_in(
+        entry_id=entry_id,
         member=locked,
         store=store,
         staff=staff,
@@ -292,12 +292,8 @@ def _write_locked_in_one_statement(
         idempotency_key=idempotency_key,
         created_at=at,
     )
-    entry._state.adding = False
-    entry._state.db = connection.alias
     entry.coupons_issued = []
-    webhooks.entry_written(entry=entry, member=locked, store=store)
-    if locked.tier != tier_before:
-        webhooks.tier_changed(member=locked, previous=tier_before, at=at)
+    _entry_told(entry=entry, member=locked, store=store, tier_before=tier_before)
     return entry
 
 
@@ -366,8 +362,8 @@ def _earn_in_one_statement(
     if entry_id is None:
         raise MemberNotFound() if status is None else MemberInactive()
     member.points_balance = balance_after
-    entry = LedgerEntry(
-        id=entry_id,
+    entry = _entry_stand_in(
+        entry_id=entry_id,
         member=member,
         store=store,
         staff=staff,
@@ -380,7 +376,5 @@ def _earn_in_one_statement(
         idempotency_key=idempotency_key,
         created_at=at,
     )
-    entry._state.adding = False
-    entry._state.db = connection.alias
     entry.coupons_issued = []
     return entry

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.utils.translation import gettext as _
 
 from core.errors import (
@@ -58,7 +58,9 @@ def _lock_member_with_facts(
     """`_lock_member`, reading in the same statement what `campaigns` may know of the member
     (`loyalty.selectors.member_facts`, read under the lock)."""
     store_id = store.pk if store is not None else None
-    capped, first_store = member_facts_wanted(store=store_id or 0, campaigns=campaigns)
+    capped, first_store = [], None
+    if campaigns:
+        capped, first_store = member_facts_wanted(store=store_id, campaigns=campaigns)
     found = ledger_sql.member_lock(
         member.pk,
         store_id=store_id,
@@ -155,11 +157,7 @@ def _write(
     `member_changes(member)` may change more of the member's fields in the same UPDATE (the
     tier an earn lifts); it returns their names.
     """
-    new_balance = member.points_balance + points
-    if new_balance > INT32_MAX:
-        raise BalanceOutOfRange()
-    if new_balance < 0:
-        raise InsufficientPoints(details={"balance": member.points_balance, "required": -points})
+    new_balance = _balance_after(member, points)
     entry = LedgerEntry.objects.create(
         member=member,
         store=store,
@@ -179,9 +177,33 @@ def _write(
     if member_changes is not None:
         update_fields += member_changes(member)
     member.save(update_fields=update_fields)
+    _entry_told(entry=entry, member=member, store=store, tier_before=tier_before)
+    return entry
+
+
+def _balance_after(member: Member, points: int) -> int:
+    """Return the locked member's balance once `points` are added; raise if it cannot be."""
+    balance = member.points_balance + points
+    if balance > INT32_MAX:
+        raise BalanceOutOfRange()
+    if balance < 0:
+        raise InsufficientPoints(details={"balance": member.points_balance, "required": -points})
+    return balance
+
+
+def _entry_told(*, entry: LedgerEntry, member: Member, store: Store, tier_before: str) -> None:
+    """Tell the webhooks of a written entry, and of the tier it moved the member to."""
     webhooks.entry_written(entry=entry, member=member, store=store)
     if member.tier != tier_before:
-        webhooks.tier_changed(member=member, previous=tier_before, at=at)
+        webhooks.tier_changed(member=member, previous=tier_before, at=entry.created_at)
+
+
+def _entry_stand_in(*, entry_id: int, **fields) -> LedgerEntry:
+    """Return the entry a hand-written statement inserted with these fields, as the ORM would
+    have left it after a save (no read back)."""
+    entry = LedgerEntry(id=entry_id, **fields)
+    entry._state.adding = False
+    entry._state.db = connection.alias
     return entry
 
 
