@@ -230,9 +230,8 @@ def members_by_number_recorded(
         cursor.execute(MEMBER_FIND_SQL, params)
         rows = cursor.fetchall()
     width = len(_MEMBER_FIELDS)
-    return [
-        (Member.from_db(connection.alias, _MEMBER_FIELDS, row[:width]), row[width]) for row in rows
-    ]
+    members = instances_from_rows(Member, [row[:width] for row in rows], using=connection.alias)
+    return [(member, row[width]) for member, row in zip(members, rows, strict=True)]
 
 
 def eid_card_stand_in(member: Member, card_id: int | None) -> EidCard | None:

@@ -35,7 +35,7 @@ class CompiledQuery:
         self.model = model
         self.build = build
         self.arity = arity
-        self._compiled: dict[tuple[str, str], tuple[str, list[int], list[str], list[Any]]] = {}
+        self._compiled: dict[tuple[str, str], tuple[str, list[int]]] = {}
         self._lock = threading.Lock()
 
     def _compile(self, alias: str):
@@ -64,9 +64,7 @@ class CompiledQuery:
         attnames = [col.target.attname for col, _alias, _sql in compiler.select]
         if [f.attname for f in model._meta.concrete_fields] != attnames:
             raise ValueError("CompiledQuery reads whole rows only.")
-        # What the ORM does to each column's value on the way out (SQLite's datetimes, say).
-        converters = compiler.get_converters([col for col, _alias, _sql in compiler.select])
-        return sql, positions, attnames, list(converters.items())
+        return sql, positions
 
     def run(self, *values) -> list:
         if len(values) != self.arity:
@@ -79,23 +77,11 @@ class CompiledQuery:
             with self._lock:
                 compiled = self._compiled.get(key) or self._compile(alias)
                 self._compiled[key] = compiled
-        sql, positions, attnames, converters = compiled
+        sql, positions = compiled
         with connection.cursor() as cursor:
             cursor.execute(sql, [values[i] for i in positions])
             rows = cursor.fetchall()
-        if converters:
-            rows = [self._converted(row, converters, connection) for row in rows]
-        return [self.model.from_db(alias, attnames, row) for row in rows]
-
-    @staticmethod
-    def _converted(row, converters, connection) -> list:
-        row = list(row)
-        for pos, (functions, expression) in converters:
-            value = row[pos]
-            for convert in functions:
-                value = convert(value, expression, connection)
-            row[pos] = value
-        return row
+        return instances_from_rows(self.model, rows, using=alias)
 
 
 _ROW_CONVERTERS: dict[tuple[type, str, str], list[Any]] = {}
@@ -119,6 +105,16 @@ def instances_from_rows(model, rows, *, using: str) -> list:
     out = []
     for row in rows:
         if converters:
-            row = CompiledQuery._converted(row, converters, connection)
+            row = _converted(row, converters, connection)
         out.append(model.from_db(using, attnames, row))
     return out
+
+
+def _converted(row, converters, connection) -> list:
+    row = list(row)
+    for pos, (functions, expression) in converters:
+        value = row[pos]
+        for convert in functions:
+            value = convert(value, expression, connection)
+        row[pos] = value
+    return row
