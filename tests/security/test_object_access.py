@@ -572,6 +572,7 @@ _DASHBOARD_POST = {
     "reward_active",
     "consent_verify",
     "chain",
+    "parity_run",
 }
 DASHBOARD_PAGES = {
     "figures",
@@ -615,6 +616,7 @@ DASHBOARD_PAGES = {
     "processing_record",
     "dpia",
     "dpia_odt",
+    "parity_run",
 }
 for _name in DASHBOARD_PAGES:
     PAGE_CASES[f"dashboard:{_name}"] = (
