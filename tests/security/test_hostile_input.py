@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -14,6 +15,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from core import inputs
 from core.inputs import csv_cell, plain_int, text_clean
 from dashboard.forms import RewardForm
 from loyalty import services
@@ -240,3 +242,16 @@ def eid_reader(store):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Device {token}")
     return device, client
+
+
+def test_the_compiled_searches_refuse_exactly_the_characters_the_rule_names():
+    """text_forbidden and text_unsafe run one regex; each BMP code point (and some beyond)
+    gets the answer of the rule spelled out by category, as it did one character at a time."""
+    forbidden = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+    points = [*range(0x10000), 0x1F1E6, 0xE0001, 0xE007F, 0x1D173, 0x10FFFF]
+    for point in points:
+        ch = chr(point)
+        expected = point <= 0xFFFF and unicodedata.category(ch) in forbidden
+        assert inputs.text_forbidden(f"a{ch}b") is expected, hex(point)
+        assert inputs.text_unsafe(f"a{ch}b") is (expected and not ch.isspace()), hex(point)
+    assert not inputs.text_forbidden("") and not inputs.text_unsafe("Jan Peeters")
