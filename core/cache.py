@@ -100,27 +100,191 @@ class ResilientRedisCache(BaseCache):
 from typing import Any  # noqa: E402
 
 from django.core.cache import cache  # noqa: E402
+from django.db.models import Model  # noqa: E402
+from django.db.models.base import ModelState  # noqa: E402
+
+# Values asked for with `memo=True` (who a user is, what they may do, a store, its earning
+# terms: read by every counter call, changed by a few services that drop them with
+# `cache_delete(..., memo=True)`) are also kept in this process, so that a request does not
+# fetch and unpickle each of them again. Each drop bumps one generation counter in the shared
+# cache; a request reads it once (on its first memo'd read) and trusts only what this process
+# kept under that same generation, so a change made anywhere is seen by the next request
+# everywhere, as it is without the memo. Outside a request (tasks, commands) nothing is memo'd.
+# What is memo'd expires after MEMO_SECONDS anyway (with a cache in each process, no Redis,
+# processes never see each other's bumps: the bound is then the cache's own timeout plus this).
+MEMO_SECONDS = 5.0
+_MEMO_MAX = 2000
+_GENERATION_KEY = "core.cache.generation"
+_memo: dict[str, tuple[int, float, Any]] = {}
+_scope = threading.local()
 
 
-def cache_get(key: str) -> Any:
+class _Unread:
+    """The request has not read the generation yet."""
+
+
+class CacheScopeMiddleware:
+    """Marks each request as a scope in which memo'd values may be reused (core.cache)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        _scope.generation = _Unread
+        try:
+            return self.get_response(request)
+        finally:
+            _scope.generation = None
+
+
+def _generation() -> int | None:
+    """The request's generation (read on first use), or None outside a request or on an error."""
+    generation = getattr(_scope, "generation", None)
+    if generation is _Unread:
+        try:
+            generation = cache.get(_GENERATION_KEY)
+            if generation is None:
+                # Started from the clock, never from 1: a counter the cache lost and began
+                # again would otherwise meet generations this process still holds values of.
+                cache.add(_GENERATION_KEY, time.time_ns(), timeout=None)
+                generation = cache.get(_GENERATION_KEY)
+        except Exception:
+            generation = None
+        _scope.generation = generation
+    return generation if isinstance(generation, int) else None
+
+
+def _memo_keep(key: str, generation: int | None, value: Any) -> None:
+    if generation is None or value is None:
+        return
+    if len(_memo) >= _MEMO_MAX:
+        _memo.clear()
+    _memo[key] = (generation, time.monotonic() + MEMO_SECONDS, value)
+
+
+def _private(value: Any) -> Any:
+    """A model instance caches relations on itself: each caller gets its own copy, with its
+    field values and none of the relations (a fresh ModelState). Other values are immutable
+    (frozen dataclasses, tuples) or read only (the webhooks' subscriptions)."""
+    if not isinstance(value, Model):
+        return value
+    twin = value.__class__.__new__(value.__class__)
+    twin.__dict__.update(value.__dict__)
+    twin.__dict__.pop("_prefetched_objects_cache", None)
+    state = ModelState()
+    state.db, state.adding = value._state.db, value._state.adding
+    twin._state = state
+    return twin
+
+
+def memo_clear() -> None:
+    """Forget every memo'd value of this process (tests; a cache cleared by hand)."""
+    _memo.clear()
+
+
+def cache_get(key: str, *, memo: bool = False) -> Any:
     """Return the cached value, or None on a miss or when the cache cannot be reached."""
+    generation = _generation() if memo else None
+    if generation is not None:
+        kept = _memo.get(key)
+        if kept is not None and kept[0] == generation and kept[1] > time.monotonic():
+            return _private(kept[2])
     try:
-        return cache.get(key)
+        value = cache.get(key)
     except Exception as exc:
         logger.warning("cache unavailable (%s): answering from the database", type(exc).__name__)
         return None
+    _memo_keep(key, generation, value)
+    return _private(value) if generation is not None else value
 
 
-def cache_set(key: str, value: Any, seconds: int) -> None:
+def cache_set(key: str, value: Any, seconds: int, *, memo: bool = False) -> None:
     try:
         cache.set(key, value, seconds)
     except Exception as exc:
         logger.warning("cache unavailable (%s): value not kept", type(exc).__name__)
+        return
+    if memo:
+        _memo_keep(key, _generation(), value)
 
 
-def cache_delete(key: str) -> None:
+def cache_delete(key: str, *, memo: bool = False) -> None:
+    """Drop the entry; for a memo'd one, every process's copy too (the generation moves on).
+
+    A memo'd entry dropped inside a transaction is dropped again once it commits: in between,
+    another request may have read the rows as they were and cached them again.
+    """
+    _drop(key, memo=memo)
+    if memo:
+        _again_on_commit(lambda: _drop(key, memo=True))
+
+
+def _drop(key: str, *, memo: bool) -> None:
+    if memo:
+        _memo.pop(key, None)
     try:
         cache.delete(key)
     except Exception as exc:
         # A stale entry lives at most its timeout; the callers keep timeouts short for this.
         logger.warning("cache unavailable (%s): entry not dropped", type(exc).__name__)
+    if memo:
+        _generation_bump()
+
+
+def memo_get(key: str) -> Any:
+    """Return what this process kept under `key` for the request's generation, or None.
+
+    For values only the database may answer for (never put in the shared cache): an API
+    token's row. Outside a request, always None.
+    """
+    generation = _generation()
+    if generation is None:
+        return None
+    kept = _memo.get(key)
+    if kept is not None and kept[0] == generation and kept[1] > time.monotonic():
+        return _private(kept[2])
+    return None
+
+
+def memo_keep(key: str, value: Any) -> None:
+    """Keep `value` in this process for `memo_get` (within a request only)."""
+    _memo_keep(key, _generation(), _private(value))
+
+
+def memo_forget_everywhere() -> None:
+    """Make every process drop what it memo'd (the generation moves on), now and on commit."""
+    _forget_all()
+    _again_on_commit(_forget_all)
+
+
+def _forget_all() -> None:
+    _memo.clear()
+    _generation_bump()
+
+
+def _again_on_commit(again) -> None:
+    """Run `again` once the transaction commits (it schedules nothing itself)."""
+    from django.db import connection, transaction
+
+    if not connection.in_atomic_block:
+        return
+    # Once per transaction for the same callable (a purge deleting many tokens asks each time).
+    if any(func is again for _sids, func, _robust in connection.run_on_commit):
+        return
+    transaction.on_commit(again)
+
+
+def _generation_bump() -> None:
+    try:
+        try:
+            generation = cache.incr(_GENERATION_KEY)
+        except ValueError:  # the counter is gone (evicted, cleared): start it again
+            cache.add(_GENERATION_KEY, time.time_ns(), timeout=None)
+            generation = cache.incr(_GENERATION_KEY)
+    except Exception as exc:
+        logger.warning("cache unavailable (%s): memo'd values dropped here", type(exc).__name__)
+        _memo.clear()
+        generation = None
+    # This request goes on with the new generation (or none): it reads what it just changed.
+    if getattr(_scope, "generation", None) is not None:
+        _scope.generation = generation

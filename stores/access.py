@@ -175,12 +175,12 @@ def staff_access(user: AbstractBaseUser | None) -> StaffAccess:
     if user is None or not user.is_authenticated or not user.is_active:
         return StaffAccess(user=user)
     key = _CACHE_KEY.format(user.pk)
-    assignments = cache_get(key)
+    assignments = cache_get(key, memo=True)
     if assignments is None:
         assignments = tuple(
             StaffAssignment.objects.filter(user_id=user.pk).values_list("store_id", "role")
         )
-        cache_set(key, assignments, _CACHE_SECONDS)
+        cache_set(key, assignments, _CACHE_SECONDS, memo=True)
     roles = {store_id: role for store_id, role in assignments if store_id is not None}
     head_office = any(role == StaffRole.HEAD_OFFICE for _, role in assignments)
     return StaffAccess(user=user, head_office=head_office, roles=roles)
@@ -193,23 +193,23 @@ def staff_user(user_id: int) -> AbstractBaseUser | None:
     whether they are active is read again within the minute, and saving the user drops it.
     """
     key = _USER_KEY.format(user_id)
-    user = cache_get(key)
+    user = cache_get(key, memo=True)
     if user is None:
         user = get_user_model().objects.filter(pk=user_id).first()
         if user is None:
             return None
-        cache_set(key, user, _USER_SECONDS)
+        cache_set(key, user, _USER_SECONDS, memo=True)
     return user
 
 
 def staff_user_forget(*, user_id: int) -> None:
     """Drop the cached user (call whenever the user is saved or deleted)."""
-    cache_delete(_USER_KEY.format(user_id))
+    cache_delete(_USER_KEY.format(user_id), memo=True)
 
 
 def staff_access_forget(*, user_id: int) -> None:
     """Drop the cached assignments of this user (call whenever they change)."""
-    cache_delete(_CACHE_KEY.format(user_id))
+    cache_delete(_CACHE_KEY.format(user_id), memo=True)
 
 
 def staff_access_for_request(request) -> StaffAccess:
@@ -227,29 +227,29 @@ def store_by_code(store_code: str) -> Store:
     if not code or len(code) > 20 or not code.isascii() or not code.isprintable():
         raise StoreNotFound()
     key = _STORE_KEY.format(code)
-    store = cache_get(key)
+    store = cache_get(key, memo=True)
     if store is None:
         store = Store.objects.filter(code=code).first()
         if store is None:
             raise StoreNotFound()
-        cache_set(key, store, _CACHE_SECONDS)
+        cache_set(key, store, _CACHE_SECONDS, memo=True)
     return store
 
 
 def store_by_id(store_id: int) -> Store:
     """Return the store with this id, or raise StoreNotFound (kept in the cache)."""
     key = _STORE_ID_KEY.format(int(store_id))
-    store = cache_get(key)
+    store = cache_get(key, memo=True)
     if store is None:
         store = Store.objects.filter(pk=store_id).first()
         if store is None:
             raise StoreNotFound()
-        cache_set(key, store, _CACHE_SECONDS)
+        cache_set(key, store, _CACHE_SECONDS, memo=True)
     return store
 
 
 def store_forget(*, code: str, store_id: int | None = None) -> None:
     """Drop the cached store with this code (call whenever a store changes)."""
-    cache_delete(_STORE_KEY.format(code))
+    cache_delete(_STORE_KEY.format(code), memo=True)
     if store_id is not None:
-        cache_delete(_STORE_ID_KEY.format(store_id))
+        cache_delete(_STORE_ID_KEY.format(store_id), memo=True)

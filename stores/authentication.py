@@ -14,6 +14,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
+from core.cache import memo_get, memo_keep
 from core.db.compiled import CompiledQuery
 from core.errors import ApplicationError, TokenExpired, TokenRefused
 from stores.access import staff_user
@@ -23,6 +24,11 @@ from stores.services import reader_device_authenticate
 # A token is 64 hexadecimal characters (knox's default); anything far longer is not one.
 _TOKEN_MAX_LENGTH = 128
 
+
+# A token this process found in the database, kept for the next requests of the same cache
+# generation (core.cache.memo_get): deleting any token moves the generation on everywhere
+# (stores.signals), so a revoked token is refused from the next request, in every process.
+_TOKEN_MEMO_KEY = "stores.token.v1:{}"  # noqa: S105 (a cache key, not a secret)
 
 # The tokens whose key (the token's first characters) is this: the ORM's SQL, built once.
 _TOKENS_BY_KEY = CompiledQuery(
@@ -42,9 +48,12 @@ class StaffTokenAuthentication(TokenAuthentication):
     every call; the counter makes this call at every scan and purchase, so here the token is
     read by a statement the ORM compiled once (`core.db.compiled`), an expired
     token is refused without a write and deleted at the user's next login or by the hourly
-    purge (stores.tasks). The token row is always read from the database, so a revoked token
-    is refused from the very next call; its user comes from the cache (`stores.access.staff_user`,
-    dropped whenever the user is saved), which spares the join the ORM is slow to build.
+    purge (stores.tasks). The token row is read from the database, then kept in this process
+    for the requests of the same cache generation (`core.cache.memo_get`, never in the shared
+    cache); deleting any token moves the generation on in every process (stores.signals),
+    so a revoked token is refused from the very next call. Its expiry is checked at each
+    call. Its user comes from the cache (`stores.access.staff_user`, dropped whenever the
+    user is saved), which spares the join the ORM is slow to build.
     """
 
     def authenticate_credentials(self, token: bytes):
@@ -55,10 +64,14 @@ class StaffTokenAuthentication(TokenAuthentication):
         if len(text) > _TOKEN_MAX_LENGTH:
             raise _refused(TokenRefused)
         digest = hash_token(text)
-        candidates = _TOKENS_BY_KEY.run(text[: CONSTANTS.TOKEN_KEY_LENGTH])
-        found = next((t for t in candidates if compare_digest(digest, t.digest)), None)
+        memo_key = _TOKEN_MEMO_KEY.format(digest)
+        found = memo_get(memo_key)
         if found is None:
-            raise _refused(TokenRefused)
+            candidates = _TOKENS_BY_KEY.run(text[: CONSTANTS.TOKEN_KEY_LENGTH])
+            found = next((t for t in candidates if compare_digest(digest, t.digest)), None)
+            if found is None:
+                raise _refused(TokenRefused)
+            memo_keep(memo_key, found)
         if found.expiry is not None and found.expiry <= timezone.now():
             raise _refused(TokenExpired)
         user = staff_user(found.user_id)

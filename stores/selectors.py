@@ -111,10 +111,10 @@ class EarningTerms:
 def earning_terms(store: Store, *, now: datetime | None = None) -> EarningTerms:
     """Return the store's earning terms (the default rule, 1 point per euro, when it has none)."""
     key = _TERMS_KEY.format(store.pk)
-    terms = cache_get(key)
+    terms = cache_get(key, memo=True)
     if terms is None:
         terms = _earning_terms_read(store, now=now or timezone.now())
-        cache_set(key, terms, _TERMS_SECONDS)
+        cache_set(key, terms, _TERMS_SECONDS, memo=True)
     return terms
 
 
@@ -193,22 +193,22 @@ def _earning_terms_read(store: Store, *, now: datetime) -> EarningTerms:
 
 def earning_terms_forget(*, store_id: int | None) -> None:
     """Drop the cached terms of this store; of every store for None (a chain campaign, a tier)."""
-    cache_delete(_PENDING_KEY)
+    cache_delete(_PENDING_KEY, memo=True)
     if store_id is not None:
-        cache_delete(_TERMS_KEY.format(store_id))
+        cache_delete(_TERMS_KEY.format(store_id), memo=True)
         return
     for pk in Store.objects.values_list("pk", flat=True):
-        cache_delete(_TERMS_KEY.format(pk))
+        cache_delete(_TERMS_KEY.format(pk), memo=True)
 
 
 def pending_windows() -> dict[int, int]:
     """Return the stores whose points stay pending, with their return window in days (kept in
     the cache, dropped with the earning terms)."""
-    windows = cache_get(_PENDING_KEY)
+    windows = cache_get(_PENDING_KEY, memo=True)
     if windows is None:
         rules = EarningRule.objects.filter(pending_days__gt=0)
         windows = dict(rules.values_list("store_id", "pending_days"))
-        cache_set(_PENDING_KEY, windows, _TERMS_SECONDS)
+        cache_set(_PENDING_KEY, windows, _TERMS_SECONDS, memo=True)
     return windows
 
 
@@ -273,10 +273,10 @@ def chain_settings() -> Chain:
     """
     from django.conf import settings
 
-    chain = cache_get(_CHAIN_KEY)
+    chain = cache_get(_CHAIN_KEY, memo=True)
     if chain is None:
         chain = chain_settings_saved()
-        cache_set(_CHAIN_KEY, chain, _CHAIN_SECONDS)
+        cache_set(_CHAIN_KEY, chain, _CHAIN_SECONDS, memo=True)
     return replace(
         chain,
         name=chain.name or settings.CHAIN_NAME,
@@ -304,7 +304,7 @@ def chain_settings_saved() -> Chain:
 
 def chain_settings_forget() -> None:
     """Drop the cached chain identity (after head office saves it)."""
-    cache_delete(_CHAIN_KEY)
+    cache_delete(_CHAIN_KEY, memo=True)
 
 
 def chain_logo() -> tuple[bytes, str] | None:

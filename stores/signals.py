@@ -5,6 +5,9 @@ chain's settings (a
 service, the admin, a factory, a migration), the cached copy goes (stores.access,
 stores.selectors.earning_terms).
 
+And: a deleted API token (revoked, logged out, purged, its user deleted) is dropped from what
+every process kept of it (core.cache.memo_forget_everywhere).
+
 And: a new password or a deactivation revokes the user's API tokens.
 
 `stores.services.staff_password_set` and `staff_deactivate` revoke them themselves. This
@@ -67,8 +70,25 @@ def _chain_changed(sender, instance, **kwargs):
     chain_settings_forget()
 
 
+def _token_deleted(sender, instance, **kwargs):
+    from core.cache import memo_forget_everywhere
+
+    # Every process drops the tokens it kept (stores.authentication): refused from the next call.
+    memo_forget_everywhere()
+
+
 def connect() -> None:
-    from stores.models import Campaign, ChainSettings, EarningRule, StaffAssignment, Store, Tier
+    from stores.models import (
+        Campaign,
+        ChainSettings,
+        EarningRule,
+        StaffAssignment,
+        StaffToken,
+        Store,
+        Tier,
+    )
+
+    post_delete.connect(_token_deleted, sender=StaffToken, weak=False)
 
     for signal in (post_save, post_delete):
         signal.connect(_store_changed, sender=Store, weak=False)

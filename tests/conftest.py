@@ -254,8 +254,9 @@ def _cache_cleared():
     from django.core.cache import caches
     from django.core.cache.backends.redis import RedisCache
 
-    from core.cache import ResilientRedisCache
+    from core.cache import ResilientRedisCache, memo_clear
 
+    memo_clear()
     # The backend itself: `django.core.cache.cache` is a proxy, an instance of no backend class.
     cache = caches["default"]
     redis = cache.primary if isinstance(cache, ResilientRedisCache) else cache
@@ -265,7 +266,14 @@ def _cache_cleared():
         # The broker may share this Redis database (its bindings, the worker's queue): drop
         # only what the app caches, never FLUSHDB.
         client = redis._cache.get_client(write=True)
-        for pattern in ("*stores.*", "*loyalty.webhooks*", "*throttle_*", "*privacy:rl:*"):
+        patterns = (
+            "*stores.*",
+            "*loyalty.webhooks*",
+            "*core.cache.*",
+            "*throttle_*",
+            "*privacy:rl:*",
+        )
+        for pattern in patterns:
             keys = list(client.scan_iter(match=pattern))
             if keys:
                 client.delete(*keys)
@@ -282,9 +290,13 @@ def private_cache(settings, name: str):
     """
     from django.core.cache import cache
 
+    from core.cache import memo_clear
+
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": name}
     }
     cache.clear()
+    memo_clear()
     yield
     cache.clear()
+    memo_clear()

@@ -88,7 +88,7 @@ def webhook_endpoint_set_active(*, endpoint: WebhookEndpoint, active: bool) -> W
 
 
 def webhook_endpoints_forget() -> None:
-    cache_delete(_ENDPOINTS_KEY)
+    cache_delete(_ENDPOINTS_KEY, memo=True)
 
 
 def _endpoints_changed() -> None:
@@ -100,7 +100,7 @@ def _endpoints_changed() -> None:
 
 def _subscriptions() -> dict[str, list[int]]:
     """{event: [endpoint id, ...]} of the active endpoints, cached: the earn path asks."""
-    found = cache_get(_ENDPOINTS_KEY)
+    found = cache_get(_ENDPOINTS_KEY, memo=True)
     if found is None:
         found = {}
         for pk, events in WebhookEndpoint.objects.filter(is_active=True).values_list(
@@ -108,7 +108,7 @@ def _subscriptions() -> dict[str, list[int]]:
         ):
             for event in events:
                 found.setdefault(event, []).append(pk)
-        cache_set(_ENDPOINTS_KEY, found, _ENDPOINTS_SECONDS)
+        cache_set(_ENDPOINTS_KEY, found, _ENDPOINTS_SECONDS, memo=True)
     return found
 
 
