@@ -53,8 +53,23 @@ def phone_masked(value: str | None) -> str | None:
     """Return the phone number with all but its country code and last two digits hidden."""
     if not value:
         return None
-    try:
-        code = f"+{phonenumbers.parse(value, None).country_code}"
-    except phonenumbers.NumberParseException:
-        code = ""
+    code = _country_code(value)
     return f"{code} *** {value[-2:]}".strip()
+
+
+def _country_code(value: str) -> str:
+    """Return "+32" for a number in E.164 ("+32..."), "" for anything else.
+
+    Country calling codes are prefix-free (ITU E.164), so the first one to three digits that
+    are one of them are it: what `phonenumbers.parse` finds, without parsing the rest (every
+    counter lookup masks a phone). Anything not in E.164 is parsed as before.
+    """
+    digits = value[1:4]
+    if value.startswith("+") and digits.isascii() and digits.isdigit():
+        for n in (1, 2, 3):
+            if int(digits[:n]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+                return "+" + digits[:n]
+    try:
+        return f"+{phonenumbers.parse(value, None).country_code}"
+    except phonenumbers.NumberParseException:
+        return ""
