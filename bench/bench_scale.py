@@ -199,9 +199,9 @@ def one_day(entries: int) -> None:
             added AS (
                 INSERT INTO loyalty_ledgerentry (member_id, store_id, staff_id, kind, points,
                     balance_after, purchase_amount, reward_id, reverses_id, reference,
-                    idempotency_key, created_at)
+                    idempotency_key, created_at, detail)
                 SELECT picked.id, store.id, NULL, 'earn', 12, picked.points_balance + 12,
-                    12.34, NULL, NULL, '', NULL, now() - random() * interval '6 hours'
+                    12.34, NULL, NULL, '', NULL, now() - random() * interval '6 hours', '{}'
                 FROM picked, store
                 RETURNING member_id
             )
