@@ -32,7 +32,7 @@ from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
-from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -449,7 +449,10 @@ def stats_refresh(*, wait: float | None = None) -> int:
         )
         read = entries.count() + members.count()
         if read:
-            first = entries.order_by().aggregate(at=Min("created_at"))["at"]
+            # Coalesce(x, x) is x, but not an indexed column: PostgreSQL reads the new rows by
+            # their ids instead of walking the created_at index from the ledger's first day
+            # until it meets one of them (10 s at 4M entries, 25 ms this way, for 10,000 new).
+            first = entries.order_by().aggregate(at=Min(Coalesce("created_at", "created_at")))["at"]
             day, month = _active_since(first)
             days = _merge(
                 _ledger_figures(entries),
