@@ -101,32 +101,3 @@ def test_prepared_hot_queries_survive_a_migration_that_adds_a_column(store, cash
     # then: the same reads still answer (psycopg drops statements PostgreSQL has to re-plan)
     assert _store_read_from_the_database(cashier).pk == store.pk
     assert points_earn(member=member, store=store, staff=None, amount="1").points == 1
-
-
-def test_timestamps_read_by_psycopg_s_loader_are_what_django_s_would_give():
-    from datetime import UTC, datetime, timedelta
-
-    from django.db.backends.postgresql.psycopg_any import register_tzloader
-    from psycopg.pq import Format
-
-    from core.db.postgresql.base import UtcTimestamptzLoader
-
-    connection.ensure_connection()
-    oid = psycopg.adapters.types["timestamptz"].oid
-    assert connection.connection.adapters.get_loader(oid, Format.TEXT) is UtcTimestamptzLoader
-    moments = [
-        datetime(2026, 3, 29, 0, 59, 59, 999999, tzinfo=UTC),  # around Brussels' DST change
-        datetime(2026, 3, 29, 1, 0, 0, tzinfo=UTC),
-        datetime(1999, 12, 31, 23, 0, 0, 123000, tzinfo=UTC),
-        datetime(2026, 12, 3, 15, 0, tzinfo=UTC) + timedelta(microseconds=1),
-    ]
-    sql = "SELECT unnest(%s::timestamptz[])"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [moments])
-        ours = [row[0] for row in cursor.fetchall()]
-    with connection.cursor() as cursor:
-        register_tzloader(connection.timezone, cursor.cursor)  # Django's own, on this cursor
-        cursor.execute(sql, [moments])
-        django_s = [row[0] for row in cursor.fetchall()]
-    assert ours == django_s == moments
-    assert all(value.tzinfo is UTC for value in ours + django_s)
