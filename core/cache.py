@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
@@ -123,18 +125,15 @@ class _Unread:
     """The request has not read the generation yet."""
 
 
-class CacheScopeMiddleware:
-    """Marks each request as a scope in which memo'd values may be reused (core.cache)."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        _scope.generation = _Unread
-        try:
-            return self.get_response(request)
-        finally:
-            _scope.generation = None
+@contextmanager
+def memo_scope() -> Iterator[None]:
+    """A scope (one request: core.middleware.CacheScopeMiddleware) in which memo'd values may
+    be reused; the generation is read on the first memo'd read inside it."""
+    _scope.generation = _Unread
+    try:
+        yield
+    finally:
+        _scope.generation = None
 
 
 def _generation() -> int | None:
@@ -159,7 +158,16 @@ def _memo_keep(key: str, generation: int | None, value: Any) -> None:
         return
     if len(_memo) >= _MEMO_MAX:
         _memo.clear()
-    _memo[key] = (generation, time.monotonic() + MEMO_SECONDS, value)
+    # A copy of its own: the caller goes on using `value` (and may cache relations on it).
+    _memo[key] = (generation, time.monotonic() + MEMO_SECONDS, _private(value))
+
+
+def _memo_hit(key: str, generation: int | None) -> Any:
+    """Return a copy of what this process kept under `key` for `generation`, or None."""
+    kept = _memo.get(key) if generation is not None else None
+    if kept is None or kept[0] != generation or kept[1] <= time.monotonic():
+        return None
+    return _private(kept[2])
 
 
 def _private(value: Any) -> Any:
@@ -185,17 +193,16 @@ def memo_clear() -> None:
 def cache_get(key: str, *, memo: bool = False) -> Any:
     """Return the cached value, or None on a miss or when the cache cannot be reached."""
     generation = _generation() if memo else None
-    if generation is not None:
-        kept = _memo.get(key)
-        if kept is not None and kept[0] == generation and kept[1] > time.monotonic():
-            return _private(kept[2])
+    hit = _memo_hit(key, generation)
+    if hit is not None:
+        return hit
     try:
         value = cache.get(key)
     except Exception as exc:
         logger.warning("cache unavailable (%s): answering from the database", type(exc).__name__)
         return None
     _memo_keep(key, generation, value)
-    return _private(value) if generation is not None else value
+    return value
 
 
 def cache_set(key: str, value: Any, seconds: int, *, memo: bool = False) -> None:
@@ -208,22 +215,24 @@ def cache_set(key: str, value: Any, seconds: int, *, memo: bool = False) -> None
         _memo_keep(key, _generation(), value)
 
 
-def cache_delete(key: str, *, memo: bool = False) -> None:
-    """Drop the entry; for a memo'd one, every process's copy too (the generation moves on).
+def cache_delete(*keys: str, memo: bool = False) -> None:
+    """Drop the entries; for memo'd ones, every process's copy too (the generation moves on,
+    once for all of them).
 
-    A memo'd entry dropped inside a transaction is dropped again once it commits: in between,
+    Memo'd entries dropped inside a transaction are dropped again once it commits: in between,
     another request may have read the rows as they were and cached them again.
     """
-    _drop(key, memo=memo)
+    _drop(keys, memo=memo)
     if memo:
-        _again_on_commit(lambda: _drop(key, memo=True))
+        _again_on_commit(lambda: _drop(keys, memo=True))
 
 
-def _drop(key: str, *, memo: bool) -> None:
+def _drop(keys: tuple[str, ...], *, memo: bool) -> None:
     if memo:
-        _memo.pop(key, None)
+        for key in keys:
+            _memo.pop(key, None)
     try:
-        cache.delete(key)
+        cache.delete_many(keys)
     except Exception as exc:
         # A stale entry lives at most its timeout; the callers keep timeouts short for this.
         logger.warning("cache unavailable (%s): entry not dropped", type(exc).__name__)
@@ -237,24 +246,23 @@ def memo_get(key: str) -> Any:
     For values only the database may answer for (never put in the shared cache): an API
     token's row. Outside a request, always None.
     """
-    generation = _generation()
-    if generation is None:
-        return None
-    kept = _memo.get(key)
-    if kept is not None and kept[0] == generation and kept[1] > time.monotonic():
-        return _private(kept[2])
-    return None
+    return _memo_hit(key, _generation())
 
 
 def memo_keep(key: str, value: Any) -> None:
     """Keep `value` in this process for `memo_get` (within a request only)."""
-    _memo_keep(key, _generation(), _private(value))
+    _memo_keep(key, _generation(), value)
 
 
 def memo_forget_everywhere() -> None:
-    """Make every process drop what it memo'd (the generation moves on), now and on commit."""
+    """Make every process drop what it memo'd (the generation moves on), now and on commit.
+
+    Within one transaction once is enough (a purge deletes many tokens, each asking).
+    """
+    if not _again_on_commit(_forget_all):
+        _memo.clear()
+        return
     _forget_all()
-    _again_on_commit(_forget_all)
 
 
 def _forget_all() -> None:
@@ -262,16 +270,17 @@ def _forget_all() -> None:
     _generation_bump()
 
 
-def _again_on_commit(again) -> None:
-    """Run `again` once the transaction commits (it schedules nothing itself)."""
+def _again_on_commit(again) -> bool:
+    """Run `again` once the transaction commits (it schedules nothing itself). Return False
+    if the transaction already has it to run (the same callable), True otherwise."""
     from django.db import connection, transaction
 
     if not connection.in_atomic_block:
-        return
-    # Once per transaction for the same callable (a purge deleting many tokens asks each time).
+        return True
     if any(func is again for _sids, func, _robust in connection.run_on_commit):
-        return
+        return False
     transaction.on_commit(again)
+    return True
 
 
 def _generation_bump() -> None:

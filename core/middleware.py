@@ -27,6 +27,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
 
 from core.api import error_body
+from core.cache import memo_scope
 from core.errors import RequestTooLarge, ServiceUnavailable, ValueOutOfRange
 from core.inputs import text_forbidden
 
@@ -94,6 +95,18 @@ def outage_response(request: HttpRequest, exc: BaseException) -> HttpResponse:
     return error_response(
         request, ServiceUnavailable.code, ServiceUnavailable.message, ServiceUnavailable.status
     )
+
+
+class CacheScopeMiddleware:
+    """Each request is a scope in which values the cache holds for every call are reused
+    (core.cache.memo_scope)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with memo_scope():
+            return self.get_response(request)
 
 
 class RequestGuardMiddleware:

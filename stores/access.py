@@ -250,6 +250,7 @@ def store_by_id(store_id: int) -> Store:
 
 def store_forget(*, code: str, store_id: int | None = None) -> None:
     """Drop the cached store with this code (call whenever a store changes)."""
-    cache_delete(_STORE_KEY.format(code), memo=True)
+    keys = [_STORE_KEY.format(code)]
     if store_id is not None:
-        cache_delete(_STORE_ID_KEY.format(store_id), memo=True)
+        keys.append(_STORE_ID_KEY.format(store_id))
+    cache_delete(*keys, memo=True)

@@ -193,12 +193,8 @@ def _earning_terms_read(store: Store, *, now: datetime) -> EarningTerms:
 
 def earning_terms_forget(*, store_id: int | None) -> None:
     """Drop the cached terms of this store; of every store for None (a chain campaign, a tier)."""
-    cache_delete(_PENDING_KEY, memo=True)
-    if store_id is not None:
-        cache_delete(_TERMS_KEY.format(store_id), memo=True)
-        return
-    for pk in Store.objects.values_list("pk", flat=True):
-        cache_delete(_TERMS_KEY.format(pk), memo=True)
+    ids = [store_id] if store_id is not None else Store.objects.values_list("pk", flat=True)
+    cache_delete(_PENDING_KEY, *(_TERMS_KEY.format(pk) for pk in ids), memo=True)
 
 
 def pending_windows() -> dict[int, int]:

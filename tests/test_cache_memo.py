@@ -7,7 +7,8 @@ from django.core.cache import cache
 from django.test import RequestFactory
 
 from core import cache as shared
-from core.cache import CacheScopeMiddleware, cache_delete, cache_get, cache_set
+from core.cache import cache_delete, cache_get, cache_set
+from core.middleware import CacheScopeMiddleware
 from stores.models import Store
 
 KEY = "stores.test-memo.v1"
@@ -134,3 +135,36 @@ def test_drops_run_on_commit_schedule_nothing_more(django_capture_on_commit_call
         cache_delete(KEY, memo=True)
         shared.memo_forget_everywhere()
     assert len(callbacks) == 2
+
+
+@pytest.mark.django_db
+def test_dropping_many_entries_moves_the_generation_once(monkeypatch):
+    from stores.selectors import earning_terms_forget
+
+    for n in range(5):
+        Store.objects.create(code=f"MANY{n}", name=f"Store {n}")
+    cache.set(shared._GENERATION_KEY, 1, None)  # a counter there: one INCR per bump
+    bumps = []
+    incr = cache.incr
+    monkeypatch.setattr(cache, "incr", lambda key, *a, **k: bumps.append(key) or incr(key, *a, **k))
+
+    earning_terms_forget(store_id=None)  # a chain campaign: every store's terms
+
+    assert bumps == [shared._GENERATION_KEY]
+
+
+@pytest.mark.django_db
+def test_a_purge_of_many_tokens_moves_the_generation_once_now_and_once_on_commit(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    cache.set(shared._GENERATION_KEY, 1, None)  # a counter there: one INCR per bump
+    bumps = []
+    incr = cache.incr
+    monkeypatch.setattr(cache, "incr", lambda key, *a, **k: bumps.append(key) or incr(key, *a, **k))
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        for _ in range(4):
+            shared.memo_forget_everywhere()
+        assert len(bumps) == 1
+
+    assert len(callbacks) == 1 and len(bumps) == 2

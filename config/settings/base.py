@@ -43,7 +43,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # A request is a scope in which values the cache holds for every call are reused (core.cache).
-    "core.cache.CacheScopeMiddleware",
+    "core.middleware.CacheScopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything reads the request: hostile paths and oversized bodies refused (400/413).
     "core.middleware.RequestGuardMiddleware",
