@@ -76,26 +76,21 @@ def webhook_endpoint_add(
         secret_sealed=seal(secret, domain=_SEAL_DOMAIN),
         created_by=created_by,
     )
-    _endpoints_changed()
+    webhook_endpoints_forget()
     return endpoint, secret
 
 
 def webhook_endpoint_set_active(*, endpoint: WebhookEndpoint, active: bool) -> WebhookEndpoint:
     endpoint.is_active = active
     endpoint.save(update_fields=["is_active"])
-    _endpoints_changed()
+    webhook_endpoints_forget()
     return endpoint
 
 
 def webhook_endpoints_forget() -> None:
+    """Drop the cached subscriptions: now, for this transaction's own reads, and again once it
+    commits (core.cache does both: a read in between elsewhere may have cached the old list)."""
     cache_delete(_ENDPOINTS_KEY, memo=True)
-
-
-def _endpoints_changed() -> None:
-    # Now, for this transaction's own reads, and again once it commits (a read in between
-    # elsewhere may have cached the old list).
-    webhook_endpoints_forget()
-    transaction.on_commit(webhook_endpoints_forget)
 
 
 def _subscriptions() -> dict[str, list[int]]:
