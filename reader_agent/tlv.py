@@ -98,7 +98,9 @@ def identity_from_fields(
 def parse_identity(data: bytes | bytearray) -> CardIdentity:
     """Return card number, surname, given names and document type from an identity file.
 
-    Every other field is stepped over by its length without being decoded or copied.
+    Every other field is stepped over by its length without being decoded or copied. Raises
+    MalformedIdentityFile for a file that is not one, NameTooLong for a name longer than the
+    card format allows (the cashier is told which).
     """
     found: dict[int, bytes | bytearray] = {}
     pos = 0
